@@ -1,0 +1,174 @@
+//! Subcommands: serve (default), migrate, seed-demo.
+
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::Context;
+use chrono::{DurationRound, TimeDelta, Utc};
+use clap::{Parser, Subcommand};
+use secrecy::SecretString;
+use sqlx::Connection;
+
+use crate::App;
+use crate::config::Config;
+use crate::local_pg::{Durability, LocalPg};
+use crate::store::{self, cluster, demo};
+
+/// Where the embedded PostgreSQL keeps its cluster, relative to the working directory.
+pub const DATA_DIR: &str = ".data";
+/// The dashboard's database inside the embedded cluster.
+pub const EMBEDDED_DATABASE: &str = "hsl_dashboard";
+/// Built under this name and renamed when complete, so an interrupted first
+/// start never leaves a half-seeded database behind.
+const EMBEDDED_DATABASE_INIT: &str = "hsl_dashboard_init";
+/// Demo people created with a brand-new embedded database.
+pub const FIRST_RUN_DEMO_USERS: u32 = 5_000;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "hsl-dashboard",
+    version,
+    about = "Admin dashboard of the HashSlash School Telegram bot"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Apply migrations, then serve the dashboard (the default).
+    Serve,
+    /// Apply pending migrations and exit.
+    Migrate,
+    /// Fill the database with deterministic, realistic demo data.
+    SeedDemo {
+        /// How many people to generate.
+        #[arg(long, default_value_t = 5_000, value_parser = clap::value_parser!(u32).range(1..=i64::from(demo::MAX_USERS)))]
+        users: u32,
+        /// Add demo data even though the database already has bookings.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(config).await,
+        Command::Migrate => {
+            let db = Database::open(&config, false).await?;
+            store::migrate(&db.url).await?;
+            println!("Migrations are up to date.");
+            db.close().await
+        }
+        Command::SeedDemo { users, force } => {
+            let db = Database::open(&config, false).await?;
+            store::migrate(&db.url).await?;
+            let mut conn = store::maintenance_connection(&db.url).await?;
+            let started = Instant::now();
+            let report = demo::seed(&mut conn, users, demo_anchor(), force).await?;
+            conn.close().await.ok();
+            println!(
+                "Seeded demo data in {:.1} s: {} people, {} users rows, {} bookings, {} events, \
+                 {} free-lesson registrations, {} hackathon registrations.",
+                started.elapsed().as_secs_f64(),
+                report.people,
+                report.users,
+                report.bookings,
+                report.events,
+                report.free_lesson_registrations,
+                report.hackathon_registrations,
+            );
+            db.close().await
+        }
+    }
+}
+
+async fn serve(mut config: Config) -> anyhow::Result<()> {
+    let db = Database::open(&config, true).await?;
+    store::migrate(&db.url).await?;
+    config.database_url = Some(SecretString::from(db.url.clone()));
+    let app = App::build(config).await?;
+    let addr = app.local_addr();
+    tracing::info!(%addr, "listening");
+    println!("hsl-dashboard is running at http://{addr}  (Ctrl-C to stop)");
+    let served = app.run_until_stopped().await;
+    let closed = db.close().await;
+    served.and(closed)
+}
+
+/// The current hour: demo timestamps are placed relative to it.
+fn demo_anchor() -> chrono::DateTime<Utc> {
+    Utc::now()
+        .duration_trunc(TimeDelta::hours(1))
+        .unwrap_or_else(|_| Utc::now())
+}
+
+/// The database the command works on: `DATABASE_URL`, or the embedded one.
+struct Database {
+    url: String,
+    local: Option<LocalPg>,
+}
+
+impl Database {
+    async fn open(config: &Config, seed_on_create: bool) -> anyhow::Result<Self> {
+        if let Some(url) = config.database_url() {
+            tracing::info!("using the database from DATABASE_URL");
+            return Ok(Self {
+                url: url.to_owned(),
+                local: None,
+            });
+        }
+        let data_dir = Path::new(DATA_DIR);
+        println!("DATABASE_URL is not set: using the embedded PostgreSQL in ./{DATA_DIR}");
+        let pg = LocalPg::start(data_dir, Durability::Durable)
+            .await
+            .context("starting the embedded PostgreSQL")?;
+        if pg.cluster_created() {
+            println!("Created a new PostgreSQL cluster in ./{DATA_DIR}/pg");
+        }
+        ensure_embedded_database(&pg, seed_on_create).await?;
+        let url = pg.url(EMBEDDED_DATABASE);
+        println!("Embedded database: {url}");
+        Ok(Self {
+            url,
+            local: Some(pg),
+        })
+    }
+
+    async fn close(self) -> anyhow::Result<()> {
+        if let Some(pg) = self.local {
+            tokio::task::spawn_blocking(move || pg.stop())
+                .await
+                .context("stopping the embedded PostgreSQL")??;
+            println!("Embedded PostgreSQL stopped.");
+        }
+        Ok(())
+    }
+}
+
+/// Creates the dashboard's database on first use (migrated, and seeded with
+/// demo data when `seed` is set). Reuses it on every later start.
+async fn ensure_embedded_database(pg: &LocalPg, seed: bool) -> anyhow::Result<()> {
+    let mut admin = store::maintenance_connection(&pg.url("postgres")).await?;
+    if cluster::database_exists(&mut admin, EMBEDDED_DATABASE).await? {
+        return Ok(());
+    }
+    cluster::drop_database(&mut admin, EMBEDDED_DATABASE_INIT).await?;
+    cluster::create_database(&mut admin, EMBEDDED_DATABASE_INIT, None).await?;
+    let init_url = pg.url(EMBEDDED_DATABASE_INIT);
+    store::migrate(&init_url).await?;
+    if seed {
+        println!("Seeding demo data ({FIRST_RUN_DEMO_USERS} people)…");
+        let mut conn = store::maintenance_connection(&init_url).await?;
+        let report = demo::seed(&mut conn, FIRST_RUN_DEMO_USERS, demo_anchor(), false).await?;
+        conn.close().await.ok();
+        println!(
+            "Demo data ready: {} bookings, {} events.",
+            report.bookings, report.events
+        );
+    }
+    cluster::rename_database(&mut admin, EMBEDDED_DATABASE_INIT, EMBEDDED_DATABASE).await?;
+    admin.close().await.ok();
+    Ok(())
+}

@@ -1,0 +1,104 @@
+//! hsl-dashboard: the admin dashboard of the HashSlash School Telegram bot.
+//!
+//! A request comes in through [`web`], asks [`store`] (the only place with
+//! SQL) for data, uses `domain` for rules, and renders a template or JSON.
+//! The [`delivery`] engine runs beside it and never talks to `web`.
+
+pub mod cli;
+pub mod config;
+pub mod delivery;
+pub mod local_pg;
+pub mod store;
+pub mod telegram;
+pub mod telemetry;
+pub mod web;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use axum::Router;
+use sqlx::PgPool;
+use tokio::net::TcpListener;
+
+use config::Config;
+use web::AppState;
+
+/// A built server: the listener is already bound, so tests can use port 0
+/// and ask for the port before it runs.
+pub struct App {
+    listener: TcpListener,
+    router: Router,
+    pool: PgPool,
+    addr: SocketAddr,
+}
+
+impl App {
+    /// Binds `config.bind_addr` and prepares the router. The database URL must
+    /// be resolved by now (the CLI fills it in for the embedded server).
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let url = config
+            .database_url()
+            .context("the database URL must be resolved before building the app")?;
+        let pool = store::pool(url)?;
+        let listener = TcpListener::bind(config.bind_addr)
+            .await
+            .with_context(|| format!("binding {} (BIND_ADDR)", config.bind_addr))?;
+        let addr = listener.local_addr()?;
+        let state = AppState {
+            pool: pool.clone(),
+            config: Arc::new(config),
+            metrics: web::metrics::handle(),
+            scheduler: Arc::default(),
+        };
+        Ok(Self {
+            listener,
+            router: web::router(state),
+            pool,
+            addr,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Serves until SIGINT or SIGTERM, then finishes in-flight requests.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        self.run_until(shutdown_signal()).await
+    }
+
+    /// Serves until `shutdown` completes, then drains in-flight requests.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("serving HTTP")?;
+        self.pool.close().await;
+        Ok(())
+    }
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).expect("installing the SIGTERM handler");
+    let mut int = signal(SignalKind::interrupt()).expect("installing the SIGINT handler");
+    tokio::select! {
+        _ = term.recv() => {},
+        _ = int.recv() => {},
+    }
+    tracing::info!("shutdown signal received; finishing in-flight requests");
+}

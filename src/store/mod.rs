@@ -1,0 +1,80 @@
+//! All SQL lives here, one module per aggregate.
+
+pub mod cluster;
+pub mod demo;
+pub mod health;
+pub mod overview;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use anyhow::Context;
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{ConnectOptions, Connection, PgConnection, PgPool};
+
+/// The migrations in `migrations/`, embedded in the binary.
+pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
+
+/// How long a request waits for a pooled connection before giving up with 503.
+pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
+
+fn connect_options(url: &str) -> anyhow::Result<PgConnectOptions> {
+    // The URL may hold a password: keep it out of the error chain.
+    let options = PgConnectOptions::from_str(url)
+        .map_err(|_| anyhow::anyhow!("DATABASE_URL is not a valid PostgreSQL URL"))?;
+    Ok(options
+        .application_name("hsl-dashboard")
+        .log_statements(tracing::log::LevelFilter::Debug)
+        .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_secs(1)))
+}
+
+/// The server's pool. It connects lazily, so the server starts and keeps
+/// running while the database is down and recovers when it comes back;
+/// a statement timeout stops runaway queries from holding connections.
+pub fn pool(url: &str) -> anyhow::Result<PgPool> {
+    let options = connect_options(url)?.options([("statement_timeout", "30s")]);
+    Ok(PgPoolOptions::new()
+        .max_connections(20)
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        .connect_lazy_with(options))
+}
+
+/// One connection without the pool's statement timeout, for long-running
+/// maintenance (migrations, seeding).
+pub async fn maintenance_connection(url: &str) -> anyhow::Result<PgConnection> {
+    let options = connect_options(url)?;
+    PgConnection::connect_with(&options)
+        .await
+        .context("connecting to the database")
+}
+
+/// Applies every pending migration. A no-op when the database is current.
+pub async fn migrate(url: &str) -> anyhow::Result<()> {
+    let mut conn = maintenance_connection(url).await?;
+    MIGRATOR
+        .run(&mut conn)
+        .await
+        .context("applying database migrations")?;
+    conn.close().await.ok();
+    Ok(())
+}
+
+/// Whether an error means the database could not be reached (as opposed to a
+/// bad query): such errors become 503, not 500.
+pub fn is_unavailable(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => {
+            // Class 57 (operator intervention: shutdown, cannot connect now)
+            // and 08 (connection exceptions).
+            db.code()
+                .is_some_and(|code| code.starts_with("57") || code.starts_with("08"))
+        }
+        _ => false,
+    }
+}

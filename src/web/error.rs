@@ -1,0 +1,116 @@
+//! One error type for every handler: JSON for `/api/*`, an HTML page for pages.
+//!
+//! Internal detail (SQL errors, I/O chains) is logged once, here, and never
+//! sent to the client.
+
+use axum::Json;
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::store;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// Malformed query, path or body.
+    #[error("{0}")]
+    BadRequest(String),
+    /// Well-formed but semantically invalid input.
+    #[error("{0}")]
+    Unprocessable(String),
+    #[error("authentication required")]
+    Unauthorized,
+    #[error("forbidden")]
+    Forbidden,
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    /// The database cannot be reached right now.
+    #[error("database unavailable")]
+    Unavailable(#[source] anyhow::Error),
+    #[error("internal server error")]
+    Internal(#[source] anyhow::Error),
+}
+
+impl AppError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn not_found() -> Self {
+        Self::NotFound("not found".into())
+    }
+}
+
+impl From<sqlx::Error> for AppError {
+    fn from(err: sqlx::Error) -> Self {
+        if store::is_unavailable(&err) {
+            Self::Unavailable(err.into())
+        } else {
+            Self::Internal(err.into())
+        }
+    }
+}
+
+impl From<anyhow::Error> for AppError {
+    fn from(err: anyhow::Error) -> Self {
+        match err.downcast::<sqlx::Error>() {
+            Ok(sql) => sql.into(),
+            Err(other) => Self::Internal(other),
+        }
+    }
+}
+
+impl From<JsonRejection> for AppError {
+    fn from(rejection: JsonRejection) -> Self {
+        Self::BadRequest(format!("invalid JSON body: {}", rejection.body_text()))
+    }
+}
+
+impl From<QueryRejection> for AppError {
+    fn from(rejection: QueryRejection) -> Self {
+        Self::BadRequest(rejection.body_text())
+    }
+}
+
+impl From<PathRejection> for AppError {
+    fn from(rejection: PathRejection) -> Self {
+        Self::BadRequest(rejection.body_text())
+    }
+}
+
+/// Attached to error responses so the page layer can re-render them as HTML.
+#[derive(Debug, Clone)]
+pub struct ErrorDetails {
+    pub message: String,
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        match &self {
+            Self::Unavailable(err) => {
+                tracing::warn!(error = format!("{err:#}"), "database unavailable")
+            }
+            Self::Internal(err) => tracing::error!(error = format!("{err:#}"), "internal error"),
+            _ => {}
+        }
+        let message = self.to_string();
+        let mut response = (self.status(), Json(json!({ "error": message }))).into_response();
+        response.extensions_mut().insert(ErrorDetails { message });
+        response
+    }
+}
