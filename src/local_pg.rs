@@ -140,6 +140,16 @@ impl LocalPg {
     /// Starts (creating on first use) the cluster under `root`: the cluster in
     /// `root/pg`, the socket in `root/run`, the server log in `root/postgres.log`.
     pub async fn start(root: &Path, durability: Durability) -> anyhow::Result<Self> {
+        Self::start_on(root, durability, None).await
+    }
+
+    /// Like [`LocalPg::start`], on `port` when given (e.g. to bring a stopped
+    /// server back where its clients expect it).
+    pub async fn start_on(
+        root: &Path,
+        durability: Durability,
+        port: Option<u16>,
+    ) -> anyhow::Result<Self> {
         fs::create_dir_all(root).with_context(|| format!("creating {}", root.display()))?;
         // Absolute paths: the server programs run in other working directories.
         let root = &fs::canonicalize(root)?;
@@ -156,7 +166,10 @@ impl LocalPg {
         for _attempt in 0..3 {
             // Another process may grab the probed port first: then postgres
             // exits at once and we try another.
-            let port = free_port()?;
+            let port = match port {
+                Some(port) => port,
+                None => free_port()?,
+            };
             let (pid, exited) =
                 spawn_server(&bins, &cluster, &socket_dir, &log_path, port, durability)?;
             match wait_until_ready(port, &exited, &log_path).await {

@@ -1,0 +1,213 @@
+//! The real binary, as a newcomer runs it.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::helpers::{http_client, migrated_database, scratch_dir};
+
+const BIN: &str = env!("CARGO_BIN_EXE_hsl-dashboard");
+
+/// The binary with a clean environment: none of the developer's settings leak in.
+fn command(cwd: &Path) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.current_dir(cwd)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null());
+    cmd
+}
+
+struct Running {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl Running {
+    fn start(cwd: &Path) -> Self {
+        let mut child = command(cwd)
+            .env("BIND_ADDR", "127.0.0.1:0")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Self {
+            child,
+            lines,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Waits for the "running at http://…" line and returns the base URL.
+    fn base_url(&mut self) -> String {
+        loop {
+            let line = self
+                .lines
+                .recv_timeout(Duration::from_secs(90))
+                .unwrap_or_else(|_| panic!("no start-up line; output so far: {:?}", self.seen));
+            self.seen.push(line.clone());
+            if let Some(rest) = line.split("running at ").nth(1) {
+                return rest.split_whitespace().next().unwrap().to_owned();
+            }
+        }
+    }
+
+    /// SIGINT, as Ctrl-C in a terminal; returns the rest of the output.
+    fn interrupt(mut self) -> (std::process::ExitStatus, Vec<String>) {
+        kill(Pid::from_raw(self.child.id() as i32), Signal::SIGINT).unwrap();
+        let status = self.child.wait().unwrap();
+        self.seen.extend(self.lines.try_iter());
+        (status, self.seen)
+    }
+}
+
+#[tokio::test]
+async fn zero_config_run_serves_stops_postgres_on_ctrl_c_and_reuses_data() {
+    let cwd = scratch_dir("zero-config");
+    let client = http_client();
+
+    let mut first = Running::start(&cwd);
+    let base = first.base_url();
+    let response = client
+        .get(format!("{base}/api/test-db"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.json::<Value>().await.unwrap()["status"], "ok");
+    let home = client.get(format!("{base}/")).send().await.unwrap();
+    assert_eq!(home.status(), StatusCode::OK);
+    assert!(
+        cwd.join(".data/pg/PG_VERSION").is_file(),
+        "data lives in ./.data"
+    );
+
+    let (status, output) = first.interrupt();
+    assert!(status.success(), "{status:?} {output:?}");
+    let output = output.join("\n");
+    assert!(
+        output.contains("Created a new PostgreSQL cluster"),
+        "{output}"
+    );
+    assert!(output.contains("Seeding demo data"), "{output}");
+    assert!(output.contains("Embedded PostgreSQL stopped."), "{output}");
+    assert!(
+        !cwd.join(".data/pg/postmaster.pid").exists(),
+        "PostgreSQL stopped too"
+    );
+
+    let mut second = Running::start(&cwd);
+    let base = second.base_url();
+    let stats: Value = client
+        .get(format!("{base}/api/test-db"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(stats["status"], "ok");
+    let (status, output) = second.interrupt();
+    assert!(status.success());
+    let output = output.join("\n");
+    assert!(
+        !output.contains("Created a new PostgreSQL cluster"),
+        "{output}"
+    );
+    assert!(!output.contains("Seeding"), "data is reused: {output}");
+}
+
+#[test]
+fn a_bad_setting_stops_start_up_naming_the_variable() {
+    let cwd = scratch_dir("bad-config");
+    let output = command(&cwd)
+        .env("SEND_RATE_PER_SEC", "fast")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("SEND_RATE_PER_SEC"), "{stderr}");
+    assert!(!cwd.join(".data").exists(), "nothing was started");
+}
+
+#[test]
+fn a_password_in_a_bad_database_url_is_not_printed() {
+    let cwd = scratch_dir("bad-url");
+    let output = command(&cwd)
+        .env("DATABASE_URL", "mysql://app:hunter2@db/school")
+        .arg("migrate")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        all.contains("DATABASE_URL") && !all.contains("hunter2"),
+        "{all}"
+    );
+}
+
+#[tokio::test]
+async fn migrate_and_seed_demo_commands() {
+    let db = migrated_database().await;
+    let cwd = scratch_dir("cli");
+    let run = |args: &[&str]| {
+        command(&cwd)
+            .env("DATABASE_URL", &db.url)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+
+    for _ in 0..2 {
+        let migrate = run(&["migrate"]);
+        assert!(migrate.status.success(), "{migrate:?}");
+        assert!(String::from_utf8_lossy(&migrate.stdout).contains("up to date"));
+    }
+
+    let seeded = run(&["seed-demo", "--users", "120"]);
+    assert!(seeded.status.success(), "{seeded:?}");
+    let stdout = String::from_utf8_lossy(&seeded.stdout);
+    assert!(stdout.contains("120 people"), "{stdout}");
+    let pool = db.pool().await;
+    let bookings: i64 = sqlx::query_scalar("SELECT count(*) FROM bookings")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert!(stdout.contains(&format!("{bookings} bookings")), "{stdout}");
+
+    let refused = run(&["seed-demo", "--users", "120"]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--force"));
+
+    for bad in [
+        &["seed-demo", "--users", "0"][..],
+        &["seed-demo", "--users", "lots"],
+        &["frobnicate"],
+    ] {
+        let output = run(bad);
+        assert_eq!(output.status.code(), Some(2), "{bad:?}");
+    }
+    assert!(!cwd.join(".data").exists(), "DATABASE_URL was honoured");
+}

@@ -1,0 +1,112 @@
+//! The embedded PostgreSQL survives what a killed previous run leaves behind.
+
+use std::process::Stdio;
+
+use hsl_dashboard::local_pg::{Durability, LocalPg, PgBinaries};
+use hsl_dashboard::store;
+use sqlx::Connection;
+
+use crate::helpers::scratch_dir;
+
+async fn answers(pg: &LocalPg) -> bool {
+    let mut conn = store::maintenance_connection(&pg.url("postgres"))
+        .await
+        .unwrap();
+    let one: i32 = sqlx::query_scalar("SELECT 1")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    conn.close().await.unwrap();
+    one == 1
+}
+
+async fn stop(pg: LocalPg) {
+    tokio::task::spawn_blocking(move || pg.stop())
+        .await
+        .unwrap()
+        .unwrap();
+}
+
+#[tokio::test]
+async fn creates_once_then_reuses_the_cluster() {
+    let root = scratch_dir("reuse");
+    let first = LocalPg::start(&root, Durability::Throwaway).await.unwrap();
+    assert!(first.cluster_created());
+    assert!(answers(&first).await);
+    stop(first).await;
+    assert!(!root.join("pg/postmaster.pid").exists(), "stopped cleanly");
+
+    let second = LocalPg::start(&root, Durability::Throwaway).await.unwrap();
+    assert!(!second.cluster_created());
+    assert!(answers(&second).await);
+    stop(second).await;
+}
+
+#[tokio::test]
+async fn survives_a_stale_pid_file() {
+    let root = scratch_dir("stale");
+    stop(LocalPg::start(&root, Durability::Throwaway).await.unwrap()).await;
+    // A pid file naming a process that is gone, as after a power cut.
+    let finished = std::process::Command::new("true").spawn().unwrap();
+    let dead_pid = finished.id();
+    let mut finished = finished;
+    finished.wait().unwrap();
+    std::fs::write(
+        root.join("pg/postmaster.pid"),
+        format!("{dead_pid}\n{}\n0\n5432\n", root.join("pg").display()),
+    )
+    .unwrap();
+
+    let pg = LocalPg::start(&root, Durability::Throwaway).await.unwrap();
+    assert!(answers(&pg).await);
+    stop(pg).await;
+}
+
+#[tokio::test]
+async fn takes_over_a_cluster_left_running() {
+    let root = scratch_dir("orphan");
+    stop(LocalPg::start(&root, Durability::Throwaway).await.unwrap()).await;
+
+    // Start the cluster behind our back, daemonised, as a killed run that
+    // used pg_ctl would have left it.
+    let bins = PgBinaries::locate().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let status = bins
+        .command("pg_ctl")
+        .arg("start")
+        .arg("-D")
+        .arg(root.join("pg"))
+        .arg("-w")
+        .arg("-l")
+        .arg(root.join("run/orphan.log"))
+        .arg("-o")
+        .arg(format!(
+            "-p {port} -c listen_addresses='' -k {}",
+            root.join("run").display()
+        ))
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let orphan_pid: i32 = std::fs::read_to_string(root.join("pg/postmaster.pid"))
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+
+    let pg = LocalPg::start(&root, Durability::Throwaway).await.unwrap();
+    assert!(answers(&pg).await);
+    assert!(
+        !std::path::Path::new(&format!("/proc/{orphan_pid}")).exists()
+            || std::fs::read_to_string(format!("/proc/{orphan_pid}/stat"))
+                .is_ok_and(|stat| stat.contains(") Z ")),
+        "the orphan was stopped"
+    );
+    stop(pg).await;
+}

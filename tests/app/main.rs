@@ -1,0 +1,8 @@
+//! The integration suite: one binary, real PostgreSQL, the app over HTTP.
+
+mod binary;
+mod helpers;
+mod local_pg;
+mod migrations;
+mod ops;
+mod seed;
