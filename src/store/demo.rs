@@ -119,6 +119,9 @@ fn column<'a>(pairs: &[(&'a str, &'a str)], latin: bool) -> Vec<&'a str> {
         .collect()
 }
 
+/// Every statement after the people table gets $1 = anchor and $2 = the
+/// first booking id of this run.
+///
 /// Fills the database with demo data for `users` people in one transaction.
 /// Refuses when bookings already exist unless `force`.
 pub async fn seed(
@@ -170,6 +173,13 @@ pub async fn seed(
         .context("generating demo people")?
         .rows_affected() as i64;
 
+    // Bookings created from here on are this run's (the table may already
+    // hold others with --force).
+    let first_new_booking: i32 =
+        sqlx::query_scalar("SELECT COALESCE(max(id), 0) + 1 FROM bookings")
+            .fetch_one(&mut *tx)
+            .await
+            .context("reading the booking id watermark")?;
     let run = |sql: &'static str, what: &'static str| (sql, what);
     let mut counts = Vec::new();
     for (sql, what) in [
@@ -185,6 +195,7 @@ pub async fn seed(
     ] {
         let result = sqlx::query(sql)
             .bind(anchor)
+            .bind(first_new_booking)
             .execute(&mut *tx)
             .await
             .with_context(|| format!("generating demo {what}"))?;
@@ -320,7 +331,7 @@ ORDER BY created_at, key
 "#;
 
 /// The bot logs every status change; derive those events from the bookings
-/// just created (0 → 1 → 2, 0 → -1, 0 → 1).
+/// just created (id ≥ $2): 0 → 1 → 2, 0 → -1, 0 → 1.
 const BOOKING_EVENTS_SQL: &str = r#"
 INSERT INTO events (user_id, event_type, details, created_at)
 SELECT b.user_id, 'booking_status_changed',
@@ -328,13 +339,12 @@ SELECT b.user_id, 'booking_status_changed',
                           'new_status', t.new_status, 'username', b.username),
        LEAST($1::timestamptz, b.created_at + make_interval(hours => t.after_hours))
 FROM bookings b
-JOIN demo_people p ON p.user_id = b.user_id
 CROSS JOIN LATERAL (
     VALUES (0, 1, 2, b.confirmed IN (1, 2)),
            (1, 2, 30, b.confirmed = 2),
            (0, -1, 50, b.confirmed = -1)
 ) AS t(old_status, new_status, after_hours, applies)
-WHERE t.applies
+WHERE b.id >= $2 AND t.applies
 "#;
 
 const EVENTS_SQL: &str = r#"

@@ -25,25 +25,27 @@ fn connect_options(url: &str) -> anyhow::Result<PgConnectOptions> {
         .map_err(|_| anyhow::anyhow!("DATABASE_URL is not a valid PostgreSQL URL"))?;
     Ok(options
         .application_name("hsl-dashboard")
-        .log_statements(tracing::log::LevelFilter::Debug)
-        .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_secs(1)))
+        .log_statements(tracing::log::LevelFilter::Debug))
 }
 
 /// The server's pool. It connects lazily, so the server starts and keeps
 /// running while the database is down and recovers when it comes back;
 /// a statement timeout stops runaway queries from holding connections.
 pub fn pool(url: &str) -> anyhow::Result<PgPool> {
-    let options = connect_options(url)?.options([("statement_timeout", "30s")]);
+    let options = connect_options(url)?
+        .options([("statement_timeout", "30s")])
+        .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_secs(1));
     Ok(PgPoolOptions::new()
         .max_connections(20)
         .acquire_timeout(ACQUIRE_TIMEOUT)
         .connect_lazy_with(options))
 }
 
-/// One connection without the pool's statement timeout, for long-running
-/// maintenance (migrations, seeding).
+/// One connection without the pool's statement timeout (or slow-statement
+/// warnings), for long-running maintenance: migrations, seeding.
 pub async fn maintenance_connection(url: &str) -> anyhow::Result<PgConnection> {
-    let options = connect_options(url)?;
+    let options = connect_options(url)?
+        .log_slow_statements(tracing::log::LevelFilter::Off, Duration::from_secs(1));
     PgConnection::connect_with(&options)
         .await
         .context("connecting to the database")
