@@ -10,9 +10,24 @@ use secrecy::SecretString;
 use sqlx::Connection;
 
 use crate::App;
-use crate::config::Config;
+use crate::config::{Config, LogFormat};
 use crate::local_pg::{Durability, LocalPg};
 use crate::store::{self, cluster, demo};
+
+/// Tells the person at the terminal what is happening: plain lines normally,
+/// log events with `LOG_FORMAT=json` so stdout stays one JSON object per line.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        let message = format!($($arg)*);
+        if CONSOLE_JSON.load(std::sync::atomic::Ordering::Relaxed) {
+            tracing::info!(target: "console", "{message}");
+        } else {
+            println!("{message}");
+        }
+    }};
+}
+
+static CONSOLE_JSON: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// Where the embedded PostgreSQL keeps its cluster, relative to the working directory.
 pub const DATA_DIR: &str = ".data";
@@ -53,12 +68,16 @@ pub enum Command {
 }
 
 pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
+    CONSOLE_JSON.store(
+        config.log_format == LogFormat::Json,
+        std::sync::atomic::Ordering::Relaxed,
+    );
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(config).await,
         Command::Migrate => {
             let db = Database::open(&config, false).await?;
             store::migrate(&db.url).await?;
-            println!("Migrations are up to date.");
+            say!("Migrations are up to date.");
             db.close().await
         }
         Command::SeedDemo { users, force } => {
@@ -68,7 +87,7 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
             let started = Instant::now();
             let report = demo::seed(&mut conn, users, demo_anchor(), force).await?;
             conn.close().await.ok();
-            println!(
+            say!(
                 "Seeded demo data in {:.1} s: {} people, {} users rows, {} bookings, {} events, \
                  {} free-lesson registrations, {} hackathon registrations.",
                 started.elapsed().as_secs_f64(),
@@ -91,7 +110,7 @@ async fn serve(mut config: Config) -> anyhow::Result<()> {
     let app = App::build(config).await?;
     let addr = app.local_addr();
     tracing::info!(%addr, "listening");
-    println!("hsl-dashboard is running at http://{addr}  (Ctrl-C to stop)");
+    say!("hsl-dashboard is running at http://{addr}  (Ctrl-C to stop)");
     let served = app.run_until_stopped().await;
     let closed = db.close().await;
     served.and(closed)
@@ -120,16 +139,16 @@ impl Database {
             });
         }
         let data_dir = Path::new(DATA_DIR);
-        println!("DATABASE_URL is not set: using the embedded PostgreSQL in ./{DATA_DIR}");
+        say!("DATABASE_URL is not set: using the embedded PostgreSQL in ./{DATA_DIR}");
         let pg = LocalPg::start(data_dir, Durability::Durable)
             .await
             .context("starting the embedded PostgreSQL")?;
         if pg.cluster_created() {
-            println!("Created a new PostgreSQL cluster in ./{DATA_DIR}/pg");
+            say!("Created a new PostgreSQL cluster in ./{DATA_DIR}/pg");
         }
         ensure_embedded_database(&pg, seed_on_create).await?;
         let url = pg.url(EMBEDDED_DATABASE);
-        println!("Embedded database: {url}");
+        say!("Embedded database: {url}");
         Ok(Self {
             url,
             local: Some(pg),
@@ -141,7 +160,7 @@ impl Database {
             tokio::task::spawn_blocking(move || pg.stop())
                 .await
                 .context("stopping the embedded PostgreSQL")??;
-            println!("Embedded PostgreSQL stopped.");
+            say!("Embedded PostgreSQL stopped.");
         }
         Ok(())
     }
@@ -159,13 +178,14 @@ async fn ensure_embedded_database(pg: &LocalPg, seed: bool) -> anyhow::Result<()
     let init_url = pg.url(EMBEDDED_DATABASE_INIT);
     store::migrate(&init_url).await?;
     if seed {
-        println!("Seeding demo data ({FIRST_RUN_DEMO_USERS} people)…");
+        say!("Seeding demo data ({FIRST_RUN_DEMO_USERS} people)…");
         let mut conn = store::maintenance_connection(&init_url).await?;
         let report = demo::seed(&mut conn, FIRST_RUN_DEMO_USERS, demo_anchor(), false).await?;
         conn.close().await.ok();
-        println!(
+        say!(
             "Demo data ready: {} bookings, {} events.",
-            report.bookings, report.events
+            report.bookings,
+            report.events
         );
     }
     cluster::rename_database(&mut admin, EMBEDDED_DATABASE_INIT, EMBEDDED_DATABASE).await?;

@@ -211,3 +211,30 @@ async fn migrate_and_seed_demo_commands() {
     }
     assert!(!cwd.join(".data").exists(), "DATABASE_URL was honoured");
 }
+
+#[tokio::test]
+async fn json_log_format_keeps_stdout_one_json_object_per_line() {
+    let db = migrated_database().await;
+    let cwd = scratch_dir("json-logs");
+    let output = command(&cwd)
+        .env("DATABASE_URL", &db.url)
+        .env("LOG_FORMAT", "json")
+        .env("RUST_LOG", "info")
+        .arg("migrate")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert!(lines.len() >= 2, "{stdout}");
+    for line in &lines {
+        let event: Value =
+            serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}"));
+        assert!(
+            event["level"].is_string() && event["timestamp"].is_string(),
+            "{line}"
+        );
+    }
+    assert!(stdout.contains("Migrations are up to date."));
+    assert!(!stdout.contains(&db.url), "the database URL is not logged");
+}
