@@ -39,11 +39,9 @@ pub async fn create_database(
         ),
         None => format!("CREATE DATABASE \"{}\"", checked(name)?),
     };
-    sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
-        .execute(conn)
+    ddl(conn, sql)
         .await
-        .with_context(|| format!("creating database {name}"))?;
-    Ok(())
+        .with_context(|| format!("creating database {name}"))
 }
 
 pub async fn drop_database(conn: &mut PgConnection, name: &str) -> anyhow::Result<()> {
@@ -51,11 +49,9 @@ pub async fn drop_database(conn: &mut PgConnection, name: &str) -> anyhow::Resul
         "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
         checked(name)?
     );
-    sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
-        .execute(conn)
+    ddl(conn, sql)
         .await
-        .with_context(|| format!("dropping database {name}"))?;
-    Ok(())
+        .with_context(|| format!("dropping database {name}"))
 }
 
 pub async fn rename_database(conn: &mut PgConnection, from: &str, to: &str) -> anyhow::Result<()> {
@@ -64,10 +60,17 @@ pub async fn rename_database(conn: &mut PgConnection, from: &str, to: &str) -> a
         checked(from)?,
         checked(to)?
     );
+    ddl(conn, sql)
+        .await
+        .with_context(|| format!("renaming database {from} to {to}"))
+}
+
+/// Runs database-level DDL built only from [`checked`] identifiers (these
+/// statements take no bind parameters).
+async fn ddl(conn: &mut PgConnection, sql: String) -> Result<(), sqlx::Error> {
     sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
         .execute(conn)
-        .await
-        .with_context(|| format!("renaming database {from} to {to}"))?;
+        .await?;
     Ok(())
 }
 
