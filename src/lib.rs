@@ -7,7 +7,9 @@
 pub mod cli;
 pub mod config;
 pub mod delivery;
+pub mod domain;
 pub mod local_pg;
+pub mod secrets;
 pub mod store;
 pub mod telegram;
 pub mod telemetry;

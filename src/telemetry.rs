@@ -1,4 +1,5 @@
 //! Tracing set-up: human-readable lines for development, JSON for production.
+//! Logs go to stderr; stdout is for command output (e.g. a new API token).
 
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::layer::SubscriberExt;
@@ -16,11 +17,16 @@ pub fn init(format: LogFormat) {
     // `try_init`: a second call (tests, repeated commands) is harmless.
     let _ = match format {
         LogFormat::Pretty => registry
-            .with(tracing_subscriber::fmt::layer().with_target(false))
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_target(false)
+                    .with_writer(std::io::stderr),
+            )
             .try_init(),
         LogFormat::Json => registry
             .with(
                 tracing_subscriber::fmt::layer()
+                    .with_writer(std::io::stderr)
                     .json()
                     .flatten_event(true)
                     .with_current_span(true)

@@ -1,9 +1,12 @@
 //! All SQL lives here, one module per aggregate.
 
+pub mod audit;
 pub mod cluster;
 pub mod demo;
 pub mod health;
 pub mod overview;
+pub mod staff;
+pub mod tokens;
 
 use std::str::FromStr;
 use std::time::Duration;

@@ -110,6 +110,10 @@ async fn zero_config_run_serves_stops_postgres_on_ctrl_c_and_reuses_data() {
     assert!(output.contains("Seeding demo data"), "{output}");
     assert!(output.contains("Embedded PostgreSQL stopped."), "{output}");
     assert!(
+        output.contains("/login as «admin» with password «"),
+        "{output}"
+    );
+    assert!(
         !cwd.join(".data/pg/postmaster.pid").exists(),
         "PostgreSQL stopped too"
     );
@@ -133,6 +137,10 @@ async fn zero_config_run_serves_stops_postgres_on_ctrl_c_and_reuses_data() {
         "{output}"
     );
     assert!(!output.contains("Seeding"), "data is reused: {output}");
+    assert!(
+        !output.contains("with password"),
+        "the password is shown once: {output}"
+    );
 }
 
 #[test]
@@ -213,7 +221,7 @@ async fn migrate_and_seed_demo_commands() {
 }
 
 #[tokio::test]
-async fn json_log_format_keeps_stdout_one_json_object_per_line() {
+async fn json_log_format_writes_one_json_object_per_line() {
     let db = migrated_database().await;
     let cwd = scratch_dir("json-logs");
     let output = command(&cwd)
@@ -224,7 +232,11 @@ async fn json_log_format_keeps_stdout_one_json_object_per_line() {
         .output()
         .unwrap();
     assert!(output.status.success(), "{output:?}");
-    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        output.stdout.is_empty(),
+        "stdout is for command output only"
+    );
+    let stdout = String::from_utf8(output.stderr).unwrap();
     let lines: Vec<&str> = stdout.lines().collect();
     assert!(lines.len() >= 2, "{stdout}");
     for line in &lines {

@@ -1,5 +1,6 @@
 //! The integration suite: one binary, real PostgreSQL, the app over HTTP.
 
+mod accounts;
 mod binary;
 mod helpers;
 mod local_pg;

@@ -1,4 +1,6 @@
-//! Subcommands: serve (default), migrate, seed-demo.
+//! Subcommands: serve (default), migrate, seed-demo, staff, token.
+
+mod accounts;
 
 use std::path::Path;
 use std::time::Instant;
@@ -14,8 +16,9 @@ use crate::config::{Config, LogFormat};
 use crate::local_pg::{Durability, LocalPg};
 use crate::store::{self, cluster, demo};
 
-/// Tells the person at the terminal what is happening: plain lines normally,
-/// log events with `LOG_FORMAT=json` so stdout stays one JSON object per line.
+/// Tells the person at the terminal what is happening: plain lines on stdout
+/// normally, log events with `LOG_FORMAT=json` so every line a collector
+/// reads is one JSON object.
 macro_rules! say {
     ($($arg:tt)*) => {{
         let message = format!($($arg)*);
@@ -65,6 +68,16 @@ pub enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Manage staff accounts.
+    Staff {
+        #[command(subcommand)]
+        command: accounts::StaffCommand,
+    },
+    /// Manage API tokens.
+    Token {
+        #[command(subcommand)]
+        command: accounts::TokenCommand,
+    },
 }
 
 pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
@@ -100,6 +113,24 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
             );
             db.close().await
         }
+        Command::Staff { command } => {
+            let db = Database::open(&config, false).await?;
+            store::migrate(&db.url).await?;
+            let mut conn = store::maintenance_connection(&db.url).await?;
+            let result = accounts::staff(&mut conn, command).await;
+            conn.close().await.ok();
+            db.close().await?;
+            result
+        }
+        Command::Token { command } => {
+            let db = Database::open(&config, false).await?;
+            store::migrate(&db.url).await?;
+            let mut conn = store::maintenance_connection(&db.url).await?;
+            let result = accounts::token(&mut conn, command).await;
+            conn.close().await.ok();
+            db.close().await?;
+            result
+        }
     }
 }
 
@@ -111,6 +142,16 @@ async fn serve(mut config: Config) -> anyhow::Result<()> {
     let addr = app.local_addr();
     tracing::info!(%addr, "listening");
     say!("hsl-dashboard is running at http://{addr}  (Ctrl-C to stop)");
+    match &db.first_admin_password {
+        Some(password) => say!(
+            "Log in at http://{addr}/login as «admin» with password «{password}». It is shown \
+             only this once; change it with `cargo run --release -- staff set-password admin`."
+        ),
+        None => say!(
+            "Log in at http://{addr}/login with a staff account (create one with \
+             `hsl-dashboard staff add <login> --role admin`)."
+        ),
+    }
     let served = app.run_until_stopped().await;
     let closed = db.close().await;
     served.and(closed)
@@ -127,6 +168,8 @@ fn demo_anchor() -> chrono::DateTime<Utc> {
 struct Database {
     url: String,
     local: Option<LocalPg>,
+    /// Set when this start created the embedded demo database and its admin.
+    first_admin_password: Option<String>,
 }
 
 impl Database {
@@ -136,6 +179,7 @@ impl Database {
             return Ok(Self {
                 url: url.to_owned(),
                 local: None,
+                first_admin_password: None,
             });
         }
         let data_dir = Path::new(DATA_DIR);
@@ -146,12 +190,13 @@ impl Database {
         if pg.cluster_created() {
             say!("Created a new PostgreSQL cluster in ./{DATA_DIR}/pg");
         }
-        ensure_embedded_database(&pg, seed_on_create).await?;
+        let first_admin_password = ensure_embedded_database(&pg, seed_on_create).await?;
         let url = pg.url(EMBEDDED_DATABASE);
         say!("Embedded database: {url}");
         Ok(Self {
             url,
             local: Some(pg),
+            first_admin_password,
         })
     }
 
@@ -166,18 +211,20 @@ impl Database {
     }
 }
 
-/// Creates the dashboard's database on first use (migrated, and seeded with
-/// demo data when `seed` is set). Reuses it on every later start.
-async fn ensure_embedded_database(pg: &LocalPg, seed: bool) -> anyhow::Result<()> {
+/// Creates the dashboard's database on first use (migrated; with `demo`,
+/// seeded with demo data and an `admin` account whose generated password is
+/// returned). Reuses it on every later start.
+async fn ensure_embedded_database(pg: &LocalPg, demo: bool) -> anyhow::Result<Option<String>> {
     let mut admin = store::maintenance_connection(&pg.url("postgres")).await?;
     if cluster::database_exists(&mut admin, EMBEDDED_DATABASE).await? {
-        return Ok(());
+        return Ok(None);
     }
     cluster::drop_database(&mut admin, EMBEDDED_DATABASE_INIT).await?;
     cluster::create_database(&mut admin, EMBEDDED_DATABASE_INIT, None).await?;
     let init_url = pg.url(EMBEDDED_DATABASE_INIT);
     store::migrate(&init_url).await?;
-    if seed {
+    let mut first_admin_password = None;
+    if demo {
         say!("Seeding demo data ({FIRST_RUN_DEMO_USERS} people)…");
         let mut conn = store::maintenance_connection(&init_url).await?;
         let report = demo::seed(&mut conn, FIRST_RUN_DEMO_USERS, demo_anchor(), false).await?;
@@ -187,8 +234,9 @@ async fn ensure_embedded_database(pg: &LocalPg, seed: bool) -> anyhow::Result<()
             report.bookings,
             report.events
         );
+        first_admin_password = Some(accounts::create_first_admin(&init_url).await?);
     }
     cluster::rename_database(&mut admin, EMBEDDED_DATABASE_INIT, EMBEDDED_DATABASE).await?;
     admin.close().await.ok();
-    Ok(())
+    Ok(first_admin_password)
 }

@@ -1,0 +1,4 @@
+//! Pure rules, no I/O.
+
+pub mod role;
+pub mod staff;
