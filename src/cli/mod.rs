@@ -142,15 +142,11 @@ async fn serve(mut config: Config) -> anyhow::Result<()> {
     let addr = app.local_addr();
     tracing::info!(%addr, "listening");
     say!("hsl-dashboard is running at http://{addr}  (Ctrl-C to stop)");
-    match &db.first_admin_password {
-        Some(password) => say!(
-            "Log in at http://{addr}/login as «admin» with password «{password}». It is shown \
-             only this once; change it with `cargo run --release -- staff set-password admin`."
-        ),
-        None => say!(
-            "Log in at http://{addr}/login with a staff account (create one with \
-             `hsl-dashboard staff add <login> --role admin`)."
-        ),
+    if let Some(password) = &db.first_admin_password {
+        say!(
+            "Staff account «admin» created with password «{password}». It is shown only this \
+             once; change it with `cargo run --release -- staff set-password admin`."
+        );
     }
     let served = app.run_until_stopped().await;
     let closed = db.close().await;

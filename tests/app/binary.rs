@@ -110,7 +110,7 @@ async fn zero_config_run_serves_stops_postgres_on_ctrl_c_and_reuses_data() {
     assert!(output.contains("Seeding demo data"), "{output}");
     assert!(output.contains("Embedded PostgreSQL stopped."), "{output}");
     assert!(
-        output.contains("/login as «admin» with password «"),
+        output.contains("Staff account «admin» created with password «"),
         "{output}"
     );
     assert!(
