@@ -1,5 +1,4 @@
--- Staff accounts, server-side sessions, API tokens, login throttling and the
--- audit log. Secrets are stored only as hashes: argon2id for passwords,
+-- Staff accounts, server-side sessions, API tokens and the audit log. Secrets are stored only as hashes: argon2id for passwords,
 -- SHA-256 for session ids and API tokens (both are 256-bit random values, so
 -- a fast hash is enough and lookups stay O(1)).
 
@@ -44,13 +43,6 @@ CREATE UNIQUE INDEX api_tokens_token_hash_unique ON api_tokens (token_hash);
 -- A name is reusable once the old token is revoked.
 CREATE UNIQUE INDEX api_tokens_active_name_unique ON api_tokens (name) WHERE revoked_at IS NULL;
 
--- Failed logins per key ('login:<name>' or 'addr:<ip>') in a fixed window.
-CREATE TABLE login_failures (
-    key TEXT PRIMARY KEY,
-    window_started_at TIMESTAMPTZ NOT NULL,
-    failures INTEGER NOT NULL
-);
-
 CREATE TABLE audit_log (
     id BIGSERIAL PRIMARY KEY,
     at TIMESTAMPTZ NOT NULL DEFAULT now(),
@@ -66,11 +58,3 @@ CREATE TABLE audit_log (
 CREATE INDEX audit_log_at ON audit_log (at DESC, id DESC);
 CREATE INDEX audit_log_entity ON audit_log (entity_type, entity_id, at DESC);
 CREATE INDEX audit_log_actor ON audit_log (actor, at DESC);
-
--- Settings the dashboard generates itself, e.g. the session key when
--- SESSION_KEY is not configured (shared by every replica through here).
-CREATE TABLE app_settings (
-    key TEXT PRIMARY KEY,
-    value TEXT NOT NULL,
-    updated_at TIMESTAMPTZ NOT NULL DEFAULT now()
-);

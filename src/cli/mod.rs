@@ -9,7 +9,7 @@ use anyhow::Context;
 use chrono::{DurationRound, TimeDelta, Utc};
 use clap::{Parser, Subcommand};
 use secrecy::SecretString;
-use sqlx::Connection;
+use sqlx::{Connection, PgConnection};
 
 use crate::App;
 use crate::config::{Config, LogFormat};
@@ -93,16 +93,12 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
             say!("Migrations are up to date.");
             db.close().await
         }
-        Command::SeedDemo { users, force } => {
-            let db = Database::open(&config, false).await?;
-            store::migrate(&db.url).await?;
-            let mut conn = store::maintenance_connection(&db.url).await?;
+        Command::SeedDemo { users, force } => with_maintenance_connection(&config, async |conn| {
             let started = Instant::now();
-            let report = demo::seed(&mut conn, users, demo_anchor(), force).await?;
-            conn.close().await.ok();
+            let report = demo::seed(conn, users, demo_anchor(), force).await?;
             say!(
                 "Seeded demo data in {:.1} s: {} people, {} users rows, {} bookings, {} events, \
-                 {} free-lesson registrations, {} hackathon registrations.",
+                     {} free-lesson registrations, {} hackathon registrations.",
                 started.elapsed().as_secs_f64(),
                 report.people,
                 report.users,
@@ -111,27 +107,33 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
                 report.free_lesson_registrations,
                 report.hackathon_registrations,
             );
-            db.close().await
-        }
+            Ok(())
+        })
+        .await,
         Command::Staff { command } => {
-            let db = Database::open(&config, false).await?;
-            store::migrate(&db.url).await?;
-            let mut conn = store::maintenance_connection(&db.url).await?;
-            let result = accounts::staff(&mut conn, command).await;
-            conn.close().await.ok();
-            db.close().await?;
-            result
+            with_maintenance_connection(&config, async |conn| accounts::staff(conn, command).await)
+                .await
         }
         Command::Token { command } => {
-            let db = Database::open(&config, false).await?;
-            store::migrate(&db.url).await?;
-            let mut conn = store::maintenance_connection(&db.url).await?;
-            let result = accounts::token(&mut conn, command).await;
-            conn.close().await.ok();
-            db.close().await?;
-            result
+            with_maintenance_connection(&config, async |conn| accounts::token(conn, command).await)
+                .await
         }
     }
+}
+
+/// Opens the command's database (migrated) and runs `work` on one
+/// maintenance connection, stopping an embedded server afterwards.
+async fn with_maintenance_connection(
+    config: &Config,
+    work: impl AsyncFnOnce(&mut PgConnection) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let db = Database::open(config, false).await?;
+    store::migrate(&db.url).await?;
+    let mut conn = store::maintenance_connection(&db.url).await?;
+    let result = work(&mut conn).await;
+    conn.close().await.ok();
+    db.close().await?;
+    result
 }
 
 async fn serve(mut config: Config) -> anyhow::Result<()> {

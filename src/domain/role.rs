@@ -39,15 +39,6 @@ impl Role {
         }
     }
 
-    /// Russian label for pages.
-    pub fn label(self) -> &'static str {
-        match self {
-            Role::Viewer => "Наблюдатель",
-            Role::Editor => "Редактор",
-            Role::Admin => "Администратор",
-        }
-    }
-
     pub fn allows(self, required: Role) -> bool {
         self >= required
     }

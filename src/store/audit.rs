@@ -1,6 +1,5 @@
 //! The audit log: one row per change, written in the change's transaction.
 
-use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::PgConnection;
 
@@ -53,76 +52,4 @@ pub async fn record(
     .execute(conn)
     .await?;
     Ok(())
-}
-
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct AuditRow {
-    pub id: i64,
-    pub at: DateTime<Utc>,
-    pub actor: String,
-    pub action: String,
-    pub entity_type: String,
-    pub entity_id: Option<String>,
-    pub before: Option<Value>,
-    pub after: Option<Value>,
-    pub client_addr: Option<String>,
-    pub request_id: Option<String>,
-}
-
-/// Filters of the `/audit` page; `None` means any.
-#[derive(Debug, Clone, Default)]
-pub struct AuditFilter {
-    pub actor: Option<String>,
-    pub action: Option<String>,
-    pub entity_type: Option<String>,
-    pub entity_id: Option<String>,
-    /// Inclusive UTC bounds.
-    pub from: Option<DateTime<Utc>>,
-    pub until: Option<DateTime<Utc>>,
-}
-
-/// One page, newest first, and the total number of matching rows.
-pub async fn list(
-    pool: &sqlx::PgPool,
-    filter: &AuditFilter,
-    limit: i64,
-    offset: i64,
-) -> sqlx::Result<(Vec<AuditRow>, i64)> {
-    const WHERE: &str = "($1::text IS NULL OR actor = $1) AND ($2::text IS NULL OR action = $2) \
-         AND ($3::text IS NULL OR entity_type = $3) AND ($4::text IS NULL OR entity_id = $4) \
-         AND ($5::timestamptz IS NULL OR at >= $5) AND ($6::timestamptz IS NULL OR at < $6)";
-    let rows = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT id, at, actor, action, entity_type, entity_id, before, after, \
-                host(client_addr) AS client_addr, request_id \
-         FROM audit_log WHERE {WHERE} ORDER BY at DESC, id DESC LIMIT $7 OFFSET $8"
-    )))
-    .bind(&filter.actor)
-    .bind(&filter.action)
-    .bind(&filter.entity_type)
-    .bind(&filter.entity_id)
-    .bind(filter.from)
-    .bind(filter.until)
-    .bind(limit)
-    .bind(offset)
-    .fetch_all(pool)
-    .await?;
-    let total = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-        "SELECT count(*) FROM audit_log WHERE {WHERE}"
-    )))
-    .bind(&filter.actor)
-    .bind(&filter.action)
-    .bind(&filter.entity_type)
-    .bind(&filter.entity_id)
-    .bind(filter.from)
-    .bind(filter.until)
-    .fetch_one(pool)
-    .await?;
-    Ok((rows, total))
-}
-
-/// Distinct values for the page's filter drop-downs.
-pub async fn distinct_actions(pool: &sqlx::PgPool) -> sqlx::Result<Vec<String>> {
-    sqlx::query_scalar("SELECT DISTINCT action FROM audit_log ORDER BY 1")
-        .fetch_all(pool)
-        .await
 }

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use serde_json::json;
-use sqlx::{Connection, PgConnection, PgPool};
+use sqlx::{Connection, PgConnection};
 
 use super::audit::{self, Actor, Change};
 use crate::domain::role::Role;
@@ -211,21 +211,4 @@ pub async fn set_password(
     finish(&mut tx, actor, "staff.set_password", &before, &after).await?;
     tx.commit().await?;
     Ok(after)
-}
-
-/// What login needs: the account (if any) and its password hash.
-pub async fn credentials(pool: &PgPool, login: &str) -> sqlx::Result<Option<(Staff, String)>> {
-    #[derive(sqlx::FromRow)]
-    struct Row {
-        #[sqlx(flatten)]
-        staff: Staff,
-        password_hash: String,
-    }
-    let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS}, password_hash FROM staff WHERE login = $1"
-    )))
-    .bind(login)
-    .fetch_optional(pool)
-    .await?;
-    Ok(row.map(|r| (r.staff, r.password_hash)))
 }

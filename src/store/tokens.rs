@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use serde_json::json;
-use sqlx::{Connection, PgConnection, PgPool};
+use sqlx::{Connection, PgConnection};
 
 use super::audit::{self, Actor, Change};
 use crate::domain::role::Role;
@@ -113,20 +113,5 @@ pub async fn list(db: impl sqlx::PgExecutor<'_>) -> sqlx::Result<Vec<ApiToken>> 
         "SELECT {COLUMNS} FROM api_tokens ORDER BY revoked_at IS NOT NULL, name, id"
     )))
     .fetch_all(db)
-    .await
-}
-
-/// The active token with this hash; marks it used (at most once a minute,
-/// to keep authentication from writing on every request).
-pub async fn authenticate(pool: &PgPool, token_hash: &[u8]) -> sqlx::Result<Option<ApiToken>> {
-    sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "WITH hit AS (SELECT id FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL), \
-              touched AS (UPDATE api_tokens SET last_used_at = now() \
-                          WHERE id IN (SELECT id FROM hit) \
-                            AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')) \
-         SELECT {COLUMNS} FROM api_tokens WHERE id IN (SELECT id FROM hit)"
-    )))
-    .bind(token_hash)
-    .fetch_optional(pool)
     .await
 }
