@@ -10,6 +10,7 @@ use crate::domain::role::Role;
 use crate::domain::staff::{Login, TokenName};
 use crate::secrets;
 use crate::store::audit::Actor;
+use crate::store::staff::AccountChange;
 use crate::store::{self, staff, tokens};
 
 #[derive(Debug, Subcommand)]
@@ -112,7 +113,8 @@ pub async fn staff(conn: &mut PgConnection, command: StaffCommand) -> anyhow::Re
             user_id,
         } => {
             let id = (user_id > 0).then_some(user_id);
-            let updated = staff::set_telegram(conn, &actor, &login(&raw)?, id).await?;
+            let updated =
+                staff::change(conn, &actor, &login(&raw)?, AccountChange::Telegram(id)).await?;
             match updated.telegram_user_id {
                 Some(id) => println!("{}: Telegram user id set to {id}.", updated.login),
                 None => println!("{}: Telegram user id cleared.", updated.login),
@@ -124,19 +126,22 @@ pub async fn staff(conn: &mut PgConnection, command: StaffCommand) -> anyhow::Re
         } => {
             let login = login(&raw)?;
             let hash = secrets::hash_password(read_password(password_stdin)?).await?;
-            staff::set_password(conn, &actor, &login, &hash).await?;
+            staff::change(conn, &actor, &login, AccountChange::PasswordHash(&hash)).await?;
             println!("{login}: password changed; existing sessions ended.");
         }
         StaffCommand::SetRole { login: raw, role } => {
-            let updated = staff::set_role(conn, &actor, &login(&raw)?, role).await?;
+            let updated =
+                staff::change(conn, &actor, &login(&raw)?, AccountChange::Role(role)).await?;
             println!("{}: role is now {}.", updated.login, updated.role);
         }
         StaffCommand::Disable { login: raw } => {
-            let updated = staff::set_disabled(conn, &actor, &login(&raw)?, true).await?;
+            let updated =
+                staff::change(conn, &actor, &login(&raw)?, AccountChange::Disabled(true)).await?;
             println!("{}: disabled; existing sessions ended.", updated.login);
         }
         StaffCommand::Enable { login: raw } => {
-            let updated = staff::set_disabled(conn, &actor, &login(&raw)?, false).await?;
+            let updated =
+                staff::change(conn, &actor, &login(&raw)?, AccountChange::Disabled(false)).await?;
             println!("{}: enabled.", updated.login);
         }
         StaffCommand::List => {
@@ -158,10 +163,7 @@ pub async fn staff(conn: &mut PgConnection, command: StaffCommand) -> anyhow::Re
                         .telegram_user_id
                         .map(|id| id.to_string())
                         .unwrap_or_else(|| "-".into()),
-                    account
-                        .last_login_at
-                        .map(|t| t.to_rfc3339())
-                        .unwrap_or_else(|| "never".into()),
+                    when(account.last_login_at),
                 );
             }
         }
@@ -206,15 +208,17 @@ pub async fn token(conn: &mut PgConnection, command: TokenCommand) -> anyhow::Re
                     } else {
                         "active"
                     },
-                    token
-                        .last_used_at
-                        .map(|t| t.to_rfc3339())
-                        .unwrap_or_else(|| "never".into()),
+                    when(token.last_used_at),
                 );
             }
         }
     }
     Ok(())
+}
+
+/// A timestamp for the listings, or "never".
+fn when(at: Option<chrono::DateTime<chrono::Utc>>) -> String {
+    at.map(|t| t.to_rfc3339()).unwrap_or_else(|| "never".into())
 }
 
 /// Creates the first `admin` account with a random password; returns it.

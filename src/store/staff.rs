@@ -125,90 +125,52 @@ async fn finish(
     Ok(())
 }
 
-const RETURNING: &str =
-    "RETURNING id, login, role, telegram_user_id, disabled, created_at, last_login_at";
-
-pub async fn set_telegram(
-    conn: &mut PgConnection,
-    actor: &Actor,
-    login: &Login,
-    telegram_user_id: Option<i64>,
-) -> Result<Staff, StaffError> {
-    let mut tx = conn.begin().await?;
-    let before = lock(&mut tx, login).await?;
-    let after: Staff = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "UPDATE staff SET telegram_user_id = $2 WHERE id = $1 {RETURNING}"
-    )))
-    .bind(before.id)
-    .bind(telegram_user_id)
-    .fetch_one(&mut *tx)
-    .await?;
-    finish(&mut tx, actor, "staff.set_telegram", &before, &after).await?;
-    tx.commit().await?;
-    Ok(after)
+/// One change to an account, as the CLI (and later the staff page) makes it.
+#[derive(Debug, Clone, Copy)]
+pub enum AccountChange<'a> {
+    /// `None` clears it.
+    Telegram(Option<i64>),
+    Disabled(bool),
+    Role(Role),
+    PasswordHash(&'a str),
 }
 
-pub async fn set_disabled(
+impl AccountChange<'_> {
+    /// The audit action and the (constant) column it updates.
+    fn action_and_column(self) -> (&'static str, &'static str) {
+        match self {
+            Self::Telegram(_) => ("staff.set_telegram", "telegram_user_id"),
+            Self::Disabled(true) => ("staff.disable", "disabled"),
+            Self::Disabled(false) => ("staff.enable", "disabled"),
+            Self::Role(_) => ("staff.set_role", "role"),
+            Self::PasswordHash(_) => ("staff.set_password", "password_hash"),
+        }
+    }
+}
+
+/// Applies `change` under a row lock, ends the account's sessions and
+/// audits before/after, all in one transaction.
+pub async fn change(
     conn: &mut PgConnection,
     actor: &Actor,
     login: &Login,
-    disabled: bool,
+    change: AccountChange<'_>,
 ) -> Result<Staff, StaffError> {
+    let (action, column) = change.action_and_column();
     let mut tx = conn.begin().await?;
     let before = lock(&mut tx, login).await?;
-    let after: Staff = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "UPDATE staff SET disabled = $2 WHERE id = $1 {RETURNING}"
+    let update = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "UPDATE staff SET {column} = $2 WHERE id = $1 RETURNING {COLUMNS}"
     )))
-    .bind(before.id)
-    .bind(disabled)
-    .fetch_one(&mut *tx)
-    .await?;
-    let action = if disabled {
-        "staff.disable"
-    } else {
-        "staff.enable"
+    .bind(before.id);
+    let update = match change {
+        AccountChange::Telegram(id) => update.bind(id),
+        AccountChange::Disabled(disabled) => update.bind(disabled),
+        AccountChange::Role(role) => update.bind(role.as_str()),
+        AccountChange::PasswordHash(hash) => update.bind(hash),
     };
+    let after: Staff = update.fetch_one(&mut *tx).await?;
     finish(&mut tx, actor, action, &before, &after).await?;
-    tx.commit().await?;
-    Ok(after)
-}
-
-pub async fn set_role(
-    conn: &mut PgConnection,
-    actor: &Actor,
-    login: &Login,
-    role: Role,
-) -> Result<Staff, StaffError> {
-    let mut tx = conn.begin().await?;
-    let before = lock(&mut tx, login).await?;
-    let after: Staff = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "UPDATE staff SET role = $2 WHERE id = $1 {RETURNING}"
-    )))
-    .bind(before.id)
-    .bind(role.as_str())
-    .fetch_one(&mut *tx)
-    .await?;
-    finish(&mut tx, actor, "staff.set_role", &before, &after).await?;
-    tx.commit().await?;
-    Ok(after)
-}
-
-pub async fn set_password(
-    conn: &mut PgConnection,
-    actor: &Actor,
-    login: &Login,
-    password_hash: &str,
-) -> Result<Staff, StaffError> {
-    let mut tx = conn.begin().await?;
-    let before = lock(&mut tx, login).await?;
-    let after: Staff = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "UPDATE staff SET password_hash = $2 WHERE id = $1 {RETURNING}"
-    )))
-    .bind(before.id)
-    .bind(password_hash)
-    .fetch_one(&mut *tx)
-    .await?;
-    finish(&mut tx, actor, "staff.set_password", &before, &after).await?;
     tx.commit().await?;
     Ok(after)
 }
