@@ -17,7 +17,6 @@ pub mod web;
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::Arc;
 
 use anyhow::Context;
 use axum::Router;
@@ -48,12 +47,7 @@ impl App {
             .await
             .with_context(|| format!("binding {} (BIND_ADDR)", config.bind_addr))?;
         let addr = listener.local_addr()?;
-        let state = AppState {
-            pool: pool.clone(),
-            config: Arc::new(config),
-            metrics: web::metrics::handle(),
-            scheduler: Arc::default(),
-        };
+        let state = AppState::new(pool.clone(), config);
         Ok(Self {
             listener,
             router: web::router(state),

@@ -176,8 +176,7 @@ pub async fn token(conn: &mut PgConnection, command: TokenCommand) -> anyhow::Re
     match command {
         TokenCommand::Create { name, role } => {
             let name = TokenName::parse(&name)?;
-            let token = secrets::new_api_token();
-            tokens::create(conn, &actor, &name, &secrets::sha256(&token), role).await?;
+            let (_, token) = tokens::issue(conn, &actor, &name, role).await?;
             eprintln!(
                 "API token {} ({role}) created. It is shown only now; store it safely:",
                 name.as_str()

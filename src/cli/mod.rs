@@ -146,8 +146,8 @@ async fn serve(mut config: Config) -> anyhow::Result<()> {
     say!("hsl-dashboard is running at http://{addr}  (Ctrl-C to stop)");
     if let Some(password) = &db.first_admin_password {
         say!(
-            "Staff account «admin» created with password «{password}». It is shown only this \
-             once; change it with `cargo run --release -- staff set-password admin`."
+            "Log in at http://{addr}/login as «admin» with password «{password}». It is shown \
+             only this once; change it with `cargo run --release -- staff set-password admin`."
         );
     }
     let served = app.run_until_stopped().await;

@@ -1,5 +1,6 @@
 //! The audit log: one row per change, written in the change's transaction.
 
+use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::PgConnection;
 
@@ -52,4 +53,82 @@ pub async fn record(
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// What the `/audit` page filters on; `None` means any.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub actor: Option<String>,
+    /// Matches the action itself and, with a trailing dot, a family
+    /// (`staff.` finds every staff change).
+    pub action: Option<String>,
+    pub entity_type: Option<String>,
+    pub entity_id: Option<String>,
+    pub from: Option<DateTime<Utc>>,
+    /// Exclusive.
+    pub until: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Entry {
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    pub actor: String,
+    pub action: String,
+    pub entity_type: String,
+    pub entity_id: Option<String>,
+    pub before: Option<Value>,
+    pub after: Option<Value>,
+    pub client_addr: Option<String>,
+    pub request_id: Option<String>,
+}
+
+const FILTER: &str = "($1::text IS NULL OR actor = $1) \
+     AND ($2::text IS NULL OR starts_with(action, $2)) \
+     AND ($3::text IS NULL OR entity_type = $3) \
+     AND ($4::text IS NULL OR entity_id = $4) \
+     AND ($5::timestamptz IS NULL OR at >= $5) \
+     AND ($6::timestamptz IS NULL OR at < $6)";
+
+fn bind_filter<'q, O>(
+    query: sqlx::query::QueryAs<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments>,
+    filter: &'q Filter,
+) -> sqlx::query::QueryAs<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments> {
+    query
+        .bind(filter.actor.as_deref())
+        .bind(filter.action.as_deref())
+        .bind(filter.entity_type.as_deref())
+        .bind(filter.entity_id.as_deref())
+        .bind(filter.from)
+        .bind(filter.until)
+}
+
+/// One page of entries, newest first, and the number matching overall.
+pub async fn search(
+    pool: &sqlx::PgPool,
+    filter: &Filter,
+    limit: i64,
+    offset: i64,
+) -> sqlx::Result<(Vec<Entry>, i64)> {
+    let entries = bind_filter(
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT id, at, actor, action, entity_type, entity_id, before, after, \
+                    host(client_addr) AS client_addr, request_id \
+             FROM audit_log WHERE {FILTER} ORDER BY at DESC, id DESC LIMIT $7 OFFSET $8"
+        ))),
+        filter,
+    )
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(pool)
+    .await?;
+    let (total,): (i64,) = bind_filter(
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT count(*) FROM audit_log WHERE {FILTER}"
+        ))),
+        filter,
+    )
+    .fetch_one(pool)
+    .await?;
+    Ok((entries, total))
 }

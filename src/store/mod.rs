@@ -5,6 +5,8 @@ pub mod cluster;
 pub mod demo;
 pub mod health;
 pub mod overview;
+pub mod sessions;
+pub mod settings;
 pub mod staff;
 pub mod tokens;
 

@@ -7,6 +7,7 @@ use sqlx::{Connection, PgConnection};
 use super::audit::{self, Actor, Change};
 use crate::domain::role::Role;
 use crate::domain::staff::TokenName;
+use crate::secrets;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ApiToken {
@@ -32,7 +33,20 @@ pub enum TokenError {
 
 const COLUMNS: &str = "id, name, role, created_at, created_by, last_used_at, revoked_at";
 
-pub async fn create(
+/// Creates a token with a fresh random secret; returns it with the secret,
+/// which is shown once and never stored.
+pub async fn issue(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    name: &TokenName,
+    role: Role,
+) -> Result<(ApiToken, String), TokenError> {
+    let secret = secrets::new_api_token();
+    let token = create(conn, actor, name, &secrets::sha256(&secret), role).await?;
+    Ok((token, secret))
+}
+
+async fn create(
     conn: &mut PgConnection,
     actor: &Actor,
     name: &TokenName,
@@ -114,4 +128,37 @@ pub async fn list(db: impl sqlx::PgExecutor<'_>) -> sqlx::Result<Vec<ApiToken>> 
     )))
     .fetch_all(db)
     .await
+}
+
+/// A token presented in `Authorization: Bearer`.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct TokenIdentity {
+    pub id: i64,
+    pub name: String,
+    #[sqlx(try_from = "String")]
+    pub role: Role,
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+/// The active token with this hash, if any.
+pub async fn authenticate(
+    db: impl sqlx::PgExecutor<'_>,
+    token_hash: &[u8],
+) -> sqlx::Result<Option<TokenIdentity>> {
+    sqlx::query_as(
+        "SELECT id, name, role, last_used_at FROM api_tokens \
+         WHERE token_hash = $1 AND revoked_at IS NULL",
+    )
+    .bind(token_hash)
+    .fetch_optional(db)
+    .await
+}
+
+/// Records use; callers do this at most about once a minute per token.
+pub async fn touch(db: impl sqlx::PgExecutor<'_>, id: i64) -> sqlx::Result<()> {
+    sqlx::query("UPDATE api_tokens SET last_used_at = now() WHERE id = $1")
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(())
 }

@@ -4,7 +4,7 @@
 //! sent to the client.
 
 use axum::Json;
-use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::rejection::{FormRejection, JsonRejection, PathRejection, QueryRejection};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
@@ -23,6 +23,9 @@ pub enum AppError {
     Unauthorized,
     #[error("forbidden")]
     Forbidden,
+    /// A session request that changes something came without its token.
+    #[error("missing or invalid CSRF token")]
+    CsrfRejected,
     #[error("{0}")]
     NotFound(String),
     #[error("{0}")]
@@ -42,7 +45,7 @@ impl AppError {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
-            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::Forbidden | Self::CsrfRejected => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -53,6 +56,35 @@ impl AppError {
 
     pub fn not_found() -> Self {
         Self::NotFound("not found".into())
+    }
+
+    /// Title and explanation of the HTML error page, in Russian.
+    fn page_text(&self) -> (&'static str, String) {
+        match self {
+            Self::BadRequest(message) | Self::Unprocessable(message) => {
+                ("Неверный запрос", message.clone())
+            }
+            Self::Unauthorized => ("Нужно войти", String::new()),
+            Self::Forbidden => (
+                "Недостаточно прав",
+                "Эта страница или действие доступны сотрудникам с более высокой ролью.".into(),
+            ),
+            Self::CsrfRejected => (
+                "Форма устарела",
+                "Обновите страницу и отправьте форму ещё раз.".into(),
+            ),
+            Self::NotFound(_) => ("Страница не найдена", String::new()),
+            Self::Conflict(message) => ("Конфликт", message.clone()),
+            Self::MethodNotAllowed => ("Метод не поддерживается", String::new()),
+            Self::Unavailable(_) => (
+                "База данных недоступна",
+                "Попробуйте обновить страницу через несколько секунд.".into(),
+            ),
+            Self::Internal(_) => (
+                "Внутренняя ошибка",
+                "Ошибка записана в журнал сервера.".into(),
+            ),
+        }
     }
 }
 
@@ -87,6 +119,12 @@ impl From<QueryRejection> for AppError {
     }
 }
 
+impl From<FormRejection> for AppError {
+    fn from(rejection: FormRejection) -> Self {
+        Self::BadRequest(format!("invalid form: {}", rejection.body_text()))
+    }
+}
+
 impl From<PathRejection> for AppError {
     fn from(rejection: PathRejection) -> Self {
         Self::BadRequest(rejection.body_text())
@@ -96,7 +134,8 @@ impl From<PathRejection> for AppError {
 /// Attached to error responses so the page layer can re-render them as HTML.
 #[derive(Debug, Clone)]
 pub struct ErrorDetails {
-    pub message: String,
+    pub title: &'static str,
+    pub detail: String,
 }
 
 impl IntoResponse for AppError {
@@ -108,9 +147,12 @@ impl IntoResponse for AppError {
             Self::Internal(err) => tracing::error!(error = format!("{err:#}"), "internal error"),
             _ => {}
         }
-        let message = self.to_string();
-        let mut response = (self.status(), Json(json!({ "error": message }))).into_response();
-        response.extensions_mut().insert(ErrorDetails { message });
+        let (title, detail) = self.page_text();
+        let body = Json(json!({ "error": self.to_string() }));
+        let mut response = (self.status(), body).into_response();
+        response
+            .extensions_mut()
+            .insert(ErrorDetails { title, detail });
         response
     }
 }

@@ -2,10 +2,12 @@
 
 pub mod api;
 mod assets;
+pub mod auth;
 pub mod error;
 pub mod extract;
 pub mod metrics;
 pub mod pages;
+pub mod routes;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,7 +17,6 @@ use axum::extract::Request;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware;
 use axum::response::Response;
-use axum::routing::get;
 use metrics_exporter_prometheus::PrometheusHandle;
 use sqlx::PgPool;
 use tower_http::compression::CompressionLayer;
@@ -27,7 +28,9 @@ use tower_http::trace::TraceLayer;
 
 use crate::config::Config;
 use crate::delivery::Heartbeat;
+use auth::Access;
 use error::AppError;
+use routes::{RouteInfo, Routes};
 
 /// Largest request body accepted (JSON and forms).
 pub const BODY_LIMIT_BYTES: usize = 1024 * 1024;
@@ -41,31 +44,61 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub metrics: PrometheusHandle,
     pub scheduler: Arc<Heartbeat>,
+    pub session_key: Arc<auth::keys::SessionKey>,
+}
+
+impl AppState {
+    pub fn new(pool: PgPool, config: Config) -> Self {
+        let session_key = auth::keys::SessionKey::new(config.session_key.clone());
+        Self {
+            pool,
+            config: Arc::new(config),
+            metrics: metrics::handle(),
+            scheduler: Arc::default(),
+            session_key: Arc::new(session_key),
+        }
+    }
 }
 
 const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
      img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; \
      object-src 'none'; frame-ancestors 'none'";
 
+/// Paths whose errors stay JSON and whose callers may use bearer tokens:
+/// the API and the machine-facing ops routes.
+pub fn is_machine_path(path: &str) -> bool {
+    path == "/api"
+        || path.starts_with("/api/")
+        || matches!(path, "/healthz" | "/readyz" | "/metrics")
+}
+
+/// The routes that are not part of the OpenAPI document.
+fn other_routes() -> Routes {
+    pages::routes()
+        .get("/static/{file}", Access::Open, assets::serve)
+        .get("/api/openapi.json", Access::VIEWER, api::openapi_json)
+}
+
+/// Every route with the access it requires, in registration order.
+pub fn route_table() -> Vec<RouteInfo> {
+    api::groups()
+        .into_iter()
+        .flat_map(|(access, group)| routes::api_table(group.get_openapi(), access))
+        .chain(other_routes().table())
+        .collect()
+}
+
 /// The whole application: API, pages, static files, fallbacks and layers.
 pub fn router(state: AppState) -> Router {
-    let (api_router, openapi) = api::router().split_for_parts();
-    let openapi = Arc::new(openapi);
-
-    let api = api_router.route(
-        "/api/openapi.json",
-        get(move || {
-            let openapi = Arc::clone(&openapi);
-            async move { axum::Json(openapi.as_ref().clone()) }
-        }),
-    );
+    let api = api::groups()
+        .into_iter()
+        .fold(Router::new(), |router, (access, group)| {
+            router.merge(routes::guard_api(group, &state, access))
+        });
 
     let x_request_id = HeaderName::from_static("x-request-id");
-    Router::new()
-        .merge(api)
-        .merge(pages::router())
-        .route("/static/{file}", get(assets::serve))
-        .fallback(|| async { AppError::not_found() })
+    api.merge(other_routes().into_router(&state))
+        .fallback(auth::not_found)
         .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed })
         .with_state(state)
         .layer(middleware::from_fn(pages::html_errors))

@@ -11,7 +11,7 @@ use nix::unistd::Pid;
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::helpers::{http_client, migrated_database, scratch_dir};
+use crate::helpers::{http_client, migrated_database, post_login, scratch_dir, set_cookie};
 
 const BIN: &str = env!("CARGO_BIN_EXE_hsl-dashboard");
 
@@ -94,7 +94,8 @@ async fn zero_config_run_serves_stops_postgres_on_ctrl_c_and_reuses_data() {
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.json::<Value>().await.unwrap()["status"], "ok");
     let home = client.get(format!("{base}/")).send().await.unwrap();
-    assert_eq!(home.status(), StatusCode::OK);
+    assert_eq!(home.status(), StatusCode::SEE_OTHER);
+    assert_eq!(home.headers()["location"], "/login");
     assert!(
         cwd.join(".data/pg/PG_VERSION").is_file(),
         "data lives in ./.data"
@@ -109,10 +110,12 @@ async fn zero_config_run_serves_stops_postgres_on_ctrl_c_and_reuses_data() {
     );
     assert!(output.contains("Seeding demo data"), "{output}");
     assert!(output.contains("Embedded PostgreSQL stopped."), "{output}");
-    assert!(
-        output.contains("Staff account «admin» created with password «"),
-        "{output}"
-    );
+    let password = output
+        .split("as «admin» with password «")
+        .nth(1)
+        .and_then(|rest| rest.split('»').next())
+        .unwrap_or_else(|| panic!("no login instructions in {output}"))
+        .to_owned();
     assert!(
         !cwd.join(".data/pg/postmaster.pid").exists(),
         "PostgreSQL stopped too"
@@ -129,6 +132,22 @@ async fn zero_config_run_serves_stops_postgres_on_ctrl_c_and_reuses_data() {
         .await
         .unwrap();
     assert_eq!(stats["status"], "ok");
+    // The printed password opens the dashboard, and the data survived.
+    let login = post_login(&client, &base, "admin", &password).await;
+    assert_eq!(login.status(), StatusCode::SEE_OTHER);
+    let cookie = set_cookie(&login, "hsl_session")
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let home = client
+        .get(format!("{base}/"))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(home.status(), StatusCode::OK);
     let (status, output) = second.interrupt();
     assert!(status.success());
     let output = output.join("\n");

@@ -6,10 +6,14 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use hsl_dashboard::App;
 use hsl_dashboard::config::Config;
+use hsl_dashboard::domain::role::Role;
+use hsl_dashboard::domain::staff::{Login, TokenName};
 use hsl_dashboard::local_pg::{Durability, LocalPg};
-use hsl_dashboard::store::{self, cluster};
+use hsl_dashboard::store::audit::Actor;
+use hsl_dashboard::store::{self, cluster, sessions, staff, tokens};
+use hsl_dashboard::{App, secrets};
+use reqwest::StatusCode;
 use secrecy::SecretString;
 use sqlx::{Connection, PgPool};
 use tokio::sync::OnceCell;
@@ -189,4 +193,205 @@ pub fn http_client() -> reqwest::Client {
         .no_proxy()
         .build()
         .unwrap()
+}
+
+/// A signed-in browser: its session cookie and the CSRF token its pages carry.
+#[derive(Debug, Clone)]
+pub struct Session {
+    /// `hsl_session=…`, ready for a `Cookie` header.
+    pub cookie: String,
+    pub csrf: String,
+}
+
+/// The value of `<input … name="{name}" value="…">` in a page.
+pub fn hidden_field(html: &str, name: &str) -> Option<String> {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker)? + marker.len();
+    let end = html[start..].find('"')? + start;
+    Some(html[start..end].to_owned())
+}
+
+/// `name=value` of the `Set-Cookie` header for cookie `name`.
+pub fn set_cookie<'a>(response: &'a reqwest::Response, name: &str) -> Option<&'a str> {
+    response
+        .headers()
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .find(|value| value.starts_with(&format!("{name}=")))
+}
+
+pub fn form_body(fields: &[(&str, &str)]) -> String {
+    url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(fields)
+        .finish()
+}
+
+/// The login page's CSRF cookie (`hsl_login=…`) and hidden field.
+pub async fn login_form(client: &reqwest::Client, base: &str) -> (String, String) {
+    let page = client.get(format!("{base}/login")).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let cookie = set_cookie(&page, "hsl_login")
+        .expect("the login page sets its CSRF cookie")
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let html = page.text().await.unwrap();
+    let csrf = hidden_field(&html, "csrf").expect("the login form has a CSRF field");
+    (cookie, csrf)
+}
+
+/// Posts the login form as a browser would.
+pub async fn post_login(
+    client: &reqwest::Client,
+    base: &str,
+    login: &str,
+    password: &str,
+) -> reqwest::Response {
+    let (cookie, csrf) = login_form(client, base).await;
+    client
+        .post(format!("{base}/login"))
+        .header("cookie", cookie)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form_body(&[
+            ("login", login),
+            ("password", password),
+            ("csrf", &csrf),
+        ]))
+        .send()
+        .await
+        .unwrap()
+}
+
+static STAFF_COUNTER: AtomicU32 = AtomicU32::new(0);
+
+impl TestApp {
+    /// A new staff account with this role; returns (login, password).
+    pub async fn add_staff(&self, role: Role) -> (String, String) {
+        let n = STAFF_COUNTER.fetch_add(1, Ordering::Relaxed);
+        let login = format!("{}-{n}", role.as_str());
+        let password = format!("password-of-{login}");
+        let hash = secrets::hash_password(password.clone()).await.unwrap();
+        let mut conn = self.pool.acquire().await.unwrap();
+        staff::create(
+            &mut conn,
+            &Actor::cli(),
+            &Login::parse(&login).unwrap(),
+            &hash,
+            role,
+        )
+        .await
+        .unwrap();
+        (login, password)
+    }
+
+    pub async fn post_login(&self, login: &str, password: &str) -> reqwest::Response {
+        post_login(&self.client, &self.address, login, password).await
+    }
+
+    /// Signs in through `/login` and reads the CSRF token off a page.
+    pub async fn login(&self, login: &str, password: &str) -> Session {
+        let response = self.post_login(login, password).await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "login as {login}");
+        let cookie = set_cookie(&response, "hsl_session")
+            .expect("a session cookie")
+            .split(';')
+            .next()
+            .unwrap()
+            .to_owned();
+        let home = self
+            .client
+            .get(self.url("/logout"))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(home.status(), StatusCode::OK);
+        let csrf = hidden_field(&home.text().await.unwrap(), "csrf").expect("a CSRF field");
+        Session { cookie, csrf }
+    }
+
+    /// A new account with `role`, signed in.
+    pub async fn login_as(&self, role: Role) -> Session {
+        let (login, password) = self.add_staff(role).await;
+        self.login(&login, &password).await
+    }
+
+    /// A signed-in session for a new account with `role`, opened directly in
+    /// the store (no argon2): for tests that need many sessions.
+    pub async fn quick_session(&self, role: Role) -> Session {
+        let n = STAFF_COUNTER.fetch_add(1, Ordering::Relaxed);
+        let login = format!("quick-{}-{n}", role.as_str());
+        let mut conn = self.pool.acquire().await.unwrap();
+        let account = staff::create(
+            &mut conn,
+            &Actor::cli(),
+            &Login::parse(&login).unwrap(),
+            "not-a-password-hash",
+            role,
+        )
+        .await
+        .unwrap();
+        let (id, csrf) = (secrets::random_secret(), secrets::random_secret());
+        sessions::open(
+            &mut conn,
+            &Actor::cli(),
+            sessions::NewSession {
+                id_hash: &secrets::sha256(&id),
+                staff_id: account.id,
+                csrf_token: &csrf,
+                client_addr: None,
+                user_agent: None,
+                lifetime_secs: 3600,
+            },
+            3600,
+        )
+        .await
+        .unwrap();
+        Session {
+            cookie: format!("hsl_session={id}"),
+            csrf,
+        }
+    }
+
+    /// A new API token with `role`.
+    pub async fn token(&self, role: Role) -> String {
+        let n = STAFF_COUNTER.fetch_add(1, Ordering::Relaxed);
+        let name = TokenName::parse(&format!("test-{}-{n}", role.as_str())).unwrap();
+        let mut conn = self.pool.acquire().await.unwrap();
+        tokens::issue(&mut conn, &Actor::cli(), &name, role)
+            .await
+            .unwrap()
+            .1
+    }
+
+    /// GET with a session.
+    pub async fn get_as(&self, session: &Session, path: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .header("cookie", &session.cookie)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// A form POST with a session and its CSRF token.
+    pub async fn post_form_as(
+        &self,
+        session: &Session,
+        path: &str,
+        fields: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let mut all = vec![("csrf", session.csrf.as_str())];
+        all.extend_from_slice(fields);
+        self.client
+            .post(self.url(path))
+            .header("cookie", &session.cookie)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form_body(&all))
+            .send()
+            .await
+            .unwrap()
+    }
 }

@@ -2,6 +2,7 @@
 
 use std::time::{Duration, Instant};
 
+use hsl_dashboard::domain::role::Role;
 use hsl_dashboard::local_pg::{Durability, LocalPg};
 use hsl_dashboard::store::{self, MIGRATOR, cluster};
 use reqwest::StatusCode;
@@ -97,7 +98,18 @@ async fn unknown_routes_are_json_for_the_api_and_html_for_pages() {
         serde_json::json!({"error": "not found"})
     );
 
-    let page = app.get("/no/such/page").await;
+    let anonymous = app.get("/no/such/page").await;
+    assert_eq!(anonymous.status(), StatusCode::NOT_FOUND);
+    assert!(
+        !anonymous
+            .text()
+            .await
+            .unwrap()
+            .contains("href=\"/workshops\""),
+        "strangers don't see the navigation"
+    );
+    let session = app.login_as(Role::Viewer).await;
+    let page = app.get_as(&session, "/no/such/page").await;
     assert_eq!(page.status(), StatusCode::NOT_FOUND);
     assert!(
         page.headers()["content-type"]
@@ -166,7 +178,8 @@ async fn home_page_shows_counts_from_the_database() {
     .execute(&app.pool)
     .await
     .unwrap();
-    let response = app.get("/").await;
+    let session = app.login_as(Role::Viewer).await;
+    let response = app.get_as(&session, "/").await;
     assert_eq!(response.status(), StatusCode::OK);
     let html = response.text().await.unwrap();
     assert!(html.contains("<title>Главная"), "{html}");
@@ -191,7 +204,14 @@ async fn metrics_count_requests_by_route_template() {
         app.get("/api/test-db").await;
     }
     app.get("/static/app.css").await;
-    let response = app.get("/metrics").await;
+    let token = app.token(Role::Viewer).await;
+    let response = app
+        .client
+        .get(app.url("/metrics"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     let text = response.text().await.unwrap();
     let counter = text
@@ -217,13 +237,29 @@ async fn metrics_count_requests_by_route_template() {
 #[tokio::test]
 async fn openapi_document_lists_the_json_routes() {
     let app = spawn_app().await;
-    let response = app.get("/api/openapi.json").await;
+    let token = app.token(Role::Viewer).await;
+    let response = app
+        .client
+        .get(app.url("/api/openapi.json"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     let doc: Value = response.json().await.unwrap();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
-    for path in ["/api/test-db", "/healthz", "/readyz", "/metrics"] {
-        assert!(doc["paths"][path]["get"].is_object(), "{path} missing");
+    for (path, role) in [
+        ("/api/test-db", "none"),
+        ("/healthz", "none"),
+        ("/readyz", "none"),
+        ("/metrics", "viewer"),
+    ] {
+        assert_eq!(doc["paths"][path]["get"]["x-required-role"], role, "{path}");
     }
+    assert_eq!(
+        doc["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
     assert!(doc["components"]["schemas"]["TestDbOk"].is_object());
 }
 
@@ -248,6 +284,7 @@ async fn test_db_answers_503_while_the_database_is_down_and_recovers() {
     store::migrate(&db.url).await.unwrap();
     let app = spawn_app_on(db).await;
     assert_eq!(app.get("/api/test-db").await.status(), StatusCode::OK);
+    let session = app.login_as(Role::Viewer).await;
     app.pool.close().await;
 
     tokio::task::spawn_blocking(move || pg.stop())
@@ -271,7 +308,7 @@ async fn test_db_answers_503_while_the_database_is_down_and_recovers() {
         );
     }
     // Pages say so too, as a page, not a crash.
-    let page = client.get(app.url("/")).send().await.unwrap();
+    let page = app.get_as(&session, "/").await;
     assert_eq!(page.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert!(
         page.text()

@@ -1,28 +1,106 @@
 //! JSON handlers by area. Each route registers itself in the OpenAPI document
-//! through `utoipa_axum::routes!`, so `/api/openapi.json` can't fall behind.
+//! through `utoipa_axum::routes!`, in the group of its [`Access`], so neither
+//! `/api/openapi.json` nor the access rules can fall behind.
 
 pub mod ops;
 
+use std::sync::OnceLock;
+
 use utoipa::OpenApi;
+use utoipa::openapi::extensions::Extensions;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{PathItem, SecurityRequirement};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::AppState;
+use super::auth::{Access, cookies};
+use crate::web::extract::Json;
 
 #[derive(OpenApi)]
 #[openapi(
     info(
         title = "hsl-dashboard",
-        description = "Admin dashboard of the HashSlash School Telegram bot."
+        description = "Admin dashboard of the HashSlash School Telegram bot. Routes need a \
+                       staff session cookie or `Authorization: Bearer <token>` with at least \
+                       the role in `x-required-role`; a session must also send `X-CSRF-Token` \
+                       on POST, PATCH and DELETE."
     ),
     tags((name = "ops", description = "Health, readiness and metrics"))
 )]
 struct ApiDoc;
 
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .routes(routes!(ops::test_db))
-        .routes(routes!(ops::healthz))
-        .routes(routes!(ops::readyz))
-        .routes(routes!(ops::metrics))
+/// The API routes, grouped by who may call them.
+pub fn groups() -> Vec<(Access, OpenApiRouter<AppState>)> {
+    vec![
+        (
+            Access::Open,
+            OpenApiRouter::new()
+                .routes(routes!(ops::test_db))
+                .routes(routes!(ops::healthz))
+                .routes(routes!(ops::readyz)),
+        ),
+        (
+            Access::VIEWER,
+            OpenApiRouter::new().routes(routes!(ops::metrics)),
+        ),
+    ]
+}
+
+/// The OpenAPI document of every group, each operation marked with the
+/// credentials and role it needs.
+pub fn openapi() -> &'static utoipa::openapi::OpenApi {
+    static DOC: OnceLock<utoipa::openapi::OpenApi> = OnceLock::new();
+    DOC.get_or_init(|| {
+        let mut doc = ApiDoc::openapi();
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(cookies::SESSION))),
+        );
+        for (access, group) in groups() {
+            let mut part = group.into_openapi();
+            for item in part.paths.paths.values_mut() {
+                mark(item, access);
+            }
+            doc.merge(part);
+        }
+        doc
+    })
+}
+
+fn mark(item: &mut PathItem, access: Access) {
+    let operations = [
+        &mut item.get,
+        &mut item.post,
+        &mut item.put,
+        &mut item.patch,
+        &mut item.delete,
+    ];
+    for operation in operations.into_iter().flatten() {
+        let role = match access {
+            Access::Staff(role) => role.as_str(),
+            Access::Open | Access::Anyone => "none",
+        };
+        operation
+            .extensions
+            .get_or_insert_with(Extensions::default)
+            .insert("x-required-role".into(), role.into());
+        operation.security = Some(match access {
+            Access::Staff(_) => vec![
+                SecurityRequirement::new("bearer", Vec::<String>::new()),
+                SecurityRequirement::new("session", Vec::<String>::new()),
+            ],
+            Access::Open | Access::Anyone => vec![SecurityRequirement::default()],
+        });
+    }
+}
+
+/// `GET /api/openapi.json`.
+pub async fn openapi_json() -> Json<&'static utoipa::openapi::OpenApi> {
+    Json(openapi())
 }

@@ -1,21 +1,33 @@
 //! HTML handlers by area, each with an askama template struct.
 
+mod audit;
 mod home;
+mod login;
+mod staff;
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::Router;
 use axum::extract::Request;
-use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
 
-use super::AppState;
+use super::auth::{Access, Principal};
 use super::error::ErrorDetails;
+use super::is_machine_path;
+use super::routes::Routes;
+use crate::domain::role::Role;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/", get(home::show))
+pub fn routes() -> Routes {
+    Routes::default()
+        .get("/", Access::VIEWER, home::show)
+        .get("/login", Access::Anyone, login::form)
+        .post("/login", Access::Anyone, login::submit)
+        .get("/logout", Access::VIEWER, login::confirm_logout)
+        .post("/logout", Access::VIEWER, login::logout)
+        .merge(staff::routes())
+        .get("/audit", Access::ADMIN, audit::show)
 }
 
 /// Navigation entries of the base layout: (path, label).
@@ -27,20 +39,69 @@ pub const NAV: &[(&str, &str)] = &[
     ("/analytics", "Аналитика"),
 ];
 
+/// Admin-only entries, shown in the user menu: (path, label).
+pub const ADMIN_NAV: &[(&str, &str)] = &[("/settings/staff", "Сотрудники"), ("/audit", "Журнал")];
+
+/// What the base layout needs: the active section and who is signed in.
+pub struct Layout {
+    pub active: &'static str,
+    pub user: Option<UserMenu>,
+}
+
+pub struct UserMenu {
+    pub name: String,
+    pub role: Role,
+    /// For the logout button (and any other form on the page).
+    pub csrf: String,
+}
+
+impl Layout {
+    pub fn new(active: &'static str, principal: &Principal) -> Self {
+        Self {
+            active,
+            user: Some(UserMenu {
+                name: principal.name.clone(),
+                role: principal.role,
+                csrf: principal.csrf_token().unwrap_or_default().to_owned(),
+            }),
+        }
+    }
+
+    pub fn anonymous() -> Self {
+        Self {
+            active: "",
+            user: None,
+        }
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.user
+            .as_ref()
+            .is_some_and(|user| user.role.allows(Role::Admin))
+    }
+
+    pub fn user_name(&self) -> &str {
+        self.user.as_ref().map_or("", |user| user.name.as_str())
+    }
+
+    /// The CSRF token forms on the page carry.
+    pub fn csrf(&self) -> &str {
+        self.user.as_ref().map_or("", |user| user.csrf.as_str())
+    }
+}
+
+/// A timestamp as staff read it: school time zone, to the minute.
+pub fn local_time(tz: Tz, at: &DateTime<Utc>) -> String {
+    at.with_timezone(&tz).format("%d.%m.%Y %H:%M").to_string()
+}
+
 #[derive(Template, WebTemplate)]
 #[template(path = "error.html")]
 struct ErrorPage {
-    active: &'static str,
+    layout: Layout,
     status: u16,
     title: &'static str,
     detail: String,
-}
-
-/// Paths whose errors stay JSON: the API and the machine-facing ops routes.
-fn is_machine_path(path: &str) -> bool {
-    path == "/api"
-        || path.starts_with("/api/")
-        || matches!(path, "/healthz" | "/readyz" | "/metrics")
 }
 
 /// Re-renders error responses of page routes as an HTML page (the handlers
@@ -54,25 +115,16 @@ pub async fn html_errors(request: Request, next: Next) -> Response {
     let Some(details) = response.extensions().get::<ErrorDetails>().cloned() else {
         return response;
     };
-    let status = response.status();
-    let (title, detail) = match status {
-        StatusCode::NOT_FOUND => ("Страница не найдена", String::new()),
-        StatusCode::SERVICE_UNAVAILABLE => (
-            "База данных недоступна",
-            "Попробуйте обновить страницу через несколько секунд.".to_owned(),
-        ),
-        StatusCode::INTERNAL_SERVER_ERROR => (
-            "Внутренняя ошибка",
-            "Ошибка записана в журнал сервера.".to_owned(),
-        ),
-        StatusCode::METHOD_NOT_ALLOWED => ("Метод не поддерживается", String::new()),
-        _ => ("Неверный запрос", details.message),
+    let layout = match response.extensions().get::<Principal>() {
+        Some(principal) => Layout::new("", principal),
+        None => Layout::anonymous(),
     };
+    let status = response.status();
     let page = ErrorPage {
-        active: "",
+        layout,
         status: status.as_u16(),
-        title,
-        detail,
+        title: details.title,
+        detail: details.detail,
     };
     (status, page).into_response()
 }

@@ -1,0 +1,342 @@
+//! `/settings/staff` (admin): accounts and API tokens. Accounts are created
+//! from the command line; here admins change roles, disable or enable
+//! accounts, and create or revoke API tokens. Every change is audited.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use serde::Deserialize;
+
+use super::Layout;
+use crate::domain::role::Role;
+use crate::domain::staff::{Login, TokenName};
+use crate::store::sessions;
+use crate::store::staff::{self as staff_store, AccountChange, Staff, StaffError};
+use crate::store::tokens::{self, ApiToken, TokenError};
+use crate::web::AppState;
+use crate::web::auth::{Access, Principal};
+use crate::web::error::AppError;
+use crate::web::extract::{Form, Path, Query};
+use crate::web::routes::Routes;
+
+pub fn routes() -> Routes {
+    Routes::default()
+        .get("/settings/staff", Access::ADMIN, show)
+        .post("/settings/staff/tokens", Access::ADMIN, create_token)
+        .get(
+            "/settings/staff/tokens/{id}/revoke",
+            Access::ADMIN,
+            confirm_revoke,
+        )
+        .post("/settings/staff/tokens/{id}/revoke", Access::ADMIN, revoke)
+        .post("/settings/staff/{login}/role", Access::ADMIN, set_role)
+        .post(
+            "/settings/staff/{login}/disabled",
+            Access::ADMIN,
+            set_disabled,
+        )
+}
+
+/// Outcome banners after a redirect, by a fixed code in the query string.
+const NOTICES: &[(&str, &str)] = &[
+    ("token-revoked", "Токен отозван."),
+    (
+        "role-changed",
+        "Роль изменена; сеансы сотрудника завершены.",
+    ),
+    ("disabled", "Учётная запись отключена; её сеансы завершены."),
+    ("enabled", "Учётная запись снова активна."),
+];
+
+pub struct StaffRow {
+    pub staff: Staff,
+    pub sessions: i64,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "staff.html")]
+struct StaffPage {
+    layout: Layout,
+    staff: Vec<StaffRow>,
+    tokens: Vec<ApiToken>,
+    roles: [Role; 3],
+    notice: Option<&'static str>,
+    error: Option<String>,
+    /// A token just created: (name, secret), shown once.
+    new_token: Option<(String, String)>,
+    token_name: String,
+    tz: Tz,
+}
+
+impl StaffPage {
+    fn at(&self, at: &DateTime<Utc>) -> String {
+        super::local_time(self.tz, at)
+    }
+
+    fn maybe(&self, at: &Option<DateTime<Utc>>) -> String {
+        at.as_ref()
+            .map_or_else(|| "—".to_owned(), |at| super::local_time(self.tz, at))
+    }
+}
+
+struct Extra {
+    notice: Option<&'static str>,
+    error: Option<String>,
+    new_token: Option<(String, String)>,
+    token_name: String,
+}
+
+async fn render(
+    state: &AppState,
+    principal: &Principal,
+    extra: Extra,
+    status: StatusCode,
+) -> Result<Response, AppError> {
+    let sessions = sessions::counts_by_staff(&state.pool).await?;
+    let staff = staff_store::list(&state.pool)
+        .await?
+        .into_iter()
+        .map(|staff| StaffRow {
+            sessions: sessions
+                .iter()
+                .find(|(id, _)| *id == staff.id)
+                .map_or(0, |(_, count)| *count),
+            staff,
+        })
+        .collect();
+    let tokens = tokens::list(&state.pool).await?;
+    let page = StaffPage {
+        layout: Layout::new("/settings/staff", principal),
+        staff,
+        tokens,
+        roles: Role::ALL,
+        notice: extra.notice,
+        error: extra.error,
+        new_token: extra.new_token,
+        token_name: extra.token_name,
+        tz: state.config.school_timezone,
+    };
+    Ok((status, [(header::CACHE_CONTROL, "no-store")], page).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct NoticeQuery {
+    notice: Option<String>,
+}
+
+/// `GET /settings/staff`.
+pub async fn show(
+    State(state): State<AppState>,
+    principal: Principal,
+    Query(query): Query<NoticeQuery>,
+) -> Result<Response, AppError> {
+    let notice = query.notice.as_deref().and_then(|code| {
+        NOTICES
+            .iter()
+            .find(|(known, _)| *known == code)
+            .map(|(_, text)| *text)
+    });
+    let extra = Extra {
+        notice,
+        error: None,
+        new_token: None,
+        token_name: String::new(),
+    };
+    render(&state, &principal, extra, StatusCode::OK).await
+}
+
+fn back(notice: &str) -> Response {
+    (
+        StatusCode::SEE_OTHER,
+        [(header::LOCATION, format!("/settings/staff?notice={notice}"))],
+    )
+        .into_response()
+}
+
+#[derive(Deserialize)]
+pub struct NewTokenForm {
+    name: Option<String>,
+    role: Option<String>,
+}
+
+/// `POST /settings/staff/tokens`: creates a token and shows it once.
+pub async fn create_token(
+    State(state): State<AppState>,
+    principal: Principal,
+    Form(form): Form<NewTokenForm>,
+) -> Result<Response, AppError> {
+    let typed = form.name.unwrap_or_default();
+    let parsed = TokenName::parse(&typed)
+        .map_err(|_| {
+            "Имя токена: 1–64 латинских букв, цифр, «.», «_» или «-»; первая — буква или цифра."
+                .to_owned()
+        })
+        .and_then(|name| {
+            let role = form.role.as_deref().unwrap_or_default().parse::<Role>();
+            role.map(|role| (name, role))
+                .map_err(|_| "Выберите роль токена.".to_owned())
+        });
+    let outcome = match parsed {
+        Ok((name, role)) => {
+            let mut conn = state.pool.acquire().await?;
+            match tokens::issue(&mut conn, &principal.actor(), &name, role).await {
+                Ok((token, secret)) => Ok((token.name, secret)),
+                Err(TokenError::NameTaken) => {
+                    Err("Активный токен с таким именем уже есть.".to_owned())
+                }
+                Err(TokenError::NotFound) => Err("Токен не найден.".to_owned()),
+                Err(TokenError::Database(err)) => return Err(err.into()),
+            }
+        }
+        Err(message) => Err(message),
+    };
+    let (extra, status) = match outcome {
+        Ok(new_token) => (
+            Extra {
+                notice: None,
+                error: None,
+                new_token: Some(new_token),
+                token_name: String::new(),
+            },
+            StatusCode::CREATED,
+        ),
+        Err(message) => (
+            Extra {
+                notice: None,
+                error: Some(message),
+                new_token: None,
+                token_name: typed,
+            },
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+    };
+    render(&state, &principal, extra, status).await
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "token_revoke.html")]
+pub struct RevokePage {
+    layout: Layout,
+    token: ApiToken,
+}
+
+async fn active_token(state: &AppState, id: i64) -> Result<ApiToken, AppError> {
+    tokens::list(&state.pool)
+        .await?
+        .into_iter()
+        .find(|token| token.id == id && token.revoked_at.is_none())
+        .ok_or_else(|| AppError::NotFound("no active token with this id".into()))
+}
+
+/// `GET /settings/staff/tokens/{id}/revoke`: asks before revoking.
+pub async fn confirm_revoke(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<i64>,
+) -> Result<RevokePage, AppError> {
+    Ok(RevokePage {
+        layout: Layout::new("/settings/staff", &principal),
+        token: active_token(&state, id).await?,
+    })
+}
+
+/// `POST /settings/staff/tokens/{id}/revoke`.
+pub async fn revoke(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    let mut conn = state.pool.acquire().await?;
+    match tokens::revoke(&mut conn, &principal.actor(), id).await {
+        Ok(_) => Ok(back("token-revoked")),
+        Err(TokenError::NotFound | TokenError::NameTaken) => {
+            Err(AppError::NotFound("no active token with this id".into()))
+        }
+        Err(TokenError::Database(err)) => Err(err.into()),
+    }
+}
+
+fn account(raw: &str, principal: &Principal) -> Result<Login, AppError> {
+    let login = Login::parse(raw).map_err(|_| AppError::not_found())?;
+    if login.as_str() == principal.name {
+        return Err(AppError::Conflict(
+            "Нельзя менять роль или отключать собственную учётную запись.".into(),
+        ));
+    }
+    Ok(login)
+}
+
+async fn apply(
+    state: &AppState,
+    principal: &Principal,
+    login: &Login,
+    change: AccountChange<'_>,
+) -> Result<(), AppError> {
+    let mut conn = state.pool.acquire().await?;
+    match staff_store::change(&mut conn, &principal.actor(), login, change).await {
+        Ok(_) => Ok(()),
+        Err(StaffError::NotFound | StaffError::LoginTaken) => Err(AppError::NotFound(
+            "no staff account with this login".into(),
+        )),
+        Err(StaffError::Database(err)) => Err(err.into()),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct RoleForm {
+    role: Option<String>,
+}
+
+/// `POST /settings/staff/{login}/role`.
+pub async fn set_role(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(login): Path<String>,
+    Form(form): Form<RoleForm>,
+) -> Result<Response, AppError> {
+    let login = account(&login, &principal)?;
+    let role: Role = form
+        .role
+        .as_deref()
+        .unwrap_or_default()
+        .parse()
+        .map_err(|_| AppError::BadRequest("Роль должна быть viewer, editor или admin.".into()))?;
+    apply(&state, &principal, &login, AccountChange::Role(role)).await?;
+    Ok(back("role-changed"))
+}
+
+#[derive(Deserialize)]
+pub struct DisabledForm {
+    disabled: Option<String>,
+}
+
+/// `POST /settings/staff/{login}/disabled`.
+pub async fn set_disabled(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(login): Path<String>,
+    Form(form): Form<DisabledForm>,
+) -> Result<Response, AppError> {
+    let login = account(&login, &principal)?;
+    let disabled = match form.disabled.as_deref() {
+        Some("true") => true,
+        Some("false") => false,
+        _ => {
+            return Err(AppError::BadRequest(
+                "Поле disabled должно быть true или false.".into(),
+            ));
+        }
+    };
+    apply(
+        &state,
+        &principal,
+        &login,
+        AccountChange::Disabled(disabled),
+    )
+    .await?;
+    Ok(back(if disabled { "disabled" } else { "enabled" }))
+}
