@@ -34,10 +34,16 @@ struct Running {
 
 impl Running {
     fn start(cwd: &Path) -> Self {
-        let mut child = command(cwd)
+        let mut cmd = command(cwd);
+        cmd.stderr(Stdio::inherit());
+        Self::spawn(cmd)
+    }
+
+    /// Runs `serve` from `cmd` on a free port, stdout read line by line.
+    fn spawn(mut cmd: Command) -> Self {
+        let mut child = cmd
             .env("BIND_ADDR", "127.0.0.1:0")
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
             .spawn()
             .unwrap();
         let stdout = child.stdout.take().unwrap();
@@ -268,4 +274,144 @@ async fn json_log_format_writes_one_json_object_per_line() {
     }
     assert!(stdout.contains("Migrations are up to date."));
     assert!(!stdout.contains(&db.url), "the database URL is not logged");
+}
+
+/// Passwords, tokens, session ids and CSRF tokens never reach the logs, even
+/// at the most verbose level, whether a login fails or succeeds.
+#[tokio::test]
+async fn secrets_never_reach_the_logs() {
+    let db = migrated_database().await;
+    let cwd = scratch_dir("log-secrets");
+    let log_path = cwd.join("stderr.log");
+    let verbose = |cmd: &mut Command| {
+        cmd.env("DATABASE_URL", &db.url).env("RUST_LOG", "trace");
+    };
+    let cli = |args: &[&str], stdin: &str| {
+        let mut cmd = command(&cwd);
+        verbose(&mut cmd);
+        let mut child = cmd
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        let output = child.wait_with_output().unwrap();
+        assert!(output.status.success(), "{output:?}");
+        (
+            String::from_utf8(output.stdout).unwrap(),
+            String::from_utf8(output.stderr).unwrap(),
+        )
+    };
+    let password = "Correct-Horse-7731";
+    let wrong_password = "Wrong-Pony-4412";
+    let (_, add_log) = cli(
+        &[
+            "staff",
+            "add",
+            "loguser",
+            "--role",
+            "admin",
+            "--password-stdin",
+        ],
+        &format!("{password}\n"),
+    );
+    let (token_out, token_log) = cli(&["token", "create", "logtok", "--role", "viewer"], "");
+    let token = token_out.trim().to_owned();
+    assert!(token.starts_with("hsl_"), "{token_out}");
+
+    let mut cmd = command(&cwd);
+    verbose(&mut cmd);
+    cmd.stderr(std::fs::File::create(&log_path).unwrap());
+    let mut server = Running::spawn(cmd);
+    let base = server.base_url();
+    let client = http_client();
+
+    let failed = post_login(&client, &base, "loguser", wrong_password).await;
+    assert_eq!(failed.status(), StatusCode::UNAUTHORIZED);
+    let login = post_login(&client, &base, "loguser", password).await;
+    assert_eq!(login.status(), StatusCode::SEE_OTHER);
+    let cookie = set_cookie(&login, "hsl_session")
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let session_id = cookie.trim_start_matches("hsl_session=").to_owned();
+    let page = client
+        .get(format!("{base}/settings/staff"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    let csrf = crate::helpers::hidden_field(&page.text().await.unwrap(), "csrf").unwrap();
+    let created = client
+        .post(format!("{base}/settings/staff/tokens"))
+        .header("cookie", &cookie)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(crate::helpers::form_body(&[
+            ("csrf", &csrf),
+            ("name", "page-token"),
+            ("role", "viewer"),
+        ]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let html = created.text().await.unwrap();
+    let page_token = html
+        .split("<code class=\"secret\">")
+        .nth(1)
+        .and_then(|rest| rest.split('<').next())
+        .unwrap()
+        .to_owned();
+    let metrics = client
+        .get(format!("{base}/metrics"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(metrics.status(), StatusCode::OK);
+    let bad = client
+        .get(format!("{base}/metrics"))
+        .bearer_auth("hsl_guessed-token-value")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), StatusCode::UNAUTHORIZED);
+
+    let (status, _) = server.interrupt();
+    assert!(status.success());
+    let server_log = std::fs::read_to_string(&log_path).unwrap();
+    assert!(
+        server_log.contains("staff signed in") && server_log.contains("/settings/staff/tokens"),
+        "the log was captured at trace level: {server_log}"
+    );
+    for (what, log) in [
+        ("staff add", &add_log),
+        ("token create", &token_log),
+        ("serve", &server_log),
+    ] {
+        for (secret_name, secret) in [
+            ("password", password),
+            ("wrong password", wrong_password),
+            ("token", token.as_str()),
+            ("token created on the page", page_token.as_str()),
+            ("guessed token", "hsl_guessed-token-value"),
+            ("session id", session_id.as_str()),
+            ("csrf token", csrf.as_str()),
+        ] {
+            assert!(
+                !log.contains(secret),
+                "the {secret_name} appears in the {what} log"
+            );
+        }
+    }
 }

@@ -8,3 +8,4 @@ mod local_pg;
 mod migrations;
 mod ops;
 mod seed;
+mod staff_pages;
