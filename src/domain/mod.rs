@@ -1,4 +1,6 @@
 //! Pure rules, no I/O.
 
+pub mod booking;
 pub mod role;
 pub mod staff;
+pub mod stream;

@@ -1,6 +1,7 @@
 //! All SQL lives here, one module per aggregate.
 
 pub mod audit;
+pub mod bookings;
 pub mod cluster;
 pub mod demo;
 pub mod health;
@@ -8,6 +9,7 @@ pub mod overview;
 pub mod sessions;
 pub mod settings;
 pub mod staff;
+pub mod streams;
 pub mod tokens;
 
 use std::str::FromStr;

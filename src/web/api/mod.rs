@@ -2,7 +2,9 @@
 //! through `utoipa_axum::routes!`, in the group of its [`Access`], so neither
 //! `/api/openapi.json` nor the access rules can fall behind.
 
+pub mod bookings;
 pub mod ops;
+pub mod params;
 
 use std::sync::OnceLock;
 
@@ -26,7 +28,10 @@ use crate::web::extract::Json;
                        the role in `x-required-role`; a session must also send `X-CSRF-Token` \
                        on POST, PATCH and DELETE."
     ),
-    tags((name = "ops", description = "Health, readiness and metrics"))
+    tags(
+        (name = "ops", description = "Health, readiness and metrics"),
+        (name = "bookings", description = "Bookings, streams and courses"),
+    )
 )]
 struct ApiDoc;
 
@@ -42,7 +47,18 @@ pub fn groups() -> Vec<(Access, OpenApiRouter<AppState>)> {
         ),
         (
             Access::VIEWER,
-            OpenApiRouter::new().routes(routes!(ops::metrics)),
+            OpenApiRouter::new()
+                .routes(routes!(ops::metrics))
+                .routes(routes!(bookings::list_bookings))
+                .routes(routes!(bookings::course_streams))
+                .routes(routes!(bookings::courses))
+                .routes(routes!(bookings::user_bookings)),
+        ),
+        (
+            Access::EDITOR,
+            OpenApiRouter::new()
+                .routes(routes!(bookings::update_booking))
+                .routes(routes!(bookings::move_stream)),
         ),
     ]
 }

@@ -1,0 +1,290 @@
+//! Bookings: the latest list, a user's bookings, and audited changes under a
+//! row lock.
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use sqlx::{Connection, PgConnection};
+
+use super::audit::{self, Actor, Change};
+
+/// A booking with its course name and stream display name.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct BookingRow {
+    pub id: i32,
+    pub user_id: i64,
+    pub username: Option<String>,
+    pub first_name: Option<String>,
+    pub course_id: Option<i32>,
+    pub course_name: Option<String>,
+    pub course_stream: Option<String>,
+    /// The registry's display name, the raw code when unregistered, NULL
+    /// without a stream.
+    pub course_stream_name: Option<String>,
+    pub confirmed: Option<i32>,
+    pub created_at: Option<DateTime<Utc>>,
+    pub referral_code: Option<String>,
+    pub discount_percent: Option<i32>,
+    /// The row's `xmin`: changes whenever the row does.
+    pub version: String,
+}
+
+const SELECT: &str = "SELECT b.id, b.user_id, b.username, b.first_name, b.course_id, \
+        c.name AS course_name, b.course_stream, \
+        CASE WHEN b.course_stream IS NULL THEN NULL \
+             ELSE coalesce(r.display_name, b.course_stream) END AS course_stream_name, \
+        b.confirmed, b.created_at, b.referral_code, b.discount_percent, b.xmin::text AS version \
+     FROM bookings b \
+     LEFT JOIN courses c ON c.id = b.course_id \
+     LEFT JOIN stream_registry r ON r.code = b.course_stream AND r.course_id = b.course_id";
+
+/// Filters of the latest-bookings list; `None` means any.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    /// A raw status; `Some(None)` would be "unknown" and is not offered.
+    pub confirmed: Option<i32>,
+    pub stream: Option<String>,
+    pub course_id: Option<i32>,
+    pub user_id: Option<i64>,
+}
+
+const FILTER: &str = "($1::int IS NULL OR b.confirmed = $1) \
+     AND ($2::text IS NULL OR b.course_stream = $2) \
+     AND ($3::int IS NULL OR b.course_id = $3) \
+     AND ($4::bigint IS NULL OR b.user_id = $4)";
+
+/// Newest first (`created_at` desc, then `id` desc), and the total matching.
+pub async fn latest(
+    pool: &sqlx::PgPool,
+    filter: &Filter,
+    limit: i64,
+    offset: i64,
+) -> sqlx::Result<(Vec<BookingRow>, i64)> {
+    let rows = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{SELECT} WHERE {FILTER} ORDER BY b.created_at DESC, b.id DESC LIMIT $5 OFFSET $6"
+    )))
+    .bind(filter.confirmed)
+    .bind(filter.stream.as_deref())
+    .bind(filter.course_id)
+    .bind(filter.user_id)
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(pool)
+    .await?;
+    let total = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT count(*) FROM bookings b WHERE {FILTER}"
+    )))
+    .bind(filter.confirmed)
+    .bind(filter.stream.as_deref())
+    .bind(filter.course_id)
+    .bind(filter.user_id)
+    .fetch_one(pool)
+    .await?;
+    Ok((rows, total))
+}
+
+/// A user's bookings, newest first.
+pub async fn of_user(db: impl sqlx::PgExecutor<'_>, user_id: i64) -> sqlx::Result<Vec<BookingRow>> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{SELECT} WHERE b.user_id = $1 ORDER BY b.created_at DESC, b.id DESC"
+    )))
+    .bind(user_id)
+    .fetch_all(db)
+    .await
+}
+
+/// Whether the user appears in any bot table.
+pub async fn user_is_known(db: impl sqlx::PgExecutor<'_>, user_id: i64) -> sqlx::Result<bool> {
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM users WHERE user_id = $1) \
+             OR EXISTS (SELECT 1 FROM bookings WHERE user_id = $1) \
+             OR EXISTS (SELECT 1 FROM events WHERE user_id = $1) \
+             OR EXISTS (SELECT 1 FROM free_lesson_registrations WHERE user_id = $1) \
+             OR EXISTS (SELECT 1 FROM hackathon_registrations WHERE user_id = $1)",
+    )
+    .bind(user_id)
+    .fetch_one(db)
+    .await
+}
+
+/// Which booking a change is for.
+#[derive(Debug, Clone, Copy)]
+pub enum Target {
+    Id(i32),
+    /// The user's most recent booking that is not cancelled.
+    LatestActive,
+}
+
+/// The editable fields after a change (the caller merges the request into
+/// the current values, having checked the rules).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Editable {
+    pub confirmed: Option<i32>,
+    pub course_stream: Option<String>,
+    pub referral_code: Option<String>,
+    pub discount_percent: Option<i32>,
+}
+
+impl Editable {
+    fn of(row: &BookingRow) -> Self {
+        Self {
+            confirmed: row.confirmed,
+            course_stream: row.course_stream.clone(),
+            referral_code: row.referral_code.clone(),
+            discount_percent: row.discount_percent,
+        }
+    }
+
+    /// The audit row's before/after; the user id lets a user's page find
+    /// the history of their bookings.
+    fn audit_view(&self, user_id: i64) -> serde_json::Value {
+        json!({
+            "user_id": user_id,
+            "confirmed": self.confirmed,
+            "course_stream": self.course_stream,
+            "referral_code": self.referral_code,
+            "discount_percent": self.discount_percent,
+        })
+    }
+}
+
+/// A registry stream as a move into it sees it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct StreamSlot {
+    pub course_id: i32,
+    pub capacity: Option<i32>,
+    pub archived: bool,
+    /// Bookings in it that are not cancelled.
+    pub taken: i64,
+}
+
+/// Why a change was refused, decided by the caller's `decide` or here.
+#[derive(Debug, thiserror::Error)]
+pub enum ChangeError<E> {
+    #[error("booking not found")]
+    NotFound,
+    #[error("the user has no active booking")]
+    NoActiveBooking,
+    #[error("the booking was changed by someone else")]
+    Stale,
+    #[error("refused")]
+    Refused(E),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+/// What a change sees while the booking row is locked.
+pub struct Locked<'a> {
+    pub current: &'a BookingRow,
+    /// The registry entry of the stream the change moves into, locked too
+    /// (so two moves into a full stream can't both pass), when it moves.
+    pub new_stream: Option<&'a StreamSlot>,
+}
+
+/// What a change asks for.
+#[derive(Debug, Clone, Copy)]
+pub struct ChangeRequest<'a> {
+    /// The audit action, e.g. `booking.update`.
+    pub action: &'a str,
+    pub user_id: i64,
+    pub target: Target,
+    /// The version the client saw; a different current one refuses.
+    pub version: Option<&'a str>,
+    /// The stream the change moves into, if it sets one.
+    pub new_stream: Option<&'a str>,
+}
+
+/// Changes one booking of `user_id` in one transaction: locks the row (and
+/// the target stream's registry row), checks `version`, lets `decide` apply
+/// the rules and compute the new values, updates, and audits before/after.
+pub async fn change<E>(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    request: ChangeRequest<'_>,
+    decide: impl FnOnce(Locked<'_>) -> Result<Editable, E>,
+) -> Result<BookingRow, ChangeError<E>> {
+    let ChangeRequest {
+        action,
+        user_id,
+        target,
+        version,
+        new_stream,
+    } = request;
+    let mut tx = conn.begin().await?;
+    let current: Option<BookingRow> = match target {
+        Target::Id(id) => {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "{SELECT} WHERE b.id = $1 FOR UPDATE OF b"
+            )))
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?
+        }
+        Target::LatestActive => {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "{SELECT} WHERE b.user_id = $1 AND b.confirmed IS DISTINCT FROM -1 \
+                 ORDER BY b.created_at DESC, b.id DESC LIMIT 1 FOR UPDATE OF b"
+            )))
+            .bind(user_id)
+            .fetch_optional(&mut *tx)
+            .await?
+        }
+    };
+    let current = match (current, target) {
+        (Some(row), _) if row.user_id == user_id => row,
+        (_, Target::LatestActive) => return Err(ChangeError::NoActiveBooking),
+        _ => return Err(ChangeError::NotFound),
+    };
+    if version.is_some_and(|version| version != current.version) {
+        return Err(ChangeError::Stale);
+    }
+    let slot: Option<StreamSlot> = match new_stream {
+        Some(code) => {
+            sqlx::query_as(
+                "SELECT r.course_id, r.capacity, r.archived, \
+                        (SELECT count(*) FROM bookings b \
+                          WHERE b.course_stream = r.code AND b.course_id = r.course_id \
+                            AND b.confirmed IS DISTINCT FROM -1) AS taken \
+                 FROM stream_registry r WHERE r.code = $1 FOR UPDATE OF r",
+            )
+            .bind(code)
+            .fetch_optional(&mut *tx)
+            .await?
+        }
+        None => None,
+    };
+    let before = Editable::of(&current);
+    let after = decide(Locked {
+        current: &current,
+        new_stream: slot.as_ref(),
+    })
+    .map_err(ChangeError::Refused)?;
+    sqlx::query(
+        "UPDATE bookings SET confirmed = $2, course_stream = $3, referral_code = $4, \
+                discount_percent = $5 WHERE id = $1",
+    )
+    .bind(current.id)
+    .bind(after.confirmed)
+    .bind(after.course_stream.as_deref())
+    .bind(after.referral_code.as_deref())
+    .bind(after.discount_percent)
+    .execute(&mut *tx)
+    .await?;
+    audit::record(
+        &mut tx,
+        actor,
+        Change {
+            action,
+            entity_type: "booking",
+            entity_id: Some(current.id.to_string()),
+            before: Some(before.audit_view(user_id)),
+            after: Some(after.audit_view(user_id)),
+        },
+    )
+    .await?;
+    let updated = sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT} WHERE b.id = $1")))
+        .bind(current.id)
+        .fetch_one(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(updated)
+}

@@ -1,0 +1,322 @@
+//! Stream statistics and the stream registry.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde_json::json;
+use sqlx::{Connection, PgConnection};
+
+use super::audit::{self, Actor, Change};
+use crate::domain::stream::display_order;
+
+/// Booking counts by status. `total` is the sum of the five.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, sqlx::FromRow)]
+pub struct Counts {
+    pub total: i64,
+    pub confirmed: i64,
+    pub pending: i64,
+    pub cancelled: i64,
+    pub new: i64,
+    pub unknown: i64,
+}
+
+impl Counts {
+    /// confirmed ÷ total × 100, to one decimal; 0 without bookings.
+    pub fn conversion(&self) -> f64 {
+        if self.total == 0 {
+            0.0
+        } else {
+            (self.confirmed as f64 * 1000.0 / self.total as f64).round() / 10.0
+        }
+    }
+}
+
+/// One stream of one course: registry data (when registered) and counts.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct StreamStats {
+    pub course_id: Option<i32>,
+    pub course_name: Option<String>,
+    pub code: String,
+    /// NULL when the stream is not in the registry.
+    pub display_name: Option<String>,
+    pub starts_on: Option<NaiveDate>,
+    pub capacity: Option<i32>,
+    pub is_current: bool,
+    pub archived: bool,
+    #[sqlx(flatten)]
+    pub counts: Counts,
+}
+
+impl StreamStats {
+    pub fn registered(&self) -> bool {
+        self.display_name.is_some()
+    }
+
+    pub fn name(&self) -> &str {
+        self.display_name.as_deref().unwrap_or(&self.code)
+    }
+}
+
+const COUNTS: &str = "count(*) AS total, \
+     count(*) FILTER (WHERE confirmed = 2) AS confirmed, \
+     count(*) FILTER (WHERE confirmed = 1) AS pending, \
+     count(*) FILTER (WHERE confirmed = -1) AS cancelled, \
+     count(*) FILTER (WHERE confirmed = 0) AS new, \
+     count(*) FILTER (WHERE confirmed IS NULL OR confirmed NOT IN (-1, 0, 1, 2)) AS unknown";
+
+/// Every stream that has bookings, plus registered streams that are not
+/// archived, ordered by course, start date, then code (naturally).
+pub async fn stream_stats(pool: &sqlx::PgPool) -> sqlx::Result<Vec<StreamStats>> {
+    let mut rows: Vec<StreamStats> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "WITH k AS ( \
+             SELECT course_id, course_stream, {COUNTS} FROM bookings \
+             WHERE course_stream IS NOT NULL GROUP BY course_id, course_stream) \
+         SELECT coalesce(k.course_id, r.course_id) AS course_id, c.name AS course_name, \
+                coalesce(k.course_stream, r.code) AS code, r.display_name, r.starts_on, \
+                r.capacity, coalesce(r.is_current, false) AS is_current, \
+                coalesce(r.archived, false) AS archived, \
+                coalesce(k.total, 0) AS total, coalesce(k.confirmed, 0) AS confirmed, \
+                coalesce(k.pending, 0) AS pending, coalesce(k.cancelled, 0) AS cancelled, \
+                coalesce(k.new, 0) AS new, coalesce(k.unknown, 0) AS unknown \
+         FROM k FULL JOIN stream_registry r \
+              ON r.code = k.course_stream AND r.course_id = k.course_id \
+         LEFT JOIN courses c ON c.id = coalesce(k.course_id, r.course_id) \
+         WHERE k.course_stream IS NOT NULL OR NOT r.archived"
+    )))
+    .fetch_all(pool)
+    .await?;
+    rows.sort_by(|a, b| {
+        a.course_id
+            .cmp(&b.course_id)
+            .then_with(|| display_order((a.starts_on, &a.code), (b.starts_on, &b.code)))
+    });
+    Ok(rows)
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct CourseStats {
+    pub course_id: i32,
+    pub course_name: String,
+    #[sqlx(flatten)]
+    pub counts: Counts,
+}
+
+/// Every course with its booking counts (all streams, and none).
+pub async fn course_stats(pool: &sqlx::PgPool) -> sqlx::Result<Vec<CourseStats>> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "WITH k AS (SELECT course_id, {COUNTS} FROM bookings GROUP BY course_id) \
+         SELECT c.id AS course_id, c.name AS course_name, \
+                coalesce(k.total, 0) AS total, coalesce(k.confirmed, 0) AS confirmed, \
+                coalesce(k.pending, 0) AS pending, coalesce(k.cancelled, 0) AS cancelled, \
+                coalesce(k.new, 0) AS new, coalesce(k.unknown, 0) AS unknown \
+         FROM courses c LEFT JOIN k ON k.course_id = c.id ORDER BY c.id"
+    )))
+    .fetch_all(pool)
+    .await
+}
+
+/// A registry entry.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct RegistryEntry {
+    pub code: String,
+    pub course_id: i32,
+    pub display_name: String,
+    pub starts_on: Option<NaiveDate>,
+    pub capacity: Option<i32>,
+    pub is_current: bool,
+    pub archived: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl RegistryEntry {
+    fn audit_view(&self) -> serde_json::Value {
+        json!({
+            "course_id": self.course_id,
+            "display_name": self.display_name,
+            "starts_on": self.starts_on,
+            "capacity": self.capacity,
+            "is_current": self.is_current,
+            "archived": self.archived,
+        })
+    }
+}
+
+const REGISTRY_COLUMNS: &str = "code, course_id, display_name, starts_on, capacity, is_current, archived, created_at, updated_at";
+
+pub async fn registry(db: impl sqlx::PgExecutor<'_>) -> sqlx::Result<Vec<RegistryEntry>> {
+    let mut entries: Vec<RegistryEntry> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {REGISTRY_COLUMNS} FROM stream_registry"
+    )))
+    .fetch_all(db)
+    .await?;
+    entries.sort_by(|a, b| {
+        a.course_id
+            .cmp(&b.course_id)
+            .then_with(|| display_order((a.starts_on, &a.code), (b.starts_on, &b.code)))
+    });
+    Ok(entries)
+}
+
+pub async fn entry(
+    db: impl sqlx::PgExecutor<'_>,
+    code: &str,
+) -> sqlx::Result<Option<RegistryEntry>> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {REGISTRY_COLUMNS} FROM stream_registry WHERE code = $1"
+    )))
+    .bind(code)
+    .fetch_optional(db)
+    .await
+}
+
+/// The editable part of a registry entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fields {
+    pub display_name: String,
+    pub starts_on: Option<NaiveDate>,
+    pub capacity: Option<i32>,
+    pub is_current: bool,
+    pub archived: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    #[error("a stream with this code is already registered")]
+    Exists,
+    #[error("no such course")]
+    UnknownCourse,
+    #[error("no registered stream with this code")]
+    NotFound,
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+/// Only one current intake per course: clears the flag elsewhere first.
+async fn clear_current(tx: &mut PgConnection, course_id: i32, except: &str) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE stream_registry SET is_current = false, updated_at = now() \
+         WHERE course_id = $1 AND code <> $2 AND is_current",
+    )
+    .bind(course_id)
+    .bind(except)
+    .execute(tx)
+    .await?;
+    Ok(())
+}
+
+/// Registers a stream (`action` is `stream.create` or `stream.adopt`).
+pub async fn create(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    action: &str,
+    code: &str,
+    course_id: i32,
+    fields: &Fields,
+) -> Result<RegistryEntry, RegistryError> {
+    let mut tx = conn.begin().await?;
+    let course_exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM courses WHERE id = $1)")
+            .bind(course_id)
+            .fetch_one(&mut *tx)
+            .await?;
+    if !course_exists {
+        return Err(RegistryError::UnknownCourse);
+    }
+    if fields.is_current {
+        clear_current(&mut tx, course_id, code).await?;
+    }
+    let created: RegistryEntry = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO stream_registry (code, course_id, display_name, starts_on, capacity, is_current, archived) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (code) DO NOTHING RETURNING {REGISTRY_COLUMNS}"
+    )))
+    .bind(code)
+    .bind(course_id)
+    .bind(&fields.display_name)
+    .bind(fields.starts_on)
+    .bind(fields.capacity)
+    .bind(fields.is_current)
+    .bind(fields.archived)
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or(RegistryError::Exists)?;
+    audit::record(
+        &mut tx,
+        actor,
+        Change {
+            action,
+            entity_type: "stream",
+            entity_id: Some(created.code.clone()),
+            before: None,
+            after: Some(created.audit_view()),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(created)
+}
+
+/// Changes a registered stream's editable fields.
+pub async fn update(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    code: &str,
+    fields: &Fields,
+) -> Result<RegistryEntry, RegistryError> {
+    let mut tx = conn.begin().await?;
+    let before: RegistryEntry = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {REGISTRY_COLUMNS} FROM stream_registry WHERE code = $1 FOR UPDATE"
+    )))
+    .bind(code)
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or(RegistryError::NotFound)?;
+    if fields.is_current {
+        clear_current(&mut tx, before.course_id, code).await?;
+    }
+    let after: RegistryEntry = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "UPDATE stream_registry SET display_name = $2, starts_on = $3, capacity = $4, \
+                is_current = $5, archived = $6, updated_at = now() \
+         WHERE code = $1 RETURNING {REGISTRY_COLUMNS}"
+    )))
+    .bind(code)
+    .bind(&fields.display_name)
+    .bind(fields.starts_on)
+    .bind(fields.capacity)
+    .bind(fields.is_current)
+    .bind(fields.archived)
+    .fetch_one(&mut *tx)
+    .await?;
+    audit::record(
+        &mut tx,
+        actor,
+        Change {
+            action: "stream.update",
+            entity_type: "stream",
+            entity_id: Some(after.code.clone()),
+            before: Some(before.audit_view()),
+            after: Some(after.audit_view()),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(after)
+}
+
+/// A stream code found in bookings with no registry entry for its course.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Unregistered {
+    pub course_id: Option<i32>,
+    pub code: String,
+    pub bookings: i64,
+}
+
+pub async fn unregistered(db: impl sqlx::PgExecutor<'_>) -> sqlx::Result<Vec<Unregistered>> {
+    sqlx::query_as(
+        "SELECT b.course_id, b.course_stream AS code, count(*) AS bookings \
+         FROM bookings b \
+         WHERE b.course_stream IS NOT NULL \
+           AND NOT EXISTS (SELECT 1 FROM stream_registry r WHERE r.code = b.course_stream) \
+         GROUP BY b.course_id, b.course_stream ORDER BY b.course_stream",
+    )
+    .fetch_all(db)
+    .await
+}
