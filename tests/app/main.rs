@@ -3,6 +3,8 @@
 mod accounts;
 mod auth;
 mod binary;
+mod bookings_api;
+mod browser;
 mod helpers;
 mod local_pg;
 mod migrations;
