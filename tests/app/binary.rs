@@ -80,7 +80,11 @@ impl Running {
     fn interrupt(mut self) -> (std::process::ExitStatus, Vec<String>) {
         kill(Pid::from_raw(self.child.id() as i32), Signal::SIGINT).unwrap();
         let status = self.child.wait().unwrap();
-        self.seen.extend(self.lines.try_iter());
+        // The reader thread may still be delivering the last lines (under
+        // load it lags): read until stdout closes, with a bound.
+        while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(10)) {
+            self.seen.push(line);
+        }
         (status, self.seen)
     }
 }

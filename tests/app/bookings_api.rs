@@ -9,7 +9,7 @@ use crate::helpers::{TestApp, spawn_app};
 
 /// Known rows: user 101 is in `users`, 102 only has bookings, 103 only
 /// events; 104 is nobody. Course 2 exists with no bookings.
-async fn fixture(app: &TestApp) {
+pub async fn fixture(app: &TestApp) {
     sqlx::raw_sql(
         "INSERT INTO courses (id, name, button_text) VALUES (2, 'Python', 'Python');
          INSERT INTO users (user_id, username, first_name) VALUES (101, 'anna', 'Анна');

@@ -11,3 +11,4 @@ mod migrations;
 mod ops;
 mod seed;
 mod staff_pages;
+mod workshops;

@@ -4,6 +4,7 @@ mod audit;
 mod home;
 mod login;
 mod staff;
+mod workshops;
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -26,6 +27,7 @@ pub fn routes() -> Routes {
         .post("/login", Access::Anyone, login::submit)
         .get("/logout", Access::VIEWER, login::confirm_logout)
         .post("/logout", Access::VIEWER, login::logout)
+        .get("/workshops", Access::VIEWER, workshops::show)
         .merge(staff::routes())
         .get("/audit", Access::ADMIN, audit::show)
 }

@@ -1,0 +1,115 @@
+//! `/workshops`: stream cards, totals, the per-stream table and the latest
+//! bookings with a status filter kept in the URL.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{RawQuery, State};
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+
+use super::Layout;
+use crate::domain::booking::BookingStatus;
+use crate::store::bookings::{self, BookingRow, Filter};
+use crate::store::streams::{self, Counts, StreamStats};
+use crate::web::AppState;
+use crate::web::api::params::Params;
+use crate::web::auth::Principal;
+use crate::web::error::AppError;
+
+/// Latest bookings shown on the page.
+const LATEST: i64 = 50;
+
+#[derive(Template, WebTemplate)]
+#[template(path = "workshops.html")]
+pub struct WorkshopsPage {
+    layout: Layout,
+    streams: Vec<StreamStats>,
+    totals: Counts,
+    latest: Vec<BookingRow>,
+    latest_total: i64,
+    filter: Option<BookingStatus>,
+    filters: [BookingStatus; 4],
+    updated_at: String,
+    tz: Tz,
+}
+
+impl WorkshopsPage {
+    fn status(row: &BookingRow) -> BookingStatus {
+        BookingStatus::from_raw(row.confirmed)
+    }
+
+    fn when(&self, at: &Option<DateTime<Utc>>) -> String {
+        at.as_ref()
+            .map_or_else(|| "—".to_owned(), |at| super::local_time(self.tz, at))
+    }
+
+    /// Places taken (bookings not cancelled) as a percentage of capacity.
+    fn fill(stream: &StreamStats) -> Option<i64> {
+        let capacity = i64::from(stream.capacity?);
+        let taken = stream.counts.total - stream.counts.cancelled;
+        Some((taken * 100 / capacity).min(100))
+    }
+
+    fn is_filter(&self, status: &BookingStatus) -> bool {
+        self.filter == Some(*status)
+    }
+
+    fn taken(stream: &StreamStats) -> i64 {
+        stream.counts.total - stream.counts.cancelled
+    }
+}
+
+/// `GET /workshops[?status=confirmed|pending|cancelled|new]`.
+pub async fn show(
+    State(state): State<AppState>,
+    principal: Principal,
+    RawQuery(query): RawQuery,
+) -> Result<WorkshopsPage, AppError> {
+    let params = Params::parse(query.as_deref());
+    let filter = match params.raw("status").filter(|raw| !raw.is_empty()) {
+        None => None,
+        Some(raw) => Some(BookingStatus::parse_api_name(raw).ok_or_else(|| {
+            AppError::BadRequest(
+                "Фильтр статуса: confirmed, pending, cancelled или new.".to_owned(),
+            )
+        })?),
+    };
+    let streams = streams::stream_stats(&state.pool).await?;
+    let totals =
+        streams::course_stats(&state.pool)
+            .await?
+            .iter()
+            .fold(Counts::default(), |sum, course| Counts {
+                total: sum.total + course.counts.total,
+                confirmed: sum.confirmed + course.counts.confirmed,
+                pending: sum.pending + course.counts.pending,
+                cancelled: sum.cancelled + course.counts.cancelled,
+                new: sum.new + course.counts.new,
+                unknown: sum.unknown + course.counts.unknown,
+            });
+    let (latest, latest_total) = bookings::latest(
+        &state.pool,
+        &Filter {
+            confirmed: filter.and_then(BookingStatus::raw),
+            ..Filter::default()
+        },
+        LATEST,
+        0,
+    )
+    .await?;
+    let tz = state.config.school_timezone;
+    Ok(WorkshopsPage {
+        layout: Layout::new("/workshops", &principal),
+        streams: streams.into_iter().filter(|s| !s.archived).collect(),
+        totals,
+        latest,
+        latest_total,
+        filter,
+        filters: BookingStatus::FILTERABLE,
+        updated_at: Utc::now()
+            .with_timezone(&tz)
+            .format("%d.%m.%Y %H:%M:%S")
+            .to_string(),
+        tz,
+    })
+}
