@@ -18,6 +18,19 @@ pub struct Counts {
     pub unknown: i64,
 }
 
+impl std::iter::Sum for Counts {
+    fn sum<I: Iterator<Item = Self>>(iter: I) -> Self {
+        iter.fold(Self::default(), |sum, c| Self {
+            total: sum.total + c.total,
+            confirmed: sum.confirmed + c.confirmed,
+            pending: sum.pending + c.pending,
+            cancelled: sum.cancelled + c.cancelled,
+            new: sum.new + c.new,
+            unknown: sum.unknown + c.unknown,
+        })
+    }
+}
+
 impl Counts {
     /// confirmed ÷ total × 100, to one decimal; 0 without bookings.
     pub fn conversion(&self) -> f64 {

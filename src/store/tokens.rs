@@ -122,6 +122,16 @@ pub async fn active_id_by_name(
         .await
 }
 
+/// The token with this id, if it is not revoked.
+pub async fn active(db: impl sqlx::PgExecutor<'_>, id: i64) -> sqlx::Result<Option<ApiToken>> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM api_tokens WHERE id = $1 AND revoked_at IS NULL"
+    )))
+    .bind(id)
+    .fetch_optional(db)
+    .await
+}
+
 pub async fn list(db: impl sqlx::PgExecutor<'_>) -> sqlx::Result<Vec<ApiToken>> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM api_tokens ORDER BY revoked_at IS NOT NULL, name, id"

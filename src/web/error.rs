@@ -138,8 +138,10 @@ pub struct ErrorDetails {
     pub detail: String,
 }
 
-impl IntoResponse for AppError {
-    fn into_response(self) -> Response {
+impl AppError {
+    /// The response with a custom JSON body: the fault is logged once (with
+    /// its detail, never sent) and the page layer can still render it.
+    pub fn respond_with(self, body: serde_json::Value) -> Response {
         match &self {
             Self::Unavailable(err) => {
                 tracing::warn!(error = format!("{err:#}"), "database unavailable")
@@ -148,11 +150,17 @@ impl IntoResponse for AppError {
             _ => {}
         }
         let (title, detail) = self.page_text();
-        let body = Json(json!({ "error": self.to_string() }));
-        let mut response = (self.status(), body).into_response();
+        let mut response = (self.status(), Json(body)).into_response();
         response
             .extensions_mut()
             .insert(ErrorDetails { title, detail });
         response
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let body = json!({ "error": self.to_string() });
+        self.respond_with(body)
     }
 }

@@ -1,31 +1,19 @@
 //! Staff accounts and API tokens from the command line.
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
-use crate::helpers::{TestDatabase, migrated_database, scratch_dir};
+use crate::helpers::{TestDatabase, migrated_database, run_with_stdin, scratch_dir};
 
 const BIN: &str = env!("CARGO_BIN_EXE_hsl-dashboard");
 
 fn run(db: &TestDatabase, args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(BIN)
-        .current_dir(scratch_dir("accounts"))
+    let mut cmd = Command::new(BIN);
+    cmd.current_dir(scratch_dir("accounts"))
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("DATABASE_URL", &db.url)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
+        .args(args);
+    run_with_stdin(cmd, stdin)
 }
 
 fn text(bytes: &[u8]) -> String {

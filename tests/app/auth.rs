@@ -356,20 +356,14 @@ fn form_error(html: &str) -> String {
 }
 
 async fn login_from(app: &TestApp, addr: &str, login: &str, password: &str) -> reqwest::Response {
-    let (cookie, csrf) = crate::helpers::login_form(&app.client, &app.address).await;
-    app.client
-        .post(app.url("/login"))
-        .header("cookie", cookie)
-        .header("x-forwarded-for", addr)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(form_body(&[
-            ("login", login),
-            ("password", password),
-            ("csrf", &csrf),
-        ]))
-        .send()
-        .await
-        .unwrap()
+    crate::helpers::post_login_with(
+        &app.client,
+        &app.address,
+        login,
+        password,
+        &[("x-forwarded-for", addr)],
+    )
+    .await
 }
 
 #[tokio::test]

@@ -293,21 +293,8 @@ async fn secrets_never_reach_the_logs() {
     let cli = |args: &[&str], stdin: &str| {
         let mut cmd = command(&cwd);
         verbose(&mut cmd);
-        let mut child = cmd
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        use std::io::Write;
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(stdin.as_bytes())
-            .unwrap();
-        let output = child.wait_with_output().unwrap();
+        cmd.args(args);
+        let output = crate::helpers::run_with_stdin(cmd, stdin);
         assert!(output.status.success(), "{output:?}");
         (
             String::from_utf8(output.stdout).unwrap(),

@@ -249,11 +249,26 @@ pub async fn post_login(
     login: &str,
     password: &str,
 ) -> reqwest::Response {
+    post_login_with(client, base, login, password, &[]).await
+}
+
+/// [`post_login`] with extra request headers (e.g. `X-Forwarded-For`).
+pub async fn post_login_with(
+    client: &reqwest::Client,
+    base: &str,
+    login: &str,
+    password: &str,
+    headers: &[(&str, &str)],
+) -> reqwest::Response {
     let (cookie, csrf) = login_form(client, base).await;
-    client
+    let mut request = client
         .post(format!("{base}/login"))
         .header("cookie", cookie)
-        .header("content-type", "application/x-www-form-urlencoded")
+        .header("content-type", "application/x-www-form-urlencoded");
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    request
         .body(form_body(&[
             ("login", login),
             ("password", password),
@@ -262,6 +277,25 @@ pub async fn post_login(
         .send()
         .await
         .unwrap()
+}
+
+/// Runs a prepared command with `stdin` written to it; returns its output.
+pub fn run_with_stdin(mut cmd: std::process::Command, stdin: &str) -> std::process::Output {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
 }
 
 static STAFF_COUNTER: AtomicU32 = AtomicU32::new(0);

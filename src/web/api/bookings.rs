@@ -3,7 +3,7 @@
 //! (existing clients depend on these shapes).
 
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::HeaderValue;
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 use serde::Serialize;
@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 
 use super::ops::rfc3339;
 use super::params::Params;
-use crate::domain::booking::{BookingStatus, DiscountPercent, ReferralCode};
+use crate::domain::booking::{BadReferralCode, BookingStatus, DiscountPercent, ReferralCode};
 use crate::domain::stream::StreamCode;
 use crate::store::bookings::{
     self, BookingRow, ChangeError, ChangeRequest, Editable, Filter, Locked, Target,
@@ -188,9 +188,7 @@ pub async fn list_bookings(
 
 /// 503 or 500 with a fixed message; the detail goes to the log only.
 fn fetch_failed(err: sqlx::Error, message: &str) -> Response {
-    let status = AppError::from(err).status();
-    tracing::error!(status = status.as_u16(), "{message}");
-    (status, Json(json!({ "error": message }))).into_response()
+    AppError::from(err).respond_with(json!({ "error": message }))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -305,14 +303,8 @@ impl<E: Into<AppError>> From<E> for UsersError {
 
 impl IntoResponse for UsersError {
     fn into_response(self) -> Response {
-        let status = self.0.status();
-        let message = self.0.to_string();
-        // Logs server faults once, as AppError does.
-        let logged = self.0.into_response();
-        let mut response =
-            (status, Json(json!({ "success": false, "error": message }))).into_response();
-        *response.extensions_mut() = logged.into_parts().0.extensions;
-        response
+        let body = json!({ "success": false, "error": self.0.to_string() });
+        self.0.respond_with(body)
     }
 }
 
@@ -406,7 +398,7 @@ impl Updates {
                         Value::String(code) => {
                             Some(ReferralCode::parse(code).map_err(|err| err.to_string())?)
                         }
-                        _ => return Err(ReferralCode::parse("").unwrap_err().to_string()),
+                        _ => return Err(BadReferralCode.to_string()),
                     });
                 }
                 "discount_percent" => {
@@ -677,10 +669,4 @@ pub async fn move_stream(
         message: "Stream updated successfully".into(),
         booking_id: row.id,
     }))
-}
-
-impl UsersError {
-    pub fn status(&self) -> StatusCode {
-        self.0.status()
-    }
 }

@@ -225,10 +225,8 @@ pub struct RevokePage {
 }
 
 async fn active_token(state: &AppState, id: i64) -> Result<ApiToken, AppError> {
-    tokens::list(&state.pool)
+    tokens::active(&state.pool, id)
         .await?
-        .into_iter()
-        .find(|token| token.id == id && token.revoked_at.is_none())
         .ok_or_else(|| AppError::NotFound("no active token with this id".into()))
 }
 
