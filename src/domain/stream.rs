@@ -124,14 +124,106 @@ pub fn leading_number(code: &str) -> Option<u64> {
 
 /// A Russian display name suggested when a stream is adopted into the registry: a code starting
 /// with a number N gives "N-й поток" ("3rd_stream" → "3-й поток", "10th_stream" → "10-й поток");
-/// "mentoring" → "Менторинг"; anything else → the code itself.
+/// anything else → the code itself (staff rename it on the registry page).
 pub fn suggested_display_name(code: &str) -> String {
-    if let Some(n) = leading_number(code) {
-        format!("{n}-й поток")
-    } else if code == "mentoring" {
-        "Менторинг".to_owned()
-    } else {
-        code.to_owned()
+    match leading_number(code) {
+        Some(n) => format!("{n}-й поток"),
+        None => code.to_owned(),
+    }
+}
+
+/// The largest capacity the registry accepts (a typo guard, far above any cohort).
+pub const MAX_CAPACITY: i64 = 100_000;
+
+/// The editable settings of a registered stream, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// 1–100 characters after trimming, no control characters.
+    pub display_name: String,
+    pub starts_on: Option<NaiveDate>,
+    /// Places in the stream, 1..=[`MAX_CAPACITY`]; `None` means unlimited.
+    pub capacity: Option<i32>,
+    /// The stream of the current intake (at most one per course).
+    pub is_current: bool,
+    pub archived: bool,
+}
+
+/// Why stream settings were refused; `Display` names the field for API clients,
+/// [`SettingsError::label`] says it in Russian for the pages.
+#[derive(Debug, Clone, Copy, thiserror::Error, PartialEq, Eq)]
+pub enum SettingsError {
+    #[error("displayName must be 1–100 characters without control characters")]
+    DisplayName,
+    #[error("startsOn must be a date YYYY-MM-DD or null")]
+    StartsOn,
+    #[error("capacity must be an integer from 1 to 100000, or null for no limit")]
+    Capacity,
+    #[error("an archived stream cannot be the current intake")]
+    CurrentArchived,
+}
+
+impl SettingsError {
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::DisplayName => "Название: от 1 до 100 символов.",
+            Self::StartsOn => "Дата начала: в формате ГГГГ-ММ-ДД или пусто.",
+            Self::Capacity => "Мест: целое число от 1 до 100000 или пусто (без ограничения).",
+            Self::CurrentArchived => "Архивный поток не может быть текущим набором.",
+        }
+    }
+}
+
+impl Settings {
+    /// Validates settings; the display name is trimmed.
+    pub fn new(
+        display_name: &str,
+        starts_on: Option<NaiveDate>,
+        capacity: Option<i64>,
+        is_current: bool,
+        archived: bool,
+    ) -> Result<Self, SettingsError> {
+        let display_name = display_name.trim();
+        let length = display_name.chars().count();
+        if !(1..=100).contains(&length) || display_name.chars().any(char::is_control) {
+            return Err(SettingsError::DisplayName);
+        }
+        let capacity = match capacity {
+            None => None,
+            Some(n) if (1..=MAX_CAPACITY).contains(&n) => {
+                Some(i32::try_from(n).map_err(|_| SettingsError::Capacity)?)
+            }
+            Some(_) => return Err(SettingsError::Capacity),
+        };
+        if is_current && archived {
+            return Err(SettingsError::CurrentArchived);
+        }
+        Ok(Self {
+            display_name: display_name.to_owned(),
+            starts_on,
+            capacity,
+            is_current,
+            archived,
+        })
+    }
+
+    /// Parses a start date as typed: `YYYY-MM-DD`, or blank for none.
+    pub fn parse_date(raw: &str) -> Result<Option<NaiveDate>, SettingsError> {
+        let raw = raw.trim();
+        if raw.is_empty() {
+            return Ok(None);
+        }
+        NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+            .map(Some)
+            .map_err(|_| SettingsError::StartsOn)
+    }
+
+    /// Parses a capacity as typed: an integer, or blank for no limit.
+    pub fn parse_capacity(raw: &str) -> Result<Option<i64>, SettingsError> {
+        let raw = raw.trim();
+        if raw.is_empty() {
+            return Ok(None);
+        }
+        raw.parse().map(Some).map_err(|_| SettingsError::Capacity)
     }
 }
 
@@ -345,9 +437,80 @@ mod tests {
         assert_eq!(suggested_display_name("10th_stream"), "10-й поток");
         assert_eq!(suggested_display_name("1st_stream"), "1-й поток");
         assert_eq!(suggested_display_name("007_stream"), "7-й поток");
-        assert_eq!(suggested_display_name("mentoring"), "Менторинг");
-        assert_eq!(suggested_display_name("Mentoring"), "Mentoring");
+        assert_eq!(suggested_display_name("mentoring"), "mentoring");
         assert_eq!(suggested_display_name("intensive"), "intensive");
         assert_eq!(suggested_display_name(""), "");
+    }
+
+    #[test]
+    fn settings_are_validated() {
+        let ok = Settings::new(
+            "  8-й поток ",
+            Some(date(2026, 9, 1)),
+            Some(30),
+            true,
+            false,
+        )
+        .unwrap();
+        assert_eq!(ok.display_name, "8-й поток");
+        assert_eq!(ok.capacity, Some(30));
+        assert_eq!(
+            Settings::new(&"я".repeat(100), None, None, false, true)
+                .unwrap()
+                .display_name
+                .chars()
+                .count(),
+            100
+        );
+        for name in ["", "   ", "a\u{0}b", "line\nbreak", &"я".repeat(101)] {
+            assert_eq!(
+                Settings::new(name, None, None, false, false),
+                Err(SettingsError::DisplayName),
+                "{name:?}"
+            );
+        }
+        for capacity in [0, -1, MAX_CAPACITY + 1, i64::MAX, i64::MIN] {
+            assert_eq!(
+                Settings::new("x", None, Some(capacity), false, false),
+                Err(SettingsError::Capacity),
+                "{capacity}"
+            );
+        }
+        assert_eq!(
+            Settings::new("x", None, Some(MAX_CAPACITY), false, false)
+                .unwrap()
+                .capacity,
+            Some(100_000)
+        );
+        assert_eq!(
+            Settings::new("x", None, None, true, true),
+            Err(SettingsError::CurrentArchived)
+        );
+    }
+
+    #[test]
+    fn typed_dates_and_capacities() {
+        assert_eq!(Settings::parse_date(""), Ok(None));
+        assert_eq!(
+            Settings::parse_date(" 2026-09-01 "),
+            Ok(Some(date(2026, 9, 1)))
+        );
+        for bad in ["2026-02-30", "01.09.2026", "2026-9-1x", "tomorrow"] {
+            assert_eq!(
+                Settings::parse_date(bad),
+                Err(SettingsError::StartsOn),
+                "{bad}"
+            );
+        }
+        assert_eq!(Settings::parse_capacity(" "), Ok(None));
+        assert_eq!(Settings::parse_capacity("25"), Ok(Some(25)));
+        for bad in ["2.5", "ten", "99999999999999999999"] {
+            assert_eq!(
+                Settings::parse_capacity(bad),
+                Err(SettingsError::Capacity),
+                "{bad}"
+            );
+        }
+        assert!(SettingsError::CurrentArchived.label().contains("Архивный"));
     }
 }

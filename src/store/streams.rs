@@ -5,7 +5,7 @@ use serde_json::json;
 use sqlx::{Connection, PgConnection};
 
 use super::audit::{self, Actor, Change};
-use crate::domain::stream::display_order;
+use crate::domain::stream::{Settings, display_order};
 
 /// Booking counts by status. `total` is the sum of the five.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, sqlx::FromRow)]
@@ -155,20 +155,38 @@ impl RegistryEntry {
 
 const REGISTRY_COLUMNS: &str = "code, course_id, display_name, starts_on, capacity, is_current, archived, created_at, updated_at";
 
-pub async fn registry(db: impl sqlx::PgExecutor<'_>) -> sqlx::Result<Vec<RegistryEntry>> {
-    let mut entries: Vec<RegistryEntry> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {REGISTRY_COLUMNS} FROM stream_registry"
-    )))
-    .fetch_all(db)
-    .await?;
-    entries.sort_by(|a, b| {
-        a.course_id
-            .cmp(&b.course_id)
-            .then_with(|| display_order((a.starts_on, &a.code), (b.starts_on, &b.code)))
-    });
-    Ok(entries)
+/// A registry entry with the number of bookings in it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Registered {
+    #[sqlx(flatten)]
+    pub entry: RegistryEntry,
+    pub course_name: Option<String>,
+    pub bookings: i64,
 }
 
+/// The whole registry, archived entries included, in display order (course,
+/// start date, code naturally); archived entries last within their course.
+pub async fn registry(db: impl sqlx::PgExecutor<'_>) -> sqlx::Result<Vec<Registered>> {
+    let mut rows: Vec<Registered> = sqlx::query_as(
+        "SELECT r.code, r.course_id, r.display_name, r.starts_on, r.capacity, r.is_current, \
+                r.archived, r.created_at, r.updated_at, c.name AS course_name, \
+                (SELECT count(*) FROM bookings b \
+                  WHERE b.course_stream = r.code AND b.course_id = r.course_id) AS bookings \
+         FROM stream_registry r LEFT JOIN courses c ON c.id = r.course_id",
+    )
+    .fetch_all(db)
+    .await?;
+    rows.sort_by(|a, b| {
+        let (a, b) = (&a.entry, &b.entry);
+        a.course_id
+            .cmp(&b.course_id)
+            .then(a.archived.cmp(&b.archived))
+            .then_with(|| display_order((a.starts_on, &a.code), (b.starts_on, &b.code)))
+    });
+    Ok(rows)
+}
+
+/// One registry entry by code.
 pub async fn entry(
     db: impl sqlx::PgExecutor<'_>,
     code: &str,
@@ -181,16 +199,6 @@ pub async fn entry(
     .await
 }
 
-/// The editable part of a registry entry.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Fields {
-    pub display_name: String,
-    pub starts_on: Option<NaiveDate>,
-    pub capacity: Option<i32>,
-    pub is_current: bool,
-    pub archived: bool,
-}
-
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
     #[error("a stream with this code is already registered")]
@@ -199,8 +207,25 @@ pub enum RegistryError {
     UnknownCourse,
     #[error("no registered stream with this code")]
     NotFound,
+    /// Another transaction made a different stream of the course current at
+    /// the same moment.
+    #[error("another stream of this course is the current intake")]
+    CurrentTaken,
     #[error(transparent)]
     Database(#[from] sqlx::Error),
+}
+
+/// Maps the one-current-per-course index violation (a race between two
+/// changes) to [`RegistryError::CurrentTaken`].
+fn write_error(err: sqlx::Error) -> RegistryError {
+    match &err {
+        sqlx::Error::Database(db)
+            if db.constraint() == Some("stream_registry_one_current_per_course") =>
+        {
+            RegistryError::CurrentTaken
+        }
+        _ => err.into(),
+    }
 }
 
 /// Only one current intake per course: clears the flag elsewhere first.
@@ -223,7 +248,7 @@ pub async fn create(
     action: &str,
     code: &str,
     course_id: i32,
-    fields: &Fields,
+    fields: &Settings,
 ) -> Result<RegistryEntry, RegistryError> {
     let mut tx = conn.begin().await?;
     let course_exists: bool =
@@ -249,7 +274,8 @@ pub async fn create(
     .bind(fields.is_current)
     .bind(fields.archived)
     .fetch_optional(&mut *tx)
-    .await?
+    .await
+    .map_err(write_error)?
     .ok_or(RegistryError::Exists)?;
     audit::record(
         &mut tx,
@@ -272,7 +298,7 @@ pub async fn update(
     conn: &mut PgConnection,
     actor: &Actor,
     code: &str,
-    fields: &Fields,
+    fields: &Settings,
 ) -> Result<RegistryEntry, RegistryError> {
     let mut tx = conn.begin().await?;
     let before: RegistryEntry = sqlx::query_as(sqlx::AssertSqlSafe(format!(
@@ -297,7 +323,8 @@ pub async fn update(
     .bind(fields.is_current)
     .bind(fields.archived)
     .fetch_one(&mut *tx)
-    .await?;
+    .await
+    .map_err(write_error)?;
     audit::record(
         &mut tx,
         actor,

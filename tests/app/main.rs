@@ -11,4 +11,5 @@ mod migrations;
 mod ops;
 mod seed;
 mod staff_pages;
+mod streams_registry;
 mod workshops;

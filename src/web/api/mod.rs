@@ -5,6 +5,7 @@
 pub mod bookings;
 pub mod ops;
 pub mod params;
+pub mod streams;
 
 use std::sync::OnceLock;
 
@@ -31,6 +32,7 @@ use crate::web::extract::Json;
     tags(
         (name = "ops", description = "Health, readiness and metrics"),
         (name = "bookings", description = "Bookings, streams and courses"),
+        (name = "streams", description = "The stream registry"),
     )
 )]
 struct ApiDoc;
@@ -52,13 +54,17 @@ pub fn groups() -> Vec<(Access, OpenApiRouter<AppState>)> {
                 .routes(routes!(bookings::list_bookings))
                 .routes(routes!(bookings::course_streams))
                 .routes(routes!(bookings::courses))
-                .routes(routes!(bookings::user_bookings)),
+                .routes(routes!(bookings::user_bookings))
+                .routes(routes!(streams::list_streams)),
         ),
         (
             Access::EDITOR,
             OpenApiRouter::new()
                 .routes(routes!(bookings::update_booking))
-                .routes(routes!(bookings::move_stream)),
+                .routes(routes!(bookings::move_stream))
+                .routes(routes!(streams::create_stream))
+                .routes(routes!(streams::update_stream))
+                .routes(routes!(streams::adopt_stream)),
         ),
     ]
 }
