@@ -3,6 +3,7 @@
 mod audit;
 mod home;
 mod login;
+mod registry;
 mod staff;
 mod workshops;
 
@@ -28,6 +29,7 @@ pub fn routes() -> Routes {
         .get("/logout", Access::VIEWER, login::confirm_logout)
         .post("/logout", Access::VIEWER, login::logout)
         .get("/workshops", Access::VIEWER, workshops::show)
+        .merge(registry::routes())
         .merge(staff::routes())
         .get("/audit", Access::ADMIN, audit::show)
 }
@@ -41,8 +43,12 @@ pub const NAV: &[(&str, &str)] = &[
     ("/analytics", "Аналитика"),
 ];
 
-/// Admin-only entries, shown in the user menu: (path, label).
-pub const ADMIN_NAV: &[(&str, &str)] = &[("/settings/staff", "Сотрудники"), ("/audit", "Журнал")];
+/// Settings entries of the user menu: (path, label, the role that sees it).
+pub const SETTINGS_NAV: &[(&str, &str, Role)] = &[
+    ("/settings/streams", "Потоки", Role::Viewer),
+    ("/settings/staff", "Сотрудники", Role::Admin),
+    ("/audit", "Журнал", Role::Admin),
+];
 
 /// What the base layout needs: the active section and who is signed in.
 pub struct Layout {
@@ -76,10 +82,23 @@ impl Layout {
         }
     }
 
-    pub fn is_admin(&self) -> bool {
+    /// The settings entries the signed-in user may open: (path, label).
+    pub fn settings_nav(&self) -> Vec<(&'static str, &'static str)> {
+        let Some(user) = &self.user else {
+            return Vec::new();
+        };
+        SETTINGS_NAV
+            .iter()
+            .filter(|(_, _, role)| user.role.allows(*role))
+            .map(|&(href, label, _)| (href, label))
+            .collect()
+    }
+
+    /// Whether the signed-in user may change things (editor or admin).
+    pub fn can_edit(&self) -> bool {
         self.user
             .as_ref()
-            .is_some_and(|user| user.role.allows(Role::Admin))
+            .is_some_and(|user| user.role.allows(Role::Editor))
     }
 
     pub fn user_name(&self) -> &str {

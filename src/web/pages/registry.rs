@@ -1,0 +1,392 @@
+//! `/settings/streams`: the stream registry. Everyone signed in sees it;
+//! editors add streams, change them (name, start date, capacity, current
+//! intake, archive) and adopt codes found only in bookings with one click.
+//! The store audits every change.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Tz;
+use serde::Deserialize;
+
+use super::Layout;
+use crate::domain::stream::{Settings, SettingsError, StreamCode, suggested_display_name};
+use crate::store::streams::{self, Registered, RegistryEntry, RegistryError, Unregistered};
+use crate::web::AppState;
+use crate::web::api::streams::adopt;
+use crate::web::auth::{Access, Principal};
+use crate::web::error::AppError;
+use crate::web::extract::{Form, Path, Query};
+use crate::web::routes::Routes;
+
+pub fn routes() -> Routes {
+    Routes::default()
+        .get("/settings/streams", Access::VIEWER, show)
+        .post("/settings/streams", Access::EDITOR, create)
+        .get("/settings/streams/{code}", Access::EDITOR, edit)
+        .post("/settings/streams/{code}", Access::EDITOR, update)
+        .post("/settings/streams/{code}/adopt", Access::EDITOR, adopt_code)
+}
+
+/// Outcome banners after a redirect, by a fixed code in the query string.
+const NOTICES: &[(&str, &str)] = &[
+    ("created", "Поток добавлен в реестр."),
+    ("saved", "Изменения сохранены."),
+    (
+        "adopted",
+        "Поток добавлен в реестр. Проверьте название и укажите дату начала.",
+    ),
+];
+
+fn notice(query: &NoticeQuery) -> Option<&'static str> {
+    let code = query.notice.as_deref()?;
+    NOTICES
+        .iter()
+        .find(|(known, _)| *known == code)
+        .map(|(_, text)| *text)
+}
+
+#[derive(Deserialize)]
+pub struct NoticeQuery {
+    notice: Option<String>,
+}
+
+/// What an editor typed into a stream form, kept to show it again on an error.
+#[derive(Debug, Default, Deserialize)]
+pub struct StreamForm {
+    code: Option<String>,
+    course_id: Option<String>,
+    display_name: Option<String>,
+    starts_on: Option<String>,
+    capacity: Option<String>,
+    /// A checkbox: present when ticked.
+    is_current: Option<String>,
+    archived: Option<String>,
+}
+
+impl StreamForm {
+    fn of(entry: &RegistryEntry) -> Self {
+        Self {
+            code: Some(entry.code.clone()),
+            course_id: Some(entry.course_id.to_string()),
+            display_name: Some(entry.display_name.clone()),
+            starts_on: entry.starts_on.map(|date| date.to_string()),
+            capacity: entry.capacity.map(|capacity| capacity.to_string()),
+            is_current: entry.is_current.then(|| "on".to_owned()),
+            archived: entry.archived.then(|| "on".to_owned()),
+        }
+    }
+
+    fn text(field: &Option<String>) -> &str {
+        field.as_deref().unwrap_or_default()
+    }
+
+    fn code(&self) -> &str {
+        Self::text(&self.code)
+    }
+
+    fn display_name(&self) -> &str {
+        Self::text(&self.display_name)
+    }
+
+    fn starts_on(&self) -> &str {
+        Self::text(&self.starts_on)
+    }
+
+    fn capacity(&self) -> &str {
+        Self::text(&self.capacity)
+    }
+
+    fn is_current(&self) -> bool {
+        self.is_current.is_some()
+    }
+
+    fn archived(&self) -> bool {
+        self.archived.is_some()
+    }
+
+    fn is_course(&self, id: &i32) -> bool {
+        self.course_id.as_deref() == Some(id.to_string().as_str())
+    }
+
+    /// Validates the editable fields.
+    fn settings(&self) -> Result<Settings, &'static str> {
+        let starts_on = Settings::parse_date(self.starts_on()).map_err(SettingsError::label)?;
+        let capacity = Settings::parse_capacity(self.capacity()).map_err(SettingsError::label)?;
+        Settings::new(
+            self.display_name(),
+            starts_on,
+            capacity,
+            self.is_current(),
+            self.archived(),
+        )
+        .map_err(SettingsError::label)
+    }
+}
+
+/// A course for the «add a stream» form.
+pub struct CourseOption {
+    id: i32,
+    name: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "registry.html")]
+struct RegistryPage {
+    layout: Layout,
+    streams: Vec<Registered>,
+    unregistered: Vec<Unregistered>,
+    courses: Vec<CourseOption>,
+    notice: Option<&'static str>,
+    error: Option<String>,
+    form: StreamForm,
+    tz: Tz,
+}
+
+impl RegistryPage {
+    fn at(&self, at: &DateTime<Utc>) -> String {
+        super::local_time(self.tz, at)
+    }
+
+    fn date(date: &Option<NaiveDate>) -> String {
+        date.map_or_else(
+            || "—".to_owned(),
+            |date| date.format("%d.%m.%Y").to_string(),
+        )
+    }
+
+    fn suggested(code: &str) -> String {
+        suggested_display_name(code)
+    }
+
+    /// Whether an unregistered code can be adopted as it is (it needs a
+    /// course and a valid code).
+    fn adoptable(row: &Unregistered) -> bool {
+        row.course_id.is_some() && StreamCode::parse(&row.code).is_ok()
+    }
+}
+
+async fn render(
+    state: &AppState,
+    principal: &Principal,
+    notice: Option<&'static str>,
+    error: Option<String>,
+    form: StreamForm,
+    status: StatusCode,
+) -> Result<Response, AppError> {
+    let streams = streams::registry(&state.pool).await?;
+    let unregistered = streams::unregistered(&state.pool).await?;
+    let courses = streams::course_stats(&state.pool)
+        .await?
+        .into_iter()
+        .map(|course| CourseOption {
+            id: course.course_id,
+            name: course.course_name,
+        })
+        .collect();
+    let page = RegistryPage {
+        layout: Layout::new("/settings/streams", principal),
+        streams,
+        unregistered,
+        courses,
+        notice,
+        error,
+        form,
+        tz: state.config.school_timezone,
+    };
+    Ok((status, page).into_response())
+}
+
+/// `GET /settings/streams`.
+pub async fn show(
+    State(state): State<AppState>,
+    principal: Principal,
+    Query(query): Query<NoticeQuery>,
+) -> Result<Response, AppError> {
+    render(
+        &state,
+        &principal,
+        notice(&query),
+        None,
+        StreamForm::default(),
+        StatusCode::OK,
+    )
+    .await
+}
+
+fn redirect(location: String) -> Response {
+    (StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response()
+}
+
+/// A refused change as the message shown above the form; database faults
+/// stay errors.
+fn refusal(err: RegistryError) -> Result<&'static str, AppError> {
+    match err {
+        RegistryError::Exists => Ok("Поток с таким кодом уже есть в реестре."),
+        RegistryError::UnknownCourse => Ok("Выберите курс из списка."),
+        RegistryError::NotFound => Err(AppError::NotFound("no such stream".into())),
+        RegistryError::CurrentTaken => {
+            Ok("Одновременно другой поток этого курса стал текущим набором. Попробуйте ещё раз.")
+        }
+        RegistryError::Database(err) => Err(err.into()),
+    }
+}
+
+/// `POST /settings/streams`: adds a stream.
+pub async fn create(
+    State(state): State<AppState>,
+    principal: Principal,
+    Form(form): Form<StreamForm>,
+) -> Result<Response, AppError> {
+    let parsed = StreamCode::parse(form.code().trim())
+        .map_err(|_| "Код: от 1 до 50 латинских букв, цифр, «_» или «-».")
+        .and_then(|code| {
+            let course_id = StreamForm::text(&form.course_id)
+                .parse::<i32>()
+                .map_err(|_| "Выберите курс из списка.")?;
+            Ok((code, course_id, form.settings()?))
+        });
+    let outcome = match parsed {
+        Ok((code, course_id, settings)) => {
+            let mut conn = state.pool.acquire().await?;
+            let created = streams::create(
+                &mut conn,
+                &principal.actor(),
+                "stream.create",
+                code.as_str(),
+                course_id,
+                &settings,
+            )
+            .await;
+            match created {
+                Ok(_) => Ok(()),
+                Err(err) => Err(refusal(err)?),
+            }
+        }
+        Err(message) => Err(message),
+    };
+    match outcome {
+        Ok(()) => Ok(redirect("/settings/streams?notice=created".into())),
+        Err(message) => {
+            render(
+                &state,
+                &principal,
+                None,
+                Some(message.to_owned()),
+                form,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "registry_edit.html")]
+pub struct EditPage {
+    layout: Layout,
+    entry: RegistryEntry,
+    course_name: String,
+    notice: Option<&'static str>,
+    error: Option<&'static str>,
+    form: StreamForm,
+}
+
+async fn registered(state: &AppState, raw: &str) -> Result<(RegistryEntry, String), AppError> {
+    let unknown = || AppError::NotFound("no registered stream with this code".into());
+    let code = StreamCode::parse(raw).map_err(|_| unknown())?;
+    let entry = streams::entry(&state.pool, code.as_str())
+        .await?
+        .ok_or_else(unknown)?;
+    let course_name = streams::course_stats(&state.pool)
+        .await?
+        .into_iter()
+        .find(|course| course.course_id == entry.course_id)
+        .map_or_else(|| entry.course_id.to_string(), |course| course.course_name);
+    Ok((entry, course_name))
+}
+
+/// `GET /settings/streams/{code}`: the edit form.
+pub async fn edit(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(code): Path<String>,
+    Query(query): Query<NoticeQuery>,
+) -> Result<EditPage, AppError> {
+    let (entry, course_name) = registered(&state, &code).await?;
+    Ok(EditPage {
+        layout: Layout::new("/settings/streams", &principal),
+        form: StreamForm::of(&entry),
+        entry,
+        course_name,
+        notice: notice(&query),
+        error: None,
+    })
+}
+
+/// `POST /settings/streams/{code}`: saves the edit form.
+pub async fn update(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(code): Path<String>,
+    Form(form): Form<StreamForm>,
+) -> Result<Response, AppError> {
+    let (entry, course_name) = registered(&state, &code).await?;
+    let outcome = match form.settings() {
+        Ok(settings) => {
+            let mut conn = state.pool.acquire().await?;
+            match streams::update(&mut conn, &principal.actor(), &entry.code, &settings).await {
+                Ok(_) => Ok(()),
+                Err(err) => Err(refusal(err)?),
+            }
+        }
+        Err(message) => Err(message),
+    };
+    match outcome {
+        Ok(()) => Ok(redirect("/settings/streams?notice=saved".into())),
+        Err(message) => Ok((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            EditPage {
+                layout: Layout::new("/settings/streams", &principal),
+                entry,
+                course_name,
+                notice: None,
+                error: Some(message),
+                form,
+            },
+        )
+            .into_response()),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct AdoptForm {
+    course_id: Option<String>,
+}
+
+/// `POST /settings/streams/{code}/adopt`: one-click adoption of a code found
+/// in bookings; opens the edit form to set the date.
+pub async fn adopt_code(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(raw): Path<String>,
+    Form(form): Form<AdoptForm>,
+) -> Result<Response, AppError> {
+    let code = StreamCode::parse(&raw).map_err(|err| AppError::BadRequest(err.to_string()))?;
+    let course_id = match form.course_id.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(typed) => Some(
+            typed
+                .parse::<i32>()
+                .map_err(|_| AppError::BadRequest("course_id must be an integer".into()))?,
+        ),
+    };
+    let entry = adopt(&state, &principal, &code, course_id, None).await?;
+    Ok(redirect(format!(
+        "/settings/streams/{}?notice=adopted",
+        entry.code
+    )))
+}
