@@ -75,18 +75,11 @@ pub async fn show(
         })?),
     };
     let streams = streams::stream_stats(&state.pool).await?;
-    let totals =
-        streams::course_stats(&state.pool)
-            .await?
-            .iter()
-            .fold(Counts::default(), |sum, course| Counts {
-                total: sum.total + course.counts.total,
-                confirmed: sum.confirmed + course.counts.confirmed,
-                pending: sum.pending + course.counts.pending,
-                cancelled: sum.cancelled + course.counts.cancelled,
-                new: sum.new + course.counts.new,
-                unknown: sum.unknown + course.counts.unknown,
-            });
+    let totals: Counts = streams::course_stats(&state.pool)
+        .await?
+        .into_iter()
+        .map(|course| course.counts)
+        .sum();
     let (latest, latest_total) = bookings::latest(
         &state.pool,
         &Filter {
