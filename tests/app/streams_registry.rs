@@ -6,6 +6,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::bookings_api::fixture;
+use crate::browser::Browser;
 use crate::helpers::{TestApp, spawn_app};
 
 async fn call(
@@ -646,4 +647,36 @@ async fn editors_add_edit_archive_and_adopt_through_the_pages() {
         .await
         .unwrap();
     assert_eq!(no_csrf.status(), StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn a_browser_adopts_an_unregistered_stream_with_one_click() {
+    let app = spawn_app().await;
+    fixture(&app).await;
+    let (login, password) = app.add_staff(Role::Editor).await;
+    let browser = Browser::start().await;
+    browser.login(&app, &login, &password).await;
+    browser.goto(&app.url("/settings/streams")).await;
+    browser
+        .click("form[action=\"/settings/streams/zz_stream/adopt\"] button")
+        .await;
+    browser.wait_for("p.notice").await;
+    assert_eq!(browser.current_path().await, "/settings/streams/zz_stream");
+    browser.type_into("input[name=capacity]", "12").await;
+    browser.click("form.stack-form button[type=submit]").await;
+    browser.wait_for("table.registry-table").await;
+    assert_eq!(browser.current_path().await, "/settings/streams");
+    let names = browser
+        .find_all_text("table.registry-table td:first-child")
+        .await;
+    assert!(names.iter().any(|name| name == "zz_stream"), "{names:?}");
+    let capacity: Option<i32> =
+        sqlx::query_scalar("SELECT capacity FROM stream_registry WHERE code = 'zz_stream'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(capacity, Some(12));
+    browser
+        .screenshot("target/screenshots/streams-registry.png")
+        .await;
 }
