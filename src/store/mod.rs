@@ -10,6 +10,7 @@ pub mod sessions;
 pub mod settings;
 pub mod staff;
 pub mod streams;
+pub mod students;
 pub mod tokens;
 
 use std::str::FromStr;

@@ -68,7 +68,8 @@ impl StreamStats {
     }
 }
 
-const COUNTS: &str = "count(*) AS total, \
+/// The [`Counts`] columns over `confirmed`: unknown is NULL or any other value.
+pub(super) const COUNTS: &str = "count(*) AS total, \
      count(*) FILTER (WHERE confirmed = 2) AS confirmed, \
      count(*) FILTER (WHERE confirmed = 1) AS pending, \
      count(*) FILTER (WHERE confirmed = -1) AS cancelled, \

@@ -22,6 +22,7 @@ fn concrete(path: &str) -> String {
     path.split('/')
         .map(|segment| match segment {
             "{file}" => "app.css",
+            "{code}" => "8th_stream",
             s if s.starts_with('{') => "1",
             s => s,
         })
@@ -96,6 +97,14 @@ async fn the_route_table_opens_only_the_allowed_routes() {
         Access::ADMIN
     );
     assert_eq!(find(Method::GET, "/audit"), Access::ADMIN);
+    assert_eq!(
+        find(Method::GET, "/workshops/stream/{code}"),
+        Access::VIEWER
+    );
+    assert_eq!(
+        find(Method::GET, "/workshops/stream/{code}/students.csv"),
+        Access::VIEWER
+    );
 }
 
 /// Every protected route, straight from the router's table: strangers get

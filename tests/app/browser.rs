@@ -162,6 +162,14 @@ impl Browser {
             .unwrap_or_else(|e| panic!("typing into `{css}`: {e}"));
     }
 
+    /// Resizes the window, e.g. to a phone's width.
+    pub async fn resize(&self, width: u32, height: u32) {
+        self.client
+            .set_window_size(width, height)
+            .await
+            .unwrap_or_else(|e| panic!("resizing the window to {width}×{height}: {e}"));
+    }
+
     /// Saves a PNG of the viewport to `path`, creating its directory.
     pub async fn screenshot(&self, path: impl AsRef<Path>) {
         let path = path.as_ref();

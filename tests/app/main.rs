@@ -11,5 +11,6 @@ mod migrations;
 mod ops;
 mod seed;
 mod staff_pages;
+mod stream_page;
 mod streams_registry;
 mod workshops;

@@ -8,7 +8,7 @@ use chrono_tz::Tz;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::Layout;
+use super::{Layout, day_start};
 use crate::store::audit::{self, Entry, Filter};
 use crate::web::AppState;
 use crate::web::auth::Principal;
@@ -49,22 +49,6 @@ fn date(value: &Option<String>, name: &str) -> Result<Option<NaiveDate>, AppErro
             })
         })
         .transpose()
-}
-
-/// Midnight at the start of `day` in the school's zone.
-fn day_start(day: NaiveDate, tz: Tz) -> DateTime<Utc> {
-    let midnight = day.and_hms_opt(0, 0, 0).expect("midnight exists");
-    midnight
-        .and_local_timezone(tz)
-        .earliest()
-        // A zone that skips midnight (DST): the day starts an hour later.
-        .unwrap_or_else(|| {
-            (midnight + chrono::Duration::hours(1))
-                .and_local_timezone(tz)
-                .earliest()
-                .expect("an hour after a skipped midnight exists")
-        })
-        .with_timezone(&Utc)
 }
 
 /// Validates the query into a store filter and a page number.

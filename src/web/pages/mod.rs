@@ -5,6 +5,7 @@ mod home;
 mod login;
 mod registry;
 mod staff;
+mod stream;
 mod workshops;
 
 use askama::Template;
@@ -12,7 +13,7 @@ use askama_web::WebTemplate;
 use axum::extract::Request;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 
 use super::auth::{Access, Principal};
@@ -29,6 +30,12 @@ pub fn routes() -> Routes {
         .get("/logout", Access::VIEWER, login::confirm_logout)
         .post("/logout", Access::VIEWER, login::logout)
         .get("/workshops", Access::VIEWER, workshops::show)
+        .get("/workshops/stream/{code}", Access::VIEWER, stream::show)
+        .get(
+            "/workshops/stream/{code}/students.csv",
+            Access::VIEWER,
+            stream::export::csv,
+        )
         .merge(registry::routes())
         .merge(staff::routes())
         .get("/audit", Access::ADMIN, audit::show)
@@ -114,6 +121,22 @@ impl Layout {
 /// A timestamp as staff read it: school time zone, to the minute.
 pub fn local_time(tz: Tz, at: &DateTime<Utc>) -> String {
     at.with_timezone(&tz).format("%d.%m.%Y %H:%M").to_string()
+}
+
+/// Midnight at the start of `day` in the school's zone.
+pub fn day_start(day: NaiveDate, tz: Tz) -> DateTime<Utc> {
+    let midnight = day.and_hms_opt(0, 0, 0).expect("midnight exists");
+    midnight
+        .and_local_timezone(tz)
+        .earliest()
+        // A zone that skips midnight (DST): the day starts an hour later.
+        .unwrap_or_else(|| {
+            (midnight + chrono::Duration::hours(1))
+                .and_local_timezone(tz)
+                .earliest()
+                .expect("an hour after a skipped midnight exists")
+        })
+        .with_timezone(&Utc)
 }
 
 #[derive(Template, WebTemplate)]

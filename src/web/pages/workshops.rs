@@ -57,6 +57,11 @@ impl WorkshopsPage {
     fn taken(stream: &StreamStats) -> i64 {
         stream.counts.total - stream.counts.cancelled
     }
+
+    /// The stream's own page.
+    fn stream_href(stream: &StreamStats) -> String {
+        super::stream::stream_path(&stream.code)
+    }
 }
 
 /// `GET /workshops[?status=confirmed|pending|cancelled|new]`.

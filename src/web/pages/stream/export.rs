@@ -1,0 +1,100 @@
+//! `/workshops/stream/{code}/students.csv`: the stream page's rows, all
+//! pages, as a CSV download.
+
+use axum::extract::{RawQuery, State};
+use chrono::{DateTime, Utc};
+
+use super::{Request, View};
+use crate::store::students;
+use crate::web::AppState;
+use crate::web::csv::Csv;
+use crate::web::error::AppError;
+use crate::web::extract::Path;
+use crate::web::pages::local_time;
+
+/// `GET /workshops/stream/{code}/students.csv[?status=…]`: every row of the
+/// view, dates in the school's zone.
+pub async fn csv(
+    State(state): State<AppState>,
+    Path(raw_code): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Csv, AppError> {
+    let request = Request::parse(&state, &raw_code, query.as_deref()).await?;
+    let tz = state.config.school_timezone;
+    let when = |at: Option<&DateTime<Utc>>| at.map(|at| local_time(tz, at)).unwrap_or_default();
+    let text = |value: &Option<String>| value.clone().unwrap_or_default();
+    let filename = format!(
+        "stream-{}-{}.csv",
+        request.stream.code,
+        request.view.param().unwrap_or("all")
+    );
+    let csv = match request.view {
+        View::Students(status) => {
+            let rows =
+                students::students(&state.pool, &request.stream.code, status, None, 0).await?;
+            let mut csv = Csv::new(
+                &filename,
+                &[
+                    "ID пользователя",
+                    "Ник в Telegram",
+                    "Имя",
+                    "Фамилия",
+                    "Статус",
+                    "Дата заявки",
+                    "ID заявки",
+                    "Последняя активность",
+                    "Событий",
+                ],
+            );
+            for row in rows {
+                csv.row([
+                    row.user_id.to_string(),
+                    text(&row.username),
+                    text(&row.first_name),
+                    text(&row.last_name),
+                    row.status().label().to_owned(),
+                    when(row.booked_at.as_ref()),
+                    row.booking_id.to_string(),
+                    when(row.last_activity.as_ref()),
+                    row.events.to_string(),
+                ]);
+            }
+            csv
+        }
+        View::Viewers => {
+            let rows = match request.viewer_query() {
+                Some(query) => students::viewers(&state.pool, query, None, 0).await?,
+                None => Vec::new(),
+            };
+            let mut csv = Csv::new(
+                &filename,
+                &[
+                    "ID пользователя",
+                    "Ник в Telegram",
+                    "Имя",
+                    "Фамилия",
+                    "Первый просмотр",
+                    "Последний просмотр",
+                    "Просмотров",
+                    "Последняя активность",
+                    "Событий",
+                ],
+            );
+            for row in rows {
+                csv.row([
+                    row.user_id.to_string(),
+                    text(&row.username),
+                    text(&row.first_name),
+                    text(&row.last_name),
+                    when(Some(&row.first_view)),
+                    when(Some(&row.last_view)),
+                    row.views.to_string(),
+                    when(row.last_activity.as_ref()),
+                    row.events.to_string(),
+                ]);
+            }
+            csv
+        }
+    };
+    Ok(csv)
+}

@@ -1,0 +1,405 @@
+//! `/workshops/stream/{code}`: a stream's students (one row per user, by
+//! their latest booking in it) with a status filter, and for the current
+//! intake the people who viewed the programme since the start but did not
+//! book; `…/students.csv` ([`export`]) exports the same rows.
+
+pub mod export;
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{RawQuery, State};
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+
+use super::{Layout, day_start, local_time};
+use crate::domain::booking::BookingStatus;
+use crate::domain::stream::StreamCode;
+use crate::store::streams::Counts;
+use crate::store::students::{self, StreamHeader, StudentRow, ViewerQuery, ViewerRow};
+use crate::web::AppState;
+use crate::web::api::params::Params;
+use crate::web::auth::Principal;
+use crate::web::error::AppError;
+use crate::web::extract::Path;
+
+/// Rows per page.
+pub const PAGE_SIZE: i64 = 100;
+const MAX_PAGE: i64 = 1_000_000;
+
+/// What a path segment keeps as it is: RFC 3986's unreserved characters.
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+/// The stream page's path, the code percent-encoded (bookings may hold any
+/// text as a stream).
+pub fn stream_path(code: &str) -> String {
+    format!("/workshops/stream/{}", utf8_percent_encode(code, SEGMENT))
+}
+
+/// What the page lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    /// Students whose latest status is this one (`None`: all).
+    Students(Option<BookingStatus>),
+    /// People who viewed the programme of the current intake and did not book.
+    Viewers,
+}
+
+impl View {
+    /// `?status=`: empty or missing means all.
+    fn parse(raw: Option<&str>) -> Result<Self, AppError> {
+        match raw.unwrap_or_default() {
+            "" => Ok(Self::Students(None)),
+            "viewers" => Ok(Self::Viewers),
+            "unknown" => Ok(Self::Students(Some(BookingStatus::Unknown))),
+            other => BookingStatus::parse_api_name(other)
+                .map(|status| Self::Students(Some(status)))
+                .ok_or_else(|| {
+                    AppError::BadRequest(
+                        "Фильтр статуса: confirmed, pending, cancelled, new, unknown или viewers."
+                            .to_owned(),
+                    )
+                }),
+        }
+    }
+
+    /// The `status` value in links; `None` for all.
+    fn param(self) -> Option<&'static str> {
+        match self {
+            Self::Students(status) => status.map(BookingStatus::api_name),
+            Self::Viewers => Some("viewers"),
+        }
+    }
+}
+
+/// A validated request: the stream, what to list and which page.
+struct Request {
+    stream: StreamHeader,
+    view: View,
+    page: i64,
+    /// Views count from this instant (the start of the current intake).
+    viewers_since: Option<DateTime<Utc>>,
+}
+
+impl Request {
+    async fn parse(
+        state: &AppState,
+        raw_code: &str,
+        query: Option<&str>,
+    ) -> Result<Self, AppError> {
+        let code = StreamCode::parse(raw_code).map_err(|_| {
+            AppError::BadRequest(
+                "Код потока — от 1 до 50 символов: латинские буквы, цифры, «_» или «-».".to_owned(),
+            )
+        })?;
+        let params = Params::parse(query);
+        let view = View::parse(params.raw("status"))?;
+        let page = params
+            .int(
+                "page",
+                1..=MAX_PAGE,
+                &format!("Номер страницы — целое число от 1 до {MAX_PAGE}."),
+            )?
+            .unwrap_or(1);
+        let stream = students::header(&state.pool, code.as_str())
+            .await?
+            .ok_or_else(|| AppError::NotFound("Поток не найден.".to_owned()))?;
+        let viewers_since = stream
+            .starts_on
+            .filter(|_| stream.is_current)
+            .map(|day| day_start(day, state.config.school_timezone));
+        Ok(Self {
+            stream,
+            view,
+            page,
+            viewers_since,
+        })
+    }
+
+    /// Whose views to list, when the stream is the current intake of a
+    /// course and has a start date.
+    fn viewer_query(&self) -> Option<ViewerQuery<'_>> {
+        Some(ViewerQuery {
+            code: &self.stream.code,
+            course_id: self.stream.course_id?,
+            since: self.viewers_since?,
+        })
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "stream.html")]
+pub struct StreamPage {
+    layout: Layout,
+    stream: StreamHeader,
+    view: View,
+    /// The status tabs: the four statuses, and unknown when anyone has it.
+    statuses: Vec<BookingStatus>,
+    counts: Counts,
+    /// `None` when viewers are not listed (not the current intake, or no
+    /// start date).
+    viewers_total: Option<i64>,
+    students: Vec<StudentRow>,
+    viewers: Vec<ViewerRow>,
+    /// Rows matching the view, over all pages.
+    total: i64,
+    page: i64,
+    pages: i64,
+    tz: Tz,
+}
+
+impl StreamPage {
+    fn when(&self, at: &Option<DateTime<Utc>>) -> String {
+        at.as_ref()
+            .map_or_else(|| "—".to_owned(), |at| local_time(self.tz, at))
+    }
+
+    fn at(&self, at: &DateTime<Utc>) -> String {
+        local_time(self.tz, at)
+    }
+
+    fn starts_on(&self) -> Option<String> {
+        self.stream
+            .starts_on
+            .map(|day| day.format("%d.%m.%Y").to_string())
+    }
+
+    /// A link to this page showing `view` at `page`.
+    fn link(&self, view: View, page: i64) -> String {
+        let mut query = url::form_urlencoded::Serializer::new(String::new());
+        if let Some(status) = view.param() {
+            query.append_pair("status", status);
+        }
+        if page > 1 {
+            query.append_pair("page", &page.to_string());
+        }
+        with_query(stream_path(&self.stream.code), query.finish())
+    }
+
+    fn all_href(&self) -> String {
+        self.link(View::Students(None), 1)
+    }
+
+    fn status_href(&self, status: &BookingStatus) -> String {
+        self.link(View::Students(Some(*status)), 1)
+    }
+
+    fn viewers_href(&self) -> String {
+        self.link(View::Viewers, 1)
+    }
+
+    fn page_href(&self, page: i64) -> String {
+        self.link(self.view, page)
+    }
+
+    /// The CSV of the current view (all pages).
+    fn csv_href(&self) -> String {
+        let mut query = url::form_urlencoded::Serializer::new(String::new());
+        if let Some(status) = self.view.param() {
+            query.append_pair("status", status);
+        }
+        with_query(
+            format!("{}/students.csv", stream_path(&self.stream.code)),
+            query.finish(),
+        )
+    }
+
+    fn is_all(&self) -> bool {
+        self.view == View::Students(None)
+    }
+
+    fn is_status(&self, status: &BookingStatus) -> bool {
+        self.view == View::Students(Some(*status))
+    }
+
+    fn is_viewers(&self) -> bool {
+        self.view == View::Viewers
+    }
+
+    fn count(&self, status: &BookingStatus) -> i64 {
+        status_count(&self.counts, *status)
+    }
+
+    /// The viewers tab: on the current intake, or when asked for.
+    fn shows_viewers_tab(&self) -> bool {
+        self.stream.is_current || self.is_viewers()
+    }
+
+    /// A current intake without a start date cannot tell its viewers.
+    fn needs_start_date(&self) -> bool {
+        self.stream.is_current && self.stream.starts_on.is_none()
+    }
+
+    /// The 1-based numbers of the first and last row shown.
+    fn shown_from(&self) -> i64 {
+        (self.page - 1) * PAGE_SIZE + 1
+    }
+
+    fn shown_to(&self) -> i64 {
+        let shown = (self.students.len() + self.viewers.len()) as i64;
+        (self.page - 1) * PAGE_SIZE + shown
+    }
+
+    /// First and last name, or «—» when the bot knows neither.
+    fn person(first: &Option<String>, last: &Option<String>) -> String {
+        let name = [first, last]
+            .into_iter()
+            .flatten()
+            .map(|part| part.trim())
+            .filter(|part| !part.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ");
+        if name.is_empty() {
+            "—".to_owned()
+        } else {
+            name
+        }
+    }
+
+    /// A t.me link for a username that Telegram could have issued.
+    fn telegram_link(username: &str) -> Option<String> {
+        let valid = !username.is_empty()
+            && username.len() <= 64
+            && username
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        valid.then(|| format!("https://t.me/{username}"))
+    }
+}
+
+fn with_query(path: String, query: String) -> String {
+    if query.is_empty() {
+        path
+    } else {
+        format!("{path}?{query}")
+    }
+}
+
+fn status_count(counts: &Counts, status: BookingStatus) -> i64 {
+    match status {
+        BookingStatus::Confirmed => counts.confirmed,
+        BookingStatus::Pending => counts.pending,
+        BookingStatus::Cancelled => counts.cancelled,
+        BookingStatus::New => counts.new,
+        BookingStatus::Unknown => counts.unknown,
+    }
+}
+
+/// `GET /workshops/stream/{code}[?status=…][&page=N]`.
+pub async fn show(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(raw_code): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<StreamPage, AppError> {
+    let request = Request::parse(&state, &raw_code, query.as_deref()).await?;
+    let counts = students::student_counts(&state.pool, &request.stream.code).await?;
+    let viewers_total = match request.viewer_query() {
+        Some(query) => Some(students::viewer_count(&state.pool, query).await?),
+        None => None,
+    };
+    let offset = (request.page - 1) * PAGE_SIZE;
+    let (students, viewers, total) = match request.view {
+        View::Students(status) => {
+            let rows = students::students(
+                &state.pool,
+                &request.stream.code,
+                status,
+                Some(PAGE_SIZE),
+                offset,
+            )
+            .await?;
+            let total = status.map_or(counts.total, |status| status_count(&counts, status));
+            (rows, Vec::new(), total)
+        }
+        View::Viewers => match request.viewer_query() {
+            Some(query) => {
+                let rows = students::viewers(&state.pool, query, Some(PAGE_SIZE), offset).await?;
+                (Vec::new(), rows, viewers_total.unwrap_or_default())
+            }
+            None => (Vec::new(), Vec::new(), 0),
+        },
+    };
+    let mut statuses = BookingStatus::FILTERABLE.to_vec();
+    if counts.unknown > 0 || request.view == View::Students(Some(BookingStatus::Unknown)) {
+        statuses.push(BookingStatus::Unknown);
+    }
+    Ok(StreamPage {
+        layout: Layout::new("/workshops", &principal),
+        stream: request.stream,
+        view: request.view,
+        statuses,
+        counts,
+        viewers_total,
+        students,
+        viewers,
+        total,
+        page: request.page,
+        pages: ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1),
+        tz: state.config.school_timezone,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn views_parse_from_the_status_parameter() {
+        assert_eq!(View::parse(None).unwrap(), View::Students(None));
+        assert_eq!(View::parse(Some("")).unwrap(), View::Students(None));
+        assert_eq!(View::parse(Some("viewers")).unwrap(), View::Viewers);
+        for status in BookingStatus::FILTERABLE
+            .into_iter()
+            .chain([BookingStatus::Unknown])
+        {
+            let view = View::parse(Some(status.api_name())).unwrap();
+            assert_eq!(view, View::Students(Some(status)));
+            assert_eq!(view.param(), Some(status.api_name()));
+        }
+        for bad in ["2", "paid", "Confirmed", " new", "all"] {
+            let err = View::parse(Some(bad)).unwrap_err();
+            assert!(
+                matches!(&err, AppError::BadRequest(m) if m.contains("unknown или viewers")),
+                "{bad}: {err:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn stream_paths_are_percent_encoded() {
+        assert_eq!(stream_path("8th_stream"), "/workshops/stream/8th_stream");
+        assert_eq!(stream_path("a-b"), "/workshops/stream/a-b");
+        assert_eq!(
+            stream_path("a b/c?d#e%поток"),
+            "/workshops/stream/a%20b%2Fc%3Fd%23e%25%D0%BF%D0%BE%D1%82%D0%BE%D0%BA"
+        );
+    }
+
+    #[test]
+    fn telegram_links_only_for_plausible_usernames() {
+        assert_eq!(
+            StreamPage::telegram_link("anna_1").as_deref(),
+            Some("https://t.me/anna_1")
+        );
+        for bad in ["", "a b", "x/y", "анна", "a?b", "javascript:x"] {
+            assert_eq!(StreamPage::telegram_link(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn names_join_and_fall_back_to_a_dash() {
+        let some = |s: &str| Some(s.to_owned());
+        assert_eq!(
+            StreamPage::person(&some("Анна"), &some("Иванова")),
+            "Анна Иванова"
+        );
+        assert_eq!(StreamPage::person(&some("Анна"), &None), "Анна");
+        assert_eq!(StreamPage::person(&None, &some(" ")), "—");
+        assert_eq!(StreamPage::person(&None, &None), "—");
+    }
+}
