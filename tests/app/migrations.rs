@@ -213,7 +213,6 @@ async fn migrations_build_the_schema_on_an_empty_database() {
         "hsl_events_user_id_created_at",
         "hsl_events_created_at",
         "hsl_events_event_type_created_at",
-        "hsl_events_details_course_id",
         "hsl_free_lesson_registrations_user_id",
         "hsl_free_lesson_registrations_registered_at",
         "hsl_hackathon_registrations_user_id",
