@@ -62,6 +62,17 @@ impl TelegramHtml {
     }
 }
 
+/// Whether `url` is an absolute address Telegram opens from a link or a
+/// button: `http://`, `https://` or `tg://` with something after it, and no
+/// whitespace or control characters.
+pub fn is_absolute_url(url: &str) -> bool {
+    let lower = url.to_ascii_lowercase();
+    ["http://", "https://", "tg://"]
+        .iter()
+        .any(|scheme| lower.starts_with(scheme) && lower.len() > scheme.len())
+        && !url.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
 /// Where a problem is: line and column count characters from 1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Position {
@@ -419,11 +430,7 @@ impl<'a> Parser<'a> {
             "a" => {
                 only(&["href"])?;
                 let href = value("href").ok_or_else(|| missing("href"))?;
-                let lower = href.to_ascii_lowercase();
-                let absolute = ["http://", "https://", "tg://"]
-                    .iter()
-                    .any(|scheme| lower.starts_with(scheme) && lower.len() > scheme.len());
-                if absolute && !href.chars().any(char::is_whitespace) {
+                if is_absolute_url(href) {
                     Ok(())
                 } else {
                     Err(Problem::BadLink(href.to_owned()))
