@@ -1,0 +1,270 @@
+//! Who a broadcast goes to: chosen people, the members of one or more streams
+//! with chosen booking statuses (confirmed only by default), or a segment.
+//! This is the definition; it is resolved into recipients when sending starts.
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+
+use super::stream::StreamCode;
+
+/// The most people one explicit list may name.
+pub const MAX_USER_IDS: usize = 10_000;
+
+/// Booking statuses a stream audience may select (the raw integers).
+pub const STREAM_STATUSES: [i32; 4] = [-1, 0, 1, 2];
+
+/// The statuses a stream audience gets when none are chosen: confirmed.
+pub const DEFAULT_STATUSES: [i32; 1] = [2];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Segment {
+    /// Everyone known who has no confirmed booking.
+    NeverPaid,
+    /// Everyone registered for the hackathon.
+    Hackathon,
+    /// Everyone known.
+    All,
+}
+
+impl Segment {
+    pub const ALL: [Self; 3] = [Self::NeverPaid, Self::Hackathon, Self::All];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::NeverPaid => "never_paid",
+            Self::Hackathon => "hackathon",
+            Self::All => "all",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::NeverPaid => "ни разу не оплатившие",
+            Self::Hackathon => "участники хакатона",
+            Self::All => "все пользователи",
+        }
+    }
+}
+
+/// An audience as the API receives it (API.md `audience`), before validation.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum RawAudience {
+    Users {
+        user_ids: Vec<i64>,
+    },
+    Stream {
+        streams: Vec<String>,
+        statuses: Option<Vec<i32>>,
+    },
+    Segment {
+        segment: Segment,
+    },
+}
+
+/// A validated audience: ids positive and deduplicated (sorted), stream
+/// codes valid and deduplicated, statuses known.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Audience {
+    Users {
+        user_ids: Vec<i64>,
+    },
+    Stream {
+        streams: Vec<String>,
+        statuses: Vec<i32>,
+    },
+    Segment {
+        segment: Segment,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AudienceError {
+    #[error("choose at least one recipient")]
+    NoUsers,
+    #[error("at most {MAX_USER_IDS} user ids")]
+    TooManyUsers,
+    #[error("user ids must be positive: {0:?}")]
+    BadUserIds(Vec<i64>),
+    #[error("choose at least one stream")]
+    NoStreams,
+    #[error("not a stream code: {0:?}")]
+    BadStreamCode(String),
+    #[error("statuses must be some of -1, 0, 1, 2; got {0}")]
+    BadStatus(i32),
+    #[error("choose at least one status")]
+    NoStatuses,
+}
+
+impl AudienceError {
+    pub fn label(&self) -> String {
+        match self {
+            Self::NoUsers => "Выберите хотя бы одного получателя.".to_owned(),
+            Self::TooManyUsers => format!("Не больше {MAX_USER_IDS} получателей в списке."),
+            Self::BadUserIds(ids) => format!(
+                "ID пользователей должны быть положительными: {}.",
+                join(ids)
+            ),
+            Self::NoStreams => "Выберите хотя бы один поток.".to_owned(),
+            Self::BadStreamCode(code) => format!("«{code}» — не код потока."),
+            Self::BadStatus(status) => format!("Неизвестный статус заявки: {status}."),
+            Self::NoStatuses => "Выберите хотя бы один статус заявки.".to_owned(),
+        }
+    }
+}
+
+fn join(ids: &[i64]) -> String {
+    ids.iter()
+        .map(i64::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl Audience {
+    pub fn parse(raw: RawAudience) -> Result<Self, AudienceError> {
+        match raw {
+            RawAudience::Users { user_ids } => {
+                let bad: Vec<i64> = user_ids.iter().copied().filter(|id| *id <= 0).collect();
+                if !bad.is_empty() {
+                    return Err(AudienceError::BadUserIds(bad));
+                }
+                let ids: BTreeSet<i64> = user_ids.into_iter().collect();
+                if ids.is_empty() {
+                    return Err(AudienceError::NoUsers);
+                }
+                if ids.len() > MAX_USER_IDS {
+                    return Err(AudienceError::TooManyUsers);
+                }
+                Ok(Self::Users {
+                    user_ids: ids.into_iter().collect(),
+                })
+            }
+            RawAudience::Stream { streams, statuses } => {
+                let mut codes: Vec<String> = Vec::with_capacity(streams.len());
+                for raw in streams {
+                    let code = StreamCode::parse(&raw)
+                        .map_err(|_| AudienceError::BadStreamCode(raw.clone()))?;
+                    if !codes.iter().any(|c| c == code.as_str()) {
+                        codes.push(code.into_string());
+                    }
+                }
+                if codes.is_empty() {
+                    return Err(AudienceError::NoStreams);
+                }
+                let statuses = statuses.unwrap_or_else(|| DEFAULT_STATUSES.to_vec());
+                if let Some(bad) = statuses.iter().find(|s| !STREAM_STATUSES.contains(s)) {
+                    return Err(AudienceError::BadStatus(*bad));
+                }
+                let statuses: BTreeSet<i32> = statuses.into_iter().collect();
+                if statuses.is_empty() {
+                    return Err(AudienceError::NoStatuses);
+                }
+                Ok(Self::Stream {
+                    streams: codes,
+                    statuses: statuses.into_iter().collect(),
+                })
+            }
+            RawAudience::Segment { segment } => Ok(Self::Segment { segment }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn parse(value: serde_json::Value) -> Result<Audience, AudienceError> {
+        Audience::parse(serde_json::from_value(value).unwrap())
+    }
+
+    #[test]
+    fn audiences_are_normalised() {
+        assert_eq!(
+            parse(json!({"kind": "users", "user_ids": [456, 123, 456]})),
+            Ok(Audience::Users {
+                user_ids: vec![123, 456]
+            })
+        );
+        assert_eq!(
+            parse(json!({"kind": "stream", "streams": ["8th_stream", "7th_stream", "8th_stream"]})),
+            Ok(Audience::Stream {
+                streams: vec!["8th_stream".into(), "7th_stream".into()],
+                statuses: vec![2]
+            }),
+            "confirmed only by default, first mention keeps its place"
+        );
+        assert_eq!(
+            parse(json!({"kind": "stream", "streams": ["8th_stream"], "statuses": [1, 2, 1, -1]})),
+            Ok(Audience::Stream {
+                streams: vec!["8th_stream".into()],
+                statuses: vec![-1, 1, 2]
+            })
+        );
+        for segment in Segment::ALL {
+            let audience = parse(json!({"kind": "segment", "segment": segment.as_str()})).unwrap();
+            assert_eq!(audience, Audience::Segment { segment });
+            assert_eq!(
+                serde_json::to_value(&audience).unwrap(),
+                json!({"kind": "segment", "segment": segment.as_str()})
+            );
+            assert!(!segment.label().is_empty());
+        }
+    }
+
+    #[test]
+    fn bad_audiences_are_refused_with_a_reason() {
+        let cases = [
+            (
+                json!({"kind": "users", "user_ids": []}),
+                AudienceError::NoUsers,
+            ),
+            (
+                json!({"kind": "users", "user_ids": [5, 0, -3]}),
+                AudienceError::BadUserIds(vec![0, -3]),
+            ),
+            (
+                json!({"kind": "stream", "streams": []}),
+                AudienceError::NoStreams,
+            ),
+            (
+                json!({"kind": "stream", "streams": ["8th stream"]}),
+                AudienceError::BadStreamCode("8th stream".into()),
+            ),
+            (
+                json!({"kind": "stream", "streams": ["8th_stream"], "statuses": [2, 5]}),
+                AudienceError::BadStatus(5),
+            ),
+            (
+                json!({"kind": "stream", "streams": ["8th_stream"], "statuses": []}),
+                AudienceError::NoStatuses,
+            ),
+        ];
+        for (value, expected) in cases {
+            assert_eq!(parse(value.clone()), Err(expected), "{value}");
+        }
+        let many: Vec<i64> = (1..=MAX_USER_IDS as i64 + 1).collect();
+        assert_eq!(
+            parse(json!({"kind": "users", "user_ids": many})),
+            Err(AudienceError::TooManyUsers)
+        );
+        assert_eq!(
+            AudienceError::BadUserIds(vec![0, -3]).label(),
+            "ID пользователей должны быть положительными: 0, -3."
+        );
+        for unknown in [
+            json!({"kind": "everyone"}),
+            json!({"kind": "segment", "segment": "vip"}),
+            json!({"kind": "users", "user_ids": [1], "extra": true}),
+        ] {
+            assert!(
+                serde_json::from_value::<RawAudience>(unknown.clone()).is_err(),
+                "{unknown}"
+            );
+        }
+    }
+}
