@@ -4,3 +4,4 @@ pub mod booking;
 pub mod role;
 pub mod staff;
 pub mod stream;
+pub mod user;

@@ -13,4 +13,5 @@ mod seed;
 mod staff_pages;
 mod stream_page;
 mod streams_registry;
+mod users_api;
 mod workshops;

@@ -313,7 +313,7 @@ fn bad(message: impl Into<String>) -> UsersError {
 }
 
 /// The `{id}` of the users family: a positive integer, and someone the bot knows.
-async fn known_user(state: &AppState, raw: &str) -> Result<i64, UsersError> {
+pub async fn known_user(state: &AppState, raw: &str) -> Result<i64, UsersError> {
     let id = super::params::strict_int(raw)
         .filter(|id| *id > 0)
         .ok_or_else(|| bad("Invalid user ID"))?;
