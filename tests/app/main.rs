@@ -14,4 +14,5 @@ mod staff_pages;
 mod stream_page;
 mod streams_registry;
 mod users_api;
+mod users_pages;
 mod workshops;

@@ -6,6 +6,7 @@ mod login;
 mod registry;
 mod staff;
 mod stream;
+mod users;
 mod workshops;
 
 use askama::Template;
@@ -36,6 +37,8 @@ pub fn routes() -> Routes {
             Access::VIEWER,
             stream::export::csv,
         )
+        .get("/users", Access::VIEWER, users::show)
+        .get("/users.csv", Access::VIEWER, users::export::csv)
         .merge(registry::routes())
         .merge(staff::routes())
         .get("/audit", Access::ADMIN, audit::show)
