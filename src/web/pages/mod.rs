@@ -6,6 +6,7 @@ mod login;
 mod registry;
 mod staff;
 mod stream;
+mod user;
 mod users;
 mod workshops;
 
@@ -39,6 +40,17 @@ pub fn routes() -> Routes {
         )
         .get("/users", Access::VIEWER, users::show)
         .get("/users.csv", Access::VIEWER, users::export::csv)
+        .get("/users/{id}", Access::VIEWER, user::show)
+        .post(
+            "/users/{id}/bookings/{booking}",
+            Access::EDITOR,
+            user::edit::update_booking,
+        )
+        .post(
+            "/users/{id}/stream",
+            Access::EDITOR,
+            user::edit::move_stream,
+        )
         .merge(registry::routes())
         .merge(staff::routes())
         .get("/audit", Access::ADMIN, audit::show)
