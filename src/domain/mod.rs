@@ -7,3 +7,4 @@ pub mod role;
 pub mod staff;
 pub mod stream;
 pub mod telegram_html;
+pub mod user;

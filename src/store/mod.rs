@@ -12,6 +12,8 @@ pub mod staff;
 pub mod streams;
 pub mod students;
 pub mod tokens;
+pub mod user_activity;
+pub mod users;
 
 use std::str::FromStr;
 use std::time::Duration;

@@ -19,6 +19,11 @@ const ASSETS: &[Asset] = &[
         body: include_bytes!("../../static/app.css"),
     },
     Asset {
+        name: "users.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../../static/users.js"),
+    },
+    Asset {
         name: "favicon.svg",
         content_type: "image/svg+xml",
         body: include_bytes!("../../static/favicon.svg"),

@@ -13,4 +13,7 @@ mod seed;
 mod staff_pages;
 mod stream_page;
 mod streams_registry;
+mod user_page;
+mod users_api;
+mod users_pages;
 mod workshops;

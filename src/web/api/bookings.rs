@@ -313,7 +313,7 @@ fn bad(message: impl Into<String>) -> UsersError {
 }
 
 /// The `{id}` of the users family: a positive integer, and someone the bot knows.
-async fn known_user(state: &AppState, raw: &str) -> Result<i64, UsersError> {
+pub async fn known_user(state: &AppState, raw: &str) -> Result<i64, UsersError> {
     let id = super::params::strict_int(raw)
         .filter(|id| *id > 0)
         .ok_or_else(|| bad("Invalid user ID"))?;
@@ -484,6 +484,18 @@ pub fn apply(locked: Locked<'_>, updates: &Updates, force: bool) -> Result<Edita
     Ok(next)
 }
 
+/// Moves the locked booking into the stream `code` (not the one it is in).
+pub fn move_to(locked: Locked<'_>, code: &StreamCode, force: bool) -> Result<Editable, Refusal> {
+    if locked.current.course_stream.as_deref() == Some(code.as_str()) {
+        return Err(Refusal::SameStream);
+    }
+    let updates = Updates {
+        course_stream: Some(Some(code.clone())),
+        ..Updates::default()
+    };
+    apply(locked, &updates, force)
+}
+
 fn change_error(err: ChangeError<Refusal>) -> UsersError {
     UsersError(match err {
         ChangeError::NotFound => AppError::NotFound("Booking not found".into()),
@@ -640,10 +652,6 @@ pub async fn move_stream(
         _ => return Err(bad("newStream must be a stream code")),
     };
     let force = force_flag(&body)?;
-    let updates = Updates {
-        course_stream: Some(Some(code.clone())),
-        ..Updates::default()
-    };
     let mut conn = state.pool.acquire().await?;
     let row = bookings::change(
         &mut conn,
@@ -655,12 +663,7 @@ pub async fn move_stream(
             version: None,
             new_stream: Some(code.as_str()),
         },
-        |locked| {
-            if locked.current.course_stream.as_deref() == Some(code.as_str()) {
-                return Err(Refusal::SameStream);
-            }
-            apply(locked, &updates, force)
-        },
+        |locked| move_to(locked, &code, force),
     )
     .await
     .map_err(change_error)?;

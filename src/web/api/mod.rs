@@ -6,6 +6,7 @@ pub mod bookings;
 pub mod ops;
 pub mod params;
 pub mod streams;
+pub mod users;
 
 use std::sync::OnceLock;
 
@@ -33,6 +34,7 @@ use crate::web::extract::Json;
         (name = "ops", description = "Health, readiness and metrics"),
         (name = "bookings", description = "Bookings, streams and courses"),
         (name = "streams", description = "The stream registry"),
+        (name = "users", description = "Users: the list, search and one user's data"),
     )
 )]
 struct ApiDoc;
@@ -55,6 +57,8 @@ pub fn groups() -> Vec<(Access, OpenApiRouter<AppState>)> {
                 .routes(routes!(bookings::course_streams))
                 .routes(routes!(bookings::courses))
                 .routes(routes!(bookings::user_bookings))
+                .routes(routes!(users::list_users))
+                .routes(routes!(users::get_user))
                 .routes(routes!(streams::list_streams)),
         ),
         (

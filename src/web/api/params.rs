@@ -19,6 +19,13 @@ impl Params {
         Self(map)
     }
 
+    /// The same without empty values: what a GET form sends for a field
+    /// left blank means "any".
+    pub fn without_empty(mut self) -> Self {
+        self.0.retain(|_, value| !value.is_empty());
+        self
+    }
+
     pub fn raw(&self, name: &str) -> Option<&str> {
         self.0.get(name).map(String::as_str)
     }

@@ -6,6 +6,8 @@ mod login;
 mod registry;
 mod staff;
 mod stream;
+mod user;
+mod users;
 mod workshops;
 
 use askama::Template;
@@ -35,6 +37,19 @@ pub fn routes() -> Routes {
             "/workshops/stream/{code}/students.csv",
             Access::VIEWER,
             stream::export::csv,
+        )
+        .get("/users", Access::VIEWER, users::show)
+        .get("/users.csv", Access::VIEWER, users::export::csv)
+        .get("/users/{id}", Access::VIEWER, user::show)
+        .post(
+            "/users/{id}/bookings/{booking}",
+            Access::EDITOR,
+            user::edit::update_booking,
+        )
+        .post(
+            "/users/{id}/stream",
+            Access::EDITOR,
+            user::edit::move_stream,
         )
         .merge(registry::routes())
         .merge(staff::routes())

@@ -245,7 +245,7 @@ impl StreamPage {
     }
 
     /// First and last name, or «—» when the bot knows neither.
-    fn person(first: &Option<String>, last: &Option<String>) -> String {
+    pub(crate) fn person(first: &Option<String>, last: &Option<String>) -> String {
         let name = [first, last]
             .into_iter()
             .flatten()
@@ -261,7 +261,7 @@ impl StreamPage {
     }
 
     /// A t.me link for a username that Telegram could have issued.
-    fn telegram_link(username: &str) -> Option<String> {
+    pub(crate) fn telegram_link(username: &str) -> Option<String> {
         let valid = !username.is_empty()
             && username.len() <= 64
             && username

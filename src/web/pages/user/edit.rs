@@ -1,0 +1,267 @@
+//! The user page's forms: a booking's edit form and «move to stream». Both
+//! go through `store::bookings::change` with the rules of the PATCH routes
+//! (`api::bookings::apply` / `move_to`), so page and API can't disagree.
+//! Success redirects (303) back with a notice; a refusal re-renders the page
+//! with the reason and what was typed.
+
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use super::{BookingForm, Problem, render, user_id};
+use crate::domain::booking::{BookingStatus, DiscountPercent, ReferralCode};
+use crate::domain::stream::StreamCode;
+use crate::store::bookings::{self, ChangeError, ChangeRequest, Target};
+use crate::web::AppState;
+use crate::web::api::bookings::{Refusal, Updates, apply, move_to};
+use crate::web::auth::Principal;
+use crate::web::error::AppError;
+use crate::web::extract::{Form, Path};
+
+fn redirect(location: String) -> Response {
+    (StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response()
+}
+
+/// A refusal in words, with the status the page is sent with.
+fn refusal(err: ChangeError<Refusal>) -> Result<(StatusCode, String, bool), AppError> {
+    Ok(match err {
+        ChangeError::NotFound => {
+            return Err(AppError::NotFound("Заявка не найдена.".to_owned()));
+        }
+        ChangeError::NoActiveBooking => (
+            StatusCode::CONFLICT,
+            "У пользователя нет активных бронирований.".to_owned(),
+            false,
+        ),
+        ChangeError::Stale => (
+            StatusCode::CONFLICT,
+            "Заявку изменил другой пользователь, пока вы её редактировали. \
+             Обновите страницу и внесите изменения снова."
+                .to_owned(),
+            true,
+        ),
+        ChangeError::Database(err) => return Err(err.into()),
+        ChangeError::Refused(refusal) => match refusal {
+            Refusal::Transition(err) => (
+                StatusCode::CONFLICT,
+                format!(
+                    "Нельзя сменить статус «{}» на «{}».",
+                    err.from.label(),
+                    err.to.label()
+                ),
+                false,
+            ),
+            Refusal::UnknownStream(code) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!("Поток {code} не зарегистрирован для курса этой заявки."),
+                false,
+            ),
+            Refusal::Archived(code) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!("Поток {code} в архиве: в него нельзя перевести заявку."),
+                false,
+            ),
+            Refusal::Full { code, capacity } => (
+                StatusCode::CONFLICT,
+                format!(
+                    "В потоке {code} нет мест (мест: {capacity}). \
+                     Чтобы перевести сверх лимита, отметьте «Сверх лимита мест»."
+                ),
+                false,
+            ),
+            Refusal::SameStream => (
+                StatusCode::CONFLICT,
+                "Пользователь уже находится в этом потоке.".to_owned(),
+                false,
+            ),
+        },
+    })
+}
+
+/// The form's fields as the PATCH route's updates; the stream only when it
+/// is a change (checked under the lock). Messages name the field.
+fn updates(form: &BookingForm) -> Result<(Updates, Option<Option<StreamCode>>), &'static str> {
+    let text = |field: &Option<String>| field.as_deref().unwrap_or_default().trim().to_owned();
+    let confirmed = match text(&form.confirmed).as_str() {
+        "" => None,
+        raw => Some(
+            BookingStatus::parse_raw_param(raw)
+                .filter(|s| *s != BookingStatus::New)
+                .ok_or("Статус: выберите из списка.")?,
+        ),
+    };
+    let stream = match text(&form.course_stream).as_str() {
+        "" => None,
+        raw => Some(StreamCode::parse(raw).map_err(|_| "Поток: выберите из списка.")?),
+    };
+    let referral_code = match text(&form.referral_code).as_str() {
+        "" => None,
+        raw => Some(
+            ReferralCode::parse(raw)
+                .map_err(|_| "Реферальный код: от 1 до 64 латинских букв, цифр, «_» или «-».")?,
+        ),
+    };
+    let discount_percent = match text(&form.discount_percent).as_str() {
+        "" => None,
+        raw => Some(
+            raw.parse::<i64>()
+                .ok()
+                .and_then(|n| DiscountPercent::new(n).ok())
+                .ok_or("Скидка: целое число от 0 до 100 или пусто.")?,
+        ),
+    };
+    Ok((
+        Updates {
+            confirmed,
+            course_stream: None,
+            referral_code: Some(referral_code),
+            discount_percent: Some(discount_percent),
+        },
+        Some(stream),
+    ))
+}
+
+/// `POST /users/{id}/bookings/{booking}`: the booking's edit form.
+pub async fn update_booking(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((raw_user, raw_booking)): Path<(String, String)>,
+    Form(form): Form<BookingForm>,
+) -> Result<Response, AppError> {
+    let user_id = user_id(&raw_user)?;
+    let booking_id = crate::web::api::params::strict_int(&raw_booking)
+        .filter(|id| (1..=i64::from(i32::MAX)).contains(id))
+        .ok_or_else(|| AppError::NotFound("Заявка не найдена.".to_owned()))?
+        as i32;
+    let problem = |status: StatusCode, message: String, stale: bool| {
+        (
+            status,
+            Problem {
+                message,
+                stale,
+                booking_id: Some(booking_id),
+                form: Some(form.clone()),
+            },
+        )
+    };
+    let outcome = match updates(&form) {
+        Err(message) => Err(problem(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            message.to_owned(),
+            false,
+        )),
+        Ok((base, stream)) => {
+            let stream = stream.flatten();
+            let force = form.force.is_some();
+            let mut conn = state.pool.acquire().await?;
+            let changed = bookings::change(
+                &mut conn,
+                &principal.actor(),
+                ChangeRequest {
+                    action: "booking.update",
+                    user_id,
+                    target: Target::Id(booking_id),
+                    version: Some(form.version.as_deref().unwrap_or_default()),
+                    new_stream: stream.as_ref().map(StreamCode::as_str),
+                },
+                |locked| {
+                    let mut updates = base.clone();
+                    // Only a different stream is a move (an unregistered
+                    // current one may stay as it is).
+                    let current = locked.current.course_stream.as_deref();
+                    if stream.as_ref().map(StreamCode::as_str) != current {
+                        updates.course_stream = Some(stream.clone());
+                    }
+                    if updates.confirmed == Some(BookingStatus::from_raw(locked.current.confirmed))
+                    {
+                        updates.confirmed = None;
+                    }
+                    apply(locked, &updates, force)
+                },
+            )
+            .await;
+            match changed {
+                Ok(_) => Ok(()),
+                Err(err) => {
+                    let (status, message, stale) = refusal(err)?;
+                    Err(problem(status, message, stale))
+                }
+            }
+        }
+    };
+    match outcome {
+        Ok(()) => Ok(redirect(format!(
+            "/users/{user_id}?notice=saved#booking-{booking_id}"
+        ))),
+        Err((status, problem)) => {
+            render(&state, &principal, user_id, 1, None, Some(problem), status).await
+        }
+    }
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct MoveForm {
+    new_stream: Option<String>,
+    force: Option<String>,
+}
+
+/// `POST /users/{id}/stream`: moves the latest active booking, as
+/// `PATCH /api/users/{id}/stream` does.
+pub async fn move_stream(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(raw_user): Path<String>,
+    Form(form): Form<MoveForm>,
+) -> Result<Response, AppError> {
+    let user_id = user_id(&raw_user)?;
+    let problem = |status: StatusCode, message: String| {
+        Problem {
+            message,
+            stale: false,
+            booking_id: None,
+            form: None,
+        }
+        .with_status(status)
+    };
+    let outcome = match StreamCode::parse(form.new_stream.as_deref().unwrap_or_default().trim()) {
+        Err(_) => Err(problem(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Выберите поток из списка.".to_owned(),
+        )),
+        Ok(code) => {
+            let mut conn = state.pool.acquire().await?;
+            let moved = bookings::change(
+                &mut conn,
+                &principal.actor(),
+                ChangeRequest {
+                    action: "booking.move",
+                    user_id,
+                    target: Target::LatestActive,
+                    version: None,
+                    new_stream: Some(code.as_str()),
+                },
+                |locked| move_to(locked, &code, form.force.is_some()),
+            )
+            .await;
+            match moved {
+                Ok(_) => Ok(()),
+                Err(err) => {
+                    let (status, message, _) = refusal(err)?;
+                    Err(problem(status, message))
+                }
+            }
+        }
+    };
+    match outcome {
+        Ok(()) => Ok(redirect(format!("/users/{user_id}?notice=moved"))),
+        Err((status, problem)) => {
+            render(&state, &principal, user_id, 1, None, Some(problem), status).await
+        }
+    }
+}
+
+impl Problem {
+    fn with_status(self, status: StatusCode) -> (StatusCode, Self) {
+        (status, self)
+    }
+}

@@ -1,0 +1,58 @@
+//! `/users.csv`: the `/users` list with its filters, all pages.
+
+use axum::extract::{RawQuery, State};
+use chrono::{DateTime, Utc};
+
+use super::parse;
+use crate::store::users;
+use crate::web::AppState;
+use crate::web::csv::Csv;
+use crate::web::error::AppError;
+use crate::web::pages::local_time;
+
+/// `GET /users.csv[?search=…][&stream=…][&status=…][&sort=id]`: every
+/// matching user, dates in the school's zone.
+pub async fn csv(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+) -> Result<Csv, AppError> {
+    let (list, _) = parse(query.as_deref())?;
+    let rows = users::list(&state.pool, &list, None, 0).await?.0;
+    let tz = state.config.school_timezone;
+    let when = |at: Option<&DateTime<Utc>>| at.map(|at| local_time(tz, at)).unwrap_or_default();
+    let text = |value: &Option<String>| value.clone().unwrap_or_default();
+    let mut csv = Csv::new(
+        "users.csv",
+        &[
+            "ID пользователя",
+            "Ник в Telegram",
+            "Имя",
+            "Фамилия",
+            "Последний поток",
+            "Статус последней заявки",
+            "Заявок",
+            "Событий",
+            "Бесплатных уроков",
+            "Впервые",
+            "Последняя активность",
+        ],
+    );
+    for row in rows {
+        csv.row([
+            row.user_id.to_string(),
+            text(&row.username),
+            text(&row.first_name),
+            text(&row.last_name),
+            text(&row.latest_stream_name),
+            row.latest_status()
+                .map(|status| status.label().to_owned())
+                .unwrap_or_default(),
+            row.total_bookings.to_string(),
+            row.total_events.to_string(),
+            row.total_free_lessons.to_string(),
+            when(row.first_seen.as_ref()),
+            when(row.last_activity.as_ref()),
+        ]);
+    }
+    Ok(csv)
+}

@@ -1,0 +1,221 @@
+//! `/users`: every known user, with a search (name, @username or exact id),
+//! filters by stream and latest booking status, two orders, pages with the
+//! total, and `/users.csv` ([`export`]) with the same rows. A plain GET
+//! form; `static/users.js` only adds search-as-you-type.
+
+pub mod export;
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{RawQuery, State};
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+
+use super::stream::StreamPage;
+use super::{Layout, local_time};
+use crate::domain::user::{Search, Sort, StatusFilter};
+use crate::store::streams;
+use crate::store::users::{self, ListQuery, UserRow};
+use crate::web::AppState;
+use crate::web::api::params::Params;
+use crate::web::api::users::list_query;
+use crate::web::auth::Principal;
+use crate::web::error::AppError;
+
+/// Rows per page.
+pub const PAGE_SIZE: i64 = 50;
+const MAX_PAGE: i64 = 1_000_000;
+
+/// The list's filters from the query string; blank fields mean "any".
+fn parse(query: Option<&str>) -> Result<(ListQuery, i64), AppError> {
+    let params = Params::parse(query).without_empty();
+    let list = list_query(&params).map_err(|_| {
+        AppError::BadRequest(
+            "Неверный фильтр: поток — код потока, статус — -1, 0, 1, 2 или none, \
+             порядок — activity или id."
+                .to_owned(),
+        )
+    })?;
+    let page = params
+        .int(
+            "page",
+            1..=MAX_PAGE,
+            &format!("Номер страницы — целое число от 1 до {MAX_PAGE}."),
+        )?
+        .unwrap_or(1);
+    Ok((list, page))
+}
+
+/// The query string of `list` (and `page` when past the first).
+pub fn list_params(list: &ListQuery, page: i64) -> String {
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    if let Some(search) = &list.search {
+        query.append_pair("search", &search.as_typed());
+    }
+    if let Some(stream) = &list.stream {
+        query.append_pair("stream", stream);
+    }
+    if let Some(status) = list.status {
+        query.append_pair("status", &status.param());
+    }
+    if list.sort != Sort::default() {
+        query.append_pair("sort", list.sort.param());
+    }
+    if page > 1 {
+        query.append_pair("page", &page.to_string());
+    }
+    query.finish()
+}
+
+fn with_query(path: &str, query: String) -> String {
+    if query.is_empty() {
+        path.to_owned()
+    } else {
+        format!("{path}?{query}")
+    }
+}
+
+/// A stream in the filter: its code and what to call it.
+pub struct StreamOption {
+    code: String,
+    name: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "users.html")]
+pub struct UsersPage {
+    layout: Layout,
+    list: ListQuery,
+    streams: Vec<StreamOption>,
+    statuses: Vec<StatusFilter>,
+    users: Vec<UserRow>,
+    total: i64,
+    page: i64,
+    pages: i64,
+    tz: Tz,
+}
+
+impl UsersPage {
+    fn when(&self, at: &Option<DateTime<Utc>>) -> String {
+        at.as_ref()
+            .map_or_else(|| "—".to_owned(), |at| local_time(self.tz, at))
+    }
+
+    fn search(&self) -> String {
+        self.list
+            .search
+            .as_ref()
+            .map(Search::as_typed)
+            .unwrap_or_default()
+    }
+
+    fn is_stream(&self, code: &str) -> bool {
+        self.list.stream.as_deref() == Some(code)
+    }
+
+    fn is_status(&self, status: &StatusFilter) -> bool {
+        self.list.status == Some(*status)
+    }
+
+    fn sorted_by_id(&self) -> bool {
+        self.list.sort == Sort::Id
+    }
+
+    fn page_href(&self, page: i64) -> String {
+        with_query("/users", list_params(&self.list, page))
+    }
+
+    fn csv_href(&self) -> String {
+        with_query("/users.csv", list_params(&self.list, 1))
+    }
+
+    fn filtered(&self) -> bool {
+        self.list.search.is_some() || self.list.stream.is_some() || self.list.status.is_some()
+    }
+
+    fn shown_from(&self) -> i64 {
+        (self.page - 1) * PAGE_SIZE + 1
+    }
+
+    fn shown_to(&self) -> i64 {
+        (self.page - 1) * PAGE_SIZE + self.users.len() as i64
+    }
+
+    fn person(row: &UserRow) -> String {
+        StreamPage::person(&row.first_name, &row.last_name)
+    }
+
+    fn telegram_link(username: &str) -> Option<String> {
+        StreamPage::telegram_link(username)
+    }
+
+    fn user_href(row: &UserRow) -> String {
+        format!("/users/{}", row.user_id)
+    }
+}
+
+/// `GET /users[?search=…][&stream=…][&status=…][&sort=id][&page=N]`.
+pub async fn show(
+    State(state): State<AppState>,
+    principal: Principal,
+    RawQuery(query): RawQuery,
+) -> Result<UsersPage, AppError> {
+    let (list, page) = parse(query.as_deref())?;
+    let (users, total) =
+        users::list(&state.pool, &list, Some(PAGE_SIZE), (page - 1) * PAGE_SIZE).await?;
+    let streams = streams::stream_stats(&state.pool)
+        .await?
+        .into_iter()
+        .filter(|stream| !stream.archived || list.stream.as_deref() == Some(&stream.code))
+        .map(|stream| StreamOption {
+            name: stream.name().to_owned(),
+            code: stream.code,
+        })
+        .collect();
+    Ok(UsersPage {
+        layout: Layout::new("/users", &principal),
+        list,
+        streams,
+        statuses: StatusFilter::choices(),
+        users,
+        total,
+        page,
+        pages: ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1),
+        tz: state.config.school_timezone,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::booking::BookingStatus;
+
+    #[test]
+    fn blank_fields_mean_any_and_links_keep_the_filters() {
+        let (list, page) = parse(Some("search=&stream=&status=&sort=&page=")).unwrap();
+        assert!(list.search.is_none() && list.stream.is_none() && list.status.is_none());
+        assert_eq!((list.sort, page), (Sort::Activity, 1));
+        assert_eq!(list_params(&list, 1), "");
+
+        let (list, page) = parse(Some(
+            "search=%40anna+b&stream=8th_stream&status=-1&sort=id&page=3",
+        ))
+        .unwrap();
+        assert_eq!(list.search, Some(Search::Text("anna b".into())));
+        assert_eq!(
+            list.status,
+            Some(StatusFilter::Latest(BookingStatus::Cancelled))
+        );
+        assert_eq!(page, 3);
+        assert_eq!(
+            list_params(&list, 2),
+            "search=anna+b&stream=8th_stream&status=-1&sort=id&page=2"
+        );
+        for bad in ["status=3", "stream=a%20b", "sort=name", "page=0", "page=x"] {
+            assert!(
+                matches!(parse(Some(bad)), Err(AppError::BadRequest(_))),
+                "{bad}"
+            );
+        }
+    }
+}
