@@ -274,9 +274,11 @@ async fn a_browser_searches_for_a_user_and_opens_their_page() {
         "/users",
         "no navigation: the script"
     );
+    browser.screenshot("target/screenshots/users.png").await;
     browser.click("tr[data-user=\"120\"] td.person a").await;
     browser.wait_for("#user-name").await;
     assert_eq!(browser.current_path().await, "/users/120");
     assert_eq!(browser.find_all_text("h1").await, ["Зоя"]);
     assert_eq!(browser.find_all_text("#total-events").await, ["2"]);
+    browser.screenshot("target/screenshots/user.png").await;
 }
