@@ -157,7 +157,7 @@ impl AuditPage {
     }
 
     /// The current filters with another page number, for pagination links.
-    fn page_link(&self, page: i64) -> String {
+    fn page_href(&self, page: i64) -> String {
         let q = &self.query;
         let mut url = url::form_urlencoded::Serializer::new(String::new());
         for (name, value) in [
