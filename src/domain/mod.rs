@@ -2,6 +2,7 @@
 
 pub mod audience;
 pub mod booking;
+pub mod booking_change;
 pub mod broadcast;
 pub mod role;
 pub mod staff;

@@ -6,6 +6,8 @@ use serde_json::json;
 use sqlx::{Connection, PgConnection};
 
 use super::audit::{self, Actor, Change};
+use crate::domain::booking_change::{Editable, Locked, Refusal, StreamSlot, move_to};
+use crate::domain::stream::StreamCode;
 
 /// A booking with its course name and stream display name.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -114,47 +116,26 @@ pub enum Target {
     LatestActive,
 }
 
-/// The editable fields after a change (the caller merges the request into
-/// the current values, having checked the rules).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Editable {
-    pub confirmed: Option<i32>,
-    pub course_stream: Option<String>,
-    pub referral_code: Option<String>,
-    pub discount_percent: Option<i32>,
-}
-
-impl Editable {
-    fn of(row: &BookingRow) -> Self {
-        Self {
-            confirmed: row.confirmed,
-            course_stream: row.course_stream.clone(),
-            referral_code: row.referral_code.clone(),
-            discount_percent: row.discount_percent,
-        }
-    }
-
-    /// The audit row's before/after; the user id lets a user's page find
-    /// the history of their bookings.
-    fn audit_view(&self, user_id: i64) -> serde_json::Value {
-        json!({
-            "user_id": user_id,
-            "confirmed": self.confirmed,
-            "course_stream": self.course_stream,
-            "referral_code": self.referral_code,
-            "discount_percent": self.discount_percent,
-        })
+/// The editable fields of a row.
+fn editable(row: &BookingRow) -> Editable {
+    Editable {
+        confirmed: row.confirmed,
+        course_stream: row.course_stream.clone(),
+        referral_code: row.referral_code.clone(),
+        discount_percent: row.discount_percent,
     }
 }
 
-/// A registry stream as a move into it sees it.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct StreamSlot {
-    pub course_id: i32,
-    pub capacity: Option<i32>,
-    pub archived: bool,
-    /// Bookings in it that are not cancelled.
-    pub taken: i64,
+/// The audit row's before/after; the user id lets a user's page find the
+/// history of their bookings.
+fn audit_view(fields: &Editable, user_id: i64) -> serde_json::Value {
+    json!({
+        "user_id": user_id,
+        "confirmed": fields.confirmed,
+        "course_stream": fields.course_stream,
+        "referral_code": fields.referral_code,
+        "discount_percent": fields.discount_percent,
+    })
 }
 
 /// Why a change was refused, decided by the caller's `decide` or here.
@@ -170,14 +151,6 @@ pub enum ChangeError<E> {
     Refused(E),
     #[error(transparent)]
     Database(#[from] sqlx::Error),
-}
-
-/// What a change sees while the booking row is locked.
-pub struct Locked<'a> {
-    pub current: &'a BookingRow,
-    /// The registry entry of the stream the change moves into, locked too
-    /// (so two moves into a full stream can't both pass), when it moves.
-    pub new_stream: Option<&'a StreamSlot>,
 }
 
 /// What a change asks for.
@@ -239,7 +212,7 @@ pub async fn change<E>(
     }
     let slot: Option<StreamSlot> = match new_stream {
         Some(code) => {
-            sqlx::query_as(
+            let row: Option<(i32, Option<i32>, bool, i64)> = sqlx::query_as(
                 "SELECT r.course_id, r.capacity, r.archived, \
                         (SELECT count(*) FROM bookings b \
                           WHERE b.course_stream = r.code AND b.course_id = r.course_id \
@@ -248,13 +221,20 @@ pub async fn change<E>(
             )
             .bind(code)
             .fetch_optional(&mut *tx)
-            .await?
+            .await?;
+            row.map(|(course_id, capacity, archived, taken)| StreamSlot {
+                course_id,
+                capacity,
+                archived,
+                taken,
+            })
         }
         None => None,
     };
-    let before = Editable::of(&current);
+    let before = editable(&current);
     let after = decide(Locked {
-        current: &current,
+        course_id: current.course_id,
+        current: &before,
         new_stream: slot.as_ref(),
     })
     .map_err(ChangeError::Refused)?;
@@ -276,8 +256,8 @@ pub async fn change<E>(
             action,
             entity_type: "booking",
             entity_id: Some(current.id.to_string()),
-            before: Some(before.audit_view(user_id)),
-            after: Some(after.audit_view(user_id)),
+            before: Some(audit_view(&before, user_id)),
+            after: Some(audit_view(&after, user_id)),
         },
     )
     .await?;
@@ -287,4 +267,23 @@ pub async fn change<E>(
         .await?;
     tx.commit().await?;
     Ok(updated)
+}
+
+/// Moves the user's most recent booking that is not cancelled into the
+/// stream `code` (not the one it is in), audited as `booking.move`.
+pub async fn move_latest(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    user_id: i64,
+    code: &StreamCode,
+    force: bool,
+) -> Result<BookingRow, ChangeError<Refusal>> {
+    let request = ChangeRequest {
+        action: "booking.move",
+        user_id,
+        target: Target::LatestActive,
+        version: None,
+        new_stream: Some(code.as_str()),
+    };
+    change(conn, actor, request, |locked| move_to(locked, code, force)).await
 }

@@ -13,10 +13,9 @@ use utoipa::ToSchema;
 use super::ops::rfc3339;
 use super::params::Params;
 use crate::domain::booking::{BadReferralCode, BookingStatus, DiscountPercent, ReferralCode};
+use crate::domain::booking_change::{Refusal, Updates, apply};
 use crate::domain::stream::StreamCode;
-use crate::store::bookings::{
-    self, BookingRow, ChangeError, ChangeRequest, Editable, Filter, Locked, Target,
-};
+use crate::store::bookings::{self, BookingRow, ChangeError, ChangeRequest, Filter, Target};
 use crate::store::streams::{self, Counts};
 use crate::web::AppState;
 use crate::web::auth::Principal;
@@ -353,147 +352,62 @@ pub async fn user_bookings(
     }))
 }
 
-/// The requested changes, validated field by field.
-#[derive(Debug, Default, Clone)]
-pub struct Updates {
-    pub confirmed: Option<BookingStatus>,
-    /// `Some(None)` clears the stream.
-    pub course_stream: Option<Option<StreamCode>>,
-    pub referral_code: Option<Option<ReferralCode>>,
-    pub discount_percent: Option<Option<DiscountPercent>>,
-}
-
-impl Updates {
-    /// Parses the `updates` object of the PATCH body.
-    pub fn from_json(value: Option<&Value>) -> Result<Self, String> {
-        let Some(Value::Object(fields)) = value else {
-            return Err("updates must be an object with at least one field".into());
-        };
-        if fields.is_empty() {
-            return Err("updates must be an object with at least one field".into());
-        }
-        let mut updates = Self::default();
-        for (name, value) in fields {
-            match name.as_str() {
-                "confirmed" => {
-                    let status = value
-                        .as_i64()
-                        .filter(|raw| matches!(raw, -1 | 1 | 2))
-                        .map(|raw| BookingStatus::from_raw(Some(raw as i32)))
-                        .ok_or("confirmed must be one of -1, 1, 2")?;
-                    updates.confirmed = Some(status);
-                }
-                "course_stream" => {
-                    updates.course_stream = Some(match value {
+/// Parses the `updates` object of the PATCH body.
+fn parse_updates(value: Option<&Value>) -> Result<Updates, String> {
+    let Some(Value::Object(fields)) = value else {
+        return Err("updates must be an object with at least one field".into());
+    };
+    if fields.is_empty() {
+        return Err("updates must be an object with at least one field".into());
+    }
+    let mut updates = Updates::default();
+    for (name, value) in fields {
+        match name.as_str() {
+            "confirmed" => {
+                let status = value
+                    .as_i64()
+                    .filter(|raw| matches!(raw, -1 | 1 | 2))
+                    .map(|raw| BookingStatus::from_raw(Some(raw as i32)))
+                    .ok_or("confirmed must be one of -1, 1, 2")?;
+                updates.confirmed = Some(status);
+            }
+            "course_stream" => {
+                updates.course_stream =
+                    Some(match value {
                         Value::Null => None,
                         Value::String(code) => Some(StreamCode::parse(code).map_err(|_| {
                             "course_stream must be a stream code or null".to_owned()
                         })?),
                         _ => return Err("course_stream must be a stream code or null".into()),
                     });
-                }
-                "referral_code" => {
-                    updates.referral_code = Some(match value {
-                        Value::Null => None,
-                        Value::String(code) => {
-                            Some(ReferralCode::parse(code).map_err(|err| err.to_string())?)
-                        }
-                        _ => return Err(BadReferralCode.to_string()),
-                    });
-                }
-                "discount_percent" => {
-                    updates.discount_percent = Some(match value {
-                        Value::Null => None,
-                        other => Some(
-                            other
-                                .as_i64()
-                                .ok_or(())
-                                .and_then(|n| DiscountPercent::new(n).map_err(|_| ()))
-                                .map_err(|()| {
-                                    "discount_percent must be an integer between 0 and 100"
-                                        .to_owned()
-                                })?,
-                        ),
-                    });
-                }
-                other => return Err(format!("unknown field in updates: {other}")),
             }
-        }
-        Ok(updates)
-    }
-}
-
-/// Why the rules refused a change.
-#[derive(Debug)]
-pub enum Refusal {
-    Transition(crate::domain::booking::TransitionError),
-    UnknownStream(String),
-    Archived(String),
-    Full { code: String, capacity: i32 },
-    SameStream,
-}
-
-/// Applies `updates` to the locked booking under the business rules.
-pub fn apply(locked: Locked<'_>, updates: &Updates, force: bool) -> Result<Editable, Refusal> {
-    let current = locked.current;
-    let mut next = Editable {
-        confirmed: current.confirmed,
-        course_stream: current.course_stream.clone(),
-        referral_code: current.referral_code.clone(),
-        discount_percent: current.discount_percent,
-    };
-    if let Some(target) = updates.confirmed {
-        BookingStatus::from_raw(current.confirmed)
-            .check_change(target)
-            .map_err(Refusal::Transition)?;
-        next.confirmed = target.raw();
-    }
-    if let Some(stream) = &updates.course_stream {
-        match stream {
-            None => next.course_stream = None,
-            Some(code) => {
-                let code = code.as_str();
-                let slot = locked
-                    .new_stream
-                    .filter(|slot| Some(slot.course_id) == current.course_id)
-                    .ok_or_else(|| Refusal::UnknownStream(code.to_owned()))?;
-                if slot.archived {
-                    return Err(Refusal::Archived(code.to_owned()));
-                }
-                let moving = current.course_stream.as_deref() != Some(code);
-                if let Some(capacity) = slot.capacity
-                    && moving
-                    && slot.taken >= i64::from(capacity)
-                    && !force
-                {
-                    return Err(Refusal::Full {
-                        code: code.to_owned(),
-                        capacity,
-                    });
-                }
-                next.course_stream = Some(code.to_owned());
+            "referral_code" => {
+                updates.referral_code = Some(match value {
+                    Value::Null => None,
+                    Value::String(code) => {
+                        Some(ReferralCode::parse(code).map_err(|err| err.to_string())?)
+                    }
+                    _ => return Err(BadReferralCode.to_string()),
+                });
             }
+            "discount_percent" => {
+                updates.discount_percent = Some(match value {
+                    Value::Null => None,
+                    other => Some(
+                        other
+                            .as_i64()
+                            .ok_or(())
+                            .and_then(|n| DiscountPercent::new(n).map_err(|_| ()))
+                            .map_err(|()| {
+                                "discount_percent must be an integer between 0 and 100".to_owned()
+                            })?,
+                    ),
+                });
+            }
+            other => return Err(format!("unknown field in updates: {other}")),
         }
     }
-    if let Some(code) = &updates.referral_code {
-        next.referral_code = code.as_ref().map(|code| code.as_str().to_owned());
-    }
-    if let Some(discount) = updates.discount_percent {
-        next.discount_percent = discount.map(DiscountPercent::get);
-    }
-    Ok(next)
-}
-
-/// Moves the locked booking into the stream `code` (not the one it is in).
-pub fn move_to(locked: Locked<'_>, code: &StreamCode, force: bool) -> Result<Editable, Refusal> {
-    if locked.current.course_stream.as_deref() == Some(code.as_str()) {
-        return Err(Refusal::SameStream);
-    }
-    let updates = Updates {
-        course_stream: Some(Some(code.clone())),
-        ..Updates::default()
-    };
-    apply(locked, &updates, force)
+    Ok(updates)
 }
 
 fn change_error(err: ChangeError<Refusal>) -> UsersError {
@@ -580,7 +494,7 @@ pub async fn update_booking(
                 as i32,
         ),
     };
-    let updates = Updates::from_json(body.get("updates")).map_err(bad)?;
+    let updates = parse_updates(body.get("updates")).map_err(bad)?;
     let version = match body.get("version") {
         None | Some(Value::Null) => None,
         Some(Value::String(version)) => Some(version.clone()),
@@ -653,20 +567,9 @@ pub async fn move_stream(
     };
     let force = force_flag(&body)?;
     let mut conn = state.pool.acquire().await?;
-    let row = bookings::change(
-        &mut conn,
-        &principal.actor(),
-        ChangeRequest {
-            action: "booking.move",
-            user_id,
-            target: Target::LatestActive,
-            version: None,
-            new_stream: Some(code.as_str()),
-        },
-        |locked| move_to(locked, &code, force),
-    )
-    .await
-    .map_err(change_error)?;
+    let row = bookings::move_latest(&mut conn, &principal.actor(), user_id, &code, force)
+        .await
+        .map_err(change_error)?;
     Ok(Json(StreamMoved {
         success: true,
         message: "Stream updated successfully".into(),

@@ -1,6 +1,6 @@
 //! The user page's forms: a booking's edit form and «move to stream». Both
-//! go through `store::bookings::change` with the rules of the PATCH routes
-//! (`api::bookings::apply` / `move_to`), so page and API can't disagree.
+//! go through `store::bookings` with the rules of the PATCH routes
+//! (`domain::booking_change`), so page and API can't disagree.
 //! Success redirects (303) back with a notice; a refusal re-renders the page
 //! with the reason and what was typed.
 
@@ -10,10 +10,10 @@ use axum::response::{IntoResponse, Response};
 
 use super::{BookingForm, Problem, render, user_id};
 use crate::domain::booking::{BookingStatus, DiscountPercent, ReferralCode};
+use crate::domain::booking_change::{Refusal, Updates, apply};
 use crate::domain::stream::StreamCode;
 use crate::store::bookings::{self, ChangeError, ChangeRequest, Target};
 use crate::web::AppState;
-use crate::web::api::bookings::{Refusal, Updates, apply, move_to};
 use crate::web::auth::Principal;
 use crate::web::error::AppError;
 use crate::web::extract::{Form, Path};
@@ -230,19 +230,9 @@ pub async fn move_stream(
         )),
         Ok(code) => {
             let mut conn = state.pool.acquire().await?;
-            let moved = bookings::change(
-                &mut conn,
-                &principal.actor(),
-                ChangeRequest {
-                    action: "booking.move",
-                    user_id,
-                    target: Target::LatestActive,
-                    version: None,
-                    new_stream: Some(code.as_str()),
-                },
-                |locked| move_to(locked, &code, form.force.is_some()),
-            )
-            .await;
+            let force = form.force.is_some();
+            let moved =
+                bookings::move_latest(&mut conn, &principal.actor(), user_id, &code, force).await;
             match moved {
                 Ok(_) => Ok(()),
                 Err(err) => {
