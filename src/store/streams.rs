@@ -127,6 +127,20 @@ pub async fn course_stats(pool: &sqlx::PgPool) -> sqlx::Result<Vec<CourseStats>>
     .await
 }
 
+/// A course, by id and name.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Course {
+    pub id: i32,
+    pub name: String,
+}
+
+/// Every course, by id (no booking counts: see [`course_stats`]).
+pub async fn courses(db: impl sqlx::PgExecutor<'_>) -> sqlx::Result<Vec<Course>> {
+    sqlx::query_as("SELECT id, name FROM courses ORDER BY id")
+        .fetch_all(db)
+        .await
+}
+
 /// A registry entry.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct RegistryEntry {
@@ -340,6 +354,62 @@ pub async fn update(
     .await?;
     tx.commit().await?;
     Ok(after)
+}
+
+/// Why a code found in bookings could not be adopted.
+#[derive(Debug, thiserror::Error)]
+pub enum AdoptError {
+    #[error("the code is registered already")]
+    Registered,
+    #[error("no booking has the code")]
+    NotInBookings,
+    #[error("no booking of course {0} has the code")]
+    NotInCourse(i32),
+    #[error("the bookings with the code have no course")]
+    NoCourse,
+    #[error("the code occurs in bookings of several courses")]
+    SeveralCourses(Vec<i32>),
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+}
+
+impl From<sqlx::Error> for AdoptError {
+    fn from(err: sqlx::Error) -> Self {
+        Self::Registry(err.into())
+    }
+}
+
+/// Registers `code`, found in bookings, with the course its bookings name
+/// (`course_id` chooses when they name several).
+pub async fn adopt(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    code: &str,
+    course_id: Option<i32>,
+    settings: &Settings,
+) -> Result<RegistryEntry, AdoptError> {
+    if entry(&mut *conn, code).await?.is_some() {
+        return Err(AdoptError::Registered);
+    }
+    let found: Vec<Option<i32>> = sqlx::query_scalar(
+        "SELECT DISTINCT course_id FROM bookings WHERE course_stream = $1 ORDER BY course_id",
+    )
+    .bind(code)
+    .fetch_all(&mut *conn)
+    .await?;
+    let course_id = match (course_id, found.as_slice()) {
+        (_, []) => return Err(AdoptError::NotInBookings),
+        (Some(id), _) if found.contains(&Some(id)) => id,
+        (Some(id), _) => return Err(AdoptError::NotInCourse(id)),
+        (None, [Some(id)]) => *id,
+        (None, [None]) => return Err(AdoptError::NoCourse),
+        (None, _) => {
+            return Err(AdoptError::SeveralCourses(
+                found.into_iter().flatten().collect(),
+            ));
+        }
+    };
+    Ok(create(conn, actor, "stream.adopt", code, course_id, settings).await?)
 }
 
 /// A stream code found in bookings with no registry entry for its course.

@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 
 use super::ops::rfc3339;
 use crate::domain::stream::{Settings, SettingsError, StreamCode, suggested_display_name};
-use crate::store::streams::{self, Registered, RegistryEntry, RegistryError};
+use crate::store::streams::{self, AdoptError, Registered, RegistryEntry, RegistryError};
 use crate::web::AppState;
 use crate::web::auth::Principal;
 use crate::web::error::AppError;
@@ -301,75 +301,52 @@ pub async fn adopt_stream(
         serde_json::from_slice(&body)
             .map_err(|err| AppError::BadRequest(format!("invalid JSON body: {err}")))?
     };
-    let created = adopt(
-        &state,
-        &principal,
-        &code,
-        adoption.course_id,
-        adoption.display_name,
-    )
-    .await?;
-    Ok((StatusCode::CREATED, Json(created.into())))
-}
-
-/// Adopts `code` into the registry with the course its bookings name (or
-/// `course_id` when they name several), not current and without a date.
-pub async fn adopt(
-    state: &AppState,
-    principal: &Principal,
-    code: &StreamCode,
-    course_id: Option<i32>,
-    display_name: Option<String>,
-) -> Result<RegistryEntry, AppError> {
-    if streams::entry(&state.pool, code.as_str()).await?.is_some() {
-        return Err(already_registered(code));
-    }
-    let found: Vec<Option<i32>> = streams::unregistered(&state.pool)
-        .await?
-        .into_iter()
-        .filter(|row| row.code == code.as_str())
-        .map(|row| row.course_id)
-        .collect();
-    if found.is_empty() {
-        return Err(AppError::NotFound(format!(
-            "no booking has the stream code {code}"
-        )));
-    }
-    let course_id = match (course_id, found.as_slice()) {
-        (Some(id), _) if found.contains(&Some(id)) => id,
-        (Some(id), _) => {
-            return Err(AppError::BadRequest(format!(
-                "no booking of course {id} has the stream code {code}"
-            )));
-        }
-        (None, [Some(id)]) => *id,
-        (None, [None]) => {
-            return Err(AppError::BadRequest(format!(
-                "the bookings with stream code {code} have no course; register it with \
-                 POST /api/streams and a courseId"
-            )));
-        }
-        (None, _) => {
-            let ids: Vec<String> = found.iter().flatten().map(i32::to_string).collect();
-            return Err(AppError::BadRequest(format!(
-                "stream code {code} occurs in bookings of several courses ({}); send courseId",
-                ids.join(", ")
-            )));
-        }
-    };
-    let display_name = display_name.unwrap_or_else(|| suggested_display_name(code.as_str()));
-    let settings = Settings::new(&display_name, None, None, false, false).map_err(invalid)?;
+    let settings = adopted_settings(&code, adoption.display_name.as_deref())?;
     let mut conn = state.pool.acquire().await?;
-    streams::create(
+    let created = streams::adopt(
         &mut conn,
         &principal.actor(),
-        "stream.adopt",
         code.as_str(),
-        course_id,
+        adoption.course_id,
         &settings,
     )
     .await
-    .map_err(|err| registry_error(err, code))
+    .map_err(|err| adopt_error(err, &code))?;
+    Ok((StatusCode::CREATED, Json(created.into())))
+}
+
+/// The API's answer to a refused adoption.
+pub fn adopt_error(err: AdoptError, code: &StreamCode) -> AppError {
+    match err {
+        AdoptError::Registered => already_registered(code),
+        AdoptError::NotInBookings => {
+            AppError::NotFound(format!("no booking has the stream code {code}"))
+        }
+        AdoptError::NotInCourse(id) => AppError::BadRequest(format!(
+            "no booking of course {id} has the stream code {code}"
+        )),
+        AdoptError::NoCourse => AppError::BadRequest(format!(
+            "the bookings with stream code {code} have no course; register it with \
+             POST /api/streams and a courseId"
+        )),
+        AdoptError::SeveralCourses(ids) => {
+            let ids: Vec<String> = ids.iter().map(i32::to_string).collect();
+            AppError::BadRequest(format!(
+                "stream code {code} occurs in bookings of several courses ({}); send courseId",
+                ids.join(", ")
+            ))
+        }
+        AdoptError::Registry(err) => registry_error(err, code),
+    }
+}
+
+/// Settings of a newly adopted stream: not current, no date, no limit.
+pub fn adopted_settings(
+    code: &StreamCode,
+    display_name: Option<&str>,
+) -> Result<Settings, AppError> {
+    let suggested = suggested_display_name(code.as_str());
+    Settings::new(display_name.unwrap_or(&suggested), None, None, false, false).map_err(invalid)
 }
 
 fn parse_date(typed: Option<&str>) -> Result<Option<NaiveDate>, AppError> {

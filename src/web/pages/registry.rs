@@ -14,9 +14,9 @@ use serde::Deserialize;
 
 use super::Layout;
 use crate::domain::stream::{Settings, SettingsError, StreamCode, suggested_display_name};
-use crate::store::streams::{self, Registered, RegistryEntry, RegistryError, Unregistered};
+use crate::store::streams::{self, Course, Registered, RegistryEntry, RegistryError, Unregistered};
 use crate::web::AppState;
-use crate::web::api::streams::adopt;
+use crate::web::api::streams::{adopt_error, adopted_settings};
 use crate::web::auth::{Access, Principal};
 use crate::web::error::AppError;
 use crate::web::extract::{Form, Path, Query};
@@ -127,19 +127,13 @@ impl StreamForm {
     }
 }
 
-/// A course for the «add a stream» form.
-pub struct CourseOption {
-    id: i32,
-    name: String,
-}
-
 #[derive(Template, WebTemplate)]
 #[template(path = "registry.html")]
 struct RegistryPage {
     layout: Layout,
     streams: Vec<Registered>,
     unregistered: Vec<Unregistered>,
-    courses: Vec<CourseOption>,
+    courses: Vec<Course>,
     notice: Option<&'static str>,
     error: Option<String>,
     form: StreamForm,
@@ -179,14 +173,7 @@ async fn render(
 ) -> Result<Response, AppError> {
     let streams = streams::registry(&state.pool).await?;
     let unregistered = streams::unregistered(&state.pool).await?;
-    let courses = streams::course_stats(&state.pool)
-        .await?
-        .into_iter()
-        .map(|course| CourseOption {
-            id: course.course_id,
-            name: course.course_name,
-        })
-        .collect();
+    let courses = streams::courses(&state.pool).await?;
     let page = RegistryPage {
         layout: Layout::new("/settings/streams", principal),
         streams,
@@ -301,11 +288,11 @@ async fn registered(state: &AppState, raw: &str) -> Result<(RegistryEntry, Strin
     let entry = streams::entry(&state.pool, code.as_str())
         .await?
         .ok_or_else(unknown)?;
-    let course_name = streams::course_stats(&state.pool)
+    let course_name = streams::courses(&state.pool)
         .await?
         .into_iter()
-        .find(|course| course.course_id == entry.course_id)
-        .map_or_else(|| entry.course_id.to_string(), |course| course.course_name);
+        .find(|course| course.id == entry.course_id)
+        .map_or_else(|| entry.course_id.to_string(), |course| course.name);
     Ok((entry, course_name))
 }
 
@@ -384,7 +371,17 @@ pub async fn adopt_code(
                 .map_err(|_| AppError::BadRequest("course_id must be an integer".into()))?,
         ),
     };
-    let entry = adopt(&state, &principal, &code, course_id, None).await?;
+    let settings = adopted_settings(&code, None)?;
+    let mut conn = state.pool.acquire().await?;
+    let entry = streams::adopt(
+        &mut conn,
+        &principal.actor(),
+        code.as_str(),
+        course_id,
+        &settings,
+    )
+    .await
+    .map_err(|err| adopt_error(err, &code))?;
     Ok(redirect(format!(
         "/settings/streams/{}?notice=adopted",
         entry.code
