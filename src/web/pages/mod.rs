@@ -154,6 +154,38 @@ pub fn day_start(day: NaiveDate, tz: Tz) -> DateTime<Utc> {
         .with_timezone(&Utc)
 }
 
+/// A timestamp as staff read it, or «—» when there is none.
+pub fn maybe_local_time(tz: Tz, at: &Option<DateTime<Utc>>) -> String {
+    at.as_ref()
+        .map_or_else(|| "—".to_owned(), |at| local_time(tz, at))
+}
+
+/// First and last name, or «—» when the bot knows neither.
+pub fn person_name(first: &Option<String>, last: &Option<String>) -> String {
+    let name = [first, last]
+        .into_iter()
+        .flatten()
+        .map(|part| part.trim())
+        .filter(|part| !part.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    if name.is_empty() {
+        "—".to_owned()
+    } else {
+        name
+    }
+}
+
+/// A t.me link for a username that Telegram could have issued.
+pub fn telegram_link(username: &str) -> Option<String> {
+    let valid = !username.is_empty()
+        && username.len() <= 64
+        && username
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    valid.then(|| format!("https://t.me/{username}"))
+}
+
 #[derive(Template, WebTemplate)]
 #[template(path = "error.html")]
 struct ErrorPage {
@@ -186,4 +218,29 @@ pub async fn html_errors(request: Request, next: Next) -> Response {
         detail: details.detail,
     };
     (status, page).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn telegram_links_only_for_plausible_usernames() {
+        assert_eq!(
+            telegram_link("anna_1").as_deref(),
+            Some("https://t.me/anna_1")
+        );
+        for bad in ["", "a b", "x/y", "анна", "a?b", "javascript:x"] {
+            assert_eq!(telegram_link(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn names_join_and_fall_back_to_a_dash() {
+        let some = |s: &str| Some(s.to_owned());
+        assert_eq!(person_name(&some("Анна"), &some("Иванова")), "Анна Иванова");
+        assert_eq!(person_name(&some("Анна"), &None), "Анна");
+        assert_eq!(person_name(&None, &some(" ")), "—");
+        assert_eq!(person_name(&None, &None), "—");
+    }
 }

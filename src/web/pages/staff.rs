@@ -78,8 +78,7 @@ impl StaffPage {
     }
 
     fn maybe(&self, at: &Option<DateTime<Utc>>) -> String {
-        at.as_ref()
-            .map_or_else(|| "—".to_owned(), |at| super::local_time(self.tz, at))
+        super::maybe_local_time(self.tz, at)
     }
 }
 

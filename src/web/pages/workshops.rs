@@ -39,8 +39,7 @@ impl WorkshopsPage {
     }
 
     fn when(&self, at: &Option<DateTime<Utc>>) -> String {
-        at.as_ref()
-            .map_or_else(|| "—".to_owned(), |at| super::local_time(self.tz, at))
+        super::maybe_local_time(self.tz, at)
     }
 
     /// Places taken (bookings not cancelled) as a percentage of capacity.

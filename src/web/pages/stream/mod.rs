@@ -154,8 +154,7 @@ pub struct StreamPage {
 
 impl StreamPage {
     fn when(&self, at: &Option<DateTime<Utc>>) -> String {
-        at.as_ref()
-            .map_or_else(|| "—".to_owned(), |at| local_time(self.tz, at))
+        super::maybe_local_time(self.tz, at)
     }
 
     fn at(&self, at: &DateTime<Utc>) -> String {
@@ -242,32 +241,6 @@ impl StreamPage {
     fn shown_to(&self) -> i64 {
         let shown = (self.students.len() + self.viewers.len()) as i64;
         (self.page - 1) * PAGE_SIZE + shown
-    }
-
-    /// First and last name, or «—» when the bot knows neither.
-    pub(crate) fn person(first: &Option<String>, last: &Option<String>) -> String {
-        let name = [first, last]
-            .into_iter()
-            .flatten()
-            .map(|part| part.trim())
-            .filter(|part| !part.is_empty())
-            .collect::<Vec<_>>()
-            .join(" ");
-        if name.is_empty() {
-            "—".to_owned()
-        } else {
-            name
-        }
-    }
-
-    /// A t.me link for a username that Telegram could have issued.
-    pub(crate) fn telegram_link(username: &str) -> Option<String> {
-        let valid = !username.is_empty()
-            && username.len() <= 64
-            && username
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'_');
-        valid.then(|| format!("https://t.me/{username}"))
     }
 }
 
@@ -378,28 +351,5 @@ mod tests {
             stream_path("a b/c?d#e%поток"),
             "/workshops/stream/a%20b%2Fc%3Fd%23e%25%D0%BF%D0%BE%D1%82%D0%BE%D0%BA"
         );
-    }
-
-    #[test]
-    fn telegram_links_only_for_plausible_usernames() {
-        assert_eq!(
-            StreamPage::telegram_link("anna_1").as_deref(),
-            Some("https://t.me/anna_1")
-        );
-        for bad in ["", "a b", "x/y", "анна", "a?b", "javascript:x"] {
-            assert_eq!(StreamPage::telegram_link(bad), None, "{bad}");
-        }
-    }
-
-    #[test]
-    fn names_join_and_fall_back_to_a_dash() {
-        let some = |s: &str| Some(s.to_owned());
-        assert_eq!(
-            StreamPage::person(&some("Анна"), &some("Иванова")),
-            "Анна Иванова"
-        );
-        assert_eq!(StreamPage::person(&some("Анна"), &None), "Анна");
-        assert_eq!(StreamPage::person(&None, &some(" ")), "—");
-        assert_eq!(StreamPage::person(&None, &None), "—");
     }
 }

@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use serde_json::Value;
 
-use super::stream::StreamPage;
+use super::person_name;
 use super::{Layout, local_time};
 use crate::domain::booking::BookingStatus;
 use crate::store::audit::Entry;
@@ -221,8 +221,7 @@ pub struct UserPage {
 
 impl UserPage {
     fn when(&self, at: &Option<DateTime<Utc>>) -> String {
-        at.as_ref()
-            .map_or_else(|| "—".to_owned(), |at| local_time(self.tz, at))
+        super::maybe_local_time(self.tz, at)
     }
 
     fn at(&self, at: &DateTime<Utc>) -> String {
@@ -230,11 +229,7 @@ impl UserPage {
     }
 
     fn name(&self) -> String {
-        StreamPage::person(&self.user.first_name, &self.user.last_name)
-    }
-
-    fn telegram_link(username: &str) -> Option<String> {
-        StreamPage::telegram_link(username)
+        person_name(&self.user.first_name, &self.user.last_name)
     }
 
     fn events_href(&self, page: i64) -> String {

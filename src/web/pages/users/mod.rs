@@ -11,8 +11,7 @@ use axum::extract::{RawQuery, State};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
-use super::stream::StreamPage;
-use super::{Layout, local_time};
+use super::Layout;
 use crate::domain::user::{Search, Sort, StatusFilter};
 use crate::store::streams;
 use crate::store::users::{self, ListQuery, UserRow};
@@ -97,8 +96,7 @@ pub struct UsersPage {
 
 impl UsersPage {
     fn when(&self, at: &Option<DateTime<Utc>>) -> String {
-        at.as_ref()
-            .map_or_else(|| "—".to_owned(), |at| local_time(self.tz, at))
+        super::maybe_local_time(self.tz, at)
     }
 
     fn search(&self) -> String {
@@ -139,14 +137,6 @@ impl UsersPage {
 
     fn shown_to(&self) -> i64 {
         (self.page - 1) * PAGE_SIZE + self.users.len() as i64
-    }
-
-    fn person(row: &UserRow) -> String {
-        StreamPage::person(&row.first_name, &row.last_name)
-    }
-
-    fn telegram_link(username: &str) -> Option<String> {
-        StreamPage::telegram_link(username)
     }
 
     fn user_href(row: &UserRow) -> String {
