@@ -221,13 +221,13 @@ pub async fn list(
     limit: Option<i64>,
     offset: i64,
 ) -> sqlx::Result<(Vec<UserRow>, i64)> {
-    let candidates = match (&query.search, &query.stream, query.status) {
-        (Some(Search::Id(_)), _, _) => by_id(),
-        (Some(Search::Text(_)), _, _) => BY_TEXT.to_owned(),
-        (None, Some(_), _) | (None, None, Some(StatusFilter::Latest(_))) => by_bookings(),
-        (None, None, Some(StatusFilter::NoBookings) | None) => EVERYONE.to_owned(),
+    // `precomputed`: the candidates carry their last activity already.
+    let (candidates, precomputed) = match (&query.search, &query.stream, query.status) {
+        (Some(Search::Id(_)), _, _) => (by_id(), false),
+        (Some(Search::Text(_)), _, _) => (BY_TEXT.to_owned(), false),
+        (None, Some(_), _) | (None, None, Some(StatusFilter::Latest(_))) => (by_bookings(), false),
+        (None, None, Some(StatusFilter::NoBookings) | None) => (EVERYONE.to_owned(), true),
     };
-    let precomputed = candidates == EVERYONE;
     let snapshot = snapshot("c", "$2::text IS NOT NULL");
     let figures = figures();
     let statement = format!(
