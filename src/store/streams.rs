@@ -105,6 +105,51 @@ pub async fn stream_stats(pool: &sqlx::PgPool) -> sqlx::Result<Vec<StreamStats>>
     Ok(rows)
 }
 
+/// A stream as a filter offers it: its code and what to call it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct StreamChoice {
+    pub code: String,
+    /// The registry's display name; NULL when unregistered.
+    pub display_name: Option<String>,
+    pub course_id: Option<i32>,
+    pub starts_on: Option<NaiveDate>,
+    pub archived: bool,
+}
+
+impl StreamChoice {
+    pub fn name(&self) -> &str {
+        self.display_name.as_deref().unwrap_or(&self.code)
+    }
+}
+
+/// Every stream code, registered or found in bookings, once each, in
+/// display order: what [`stream_stats`] lists without counting bookings.
+/// The codes in bookings come from a skip scan of the
+/// `(course_stream, user_id)` index, one probe per distinct code.
+pub async fn stream_choices(db: impl sqlx::PgExecutor<'_>) -> sqlx::Result<Vec<StreamChoice>> {
+    let mut rows: Vec<StreamChoice> = sqlx::query_as(
+        "WITH RECURSIVE k AS ( \
+             (SELECT course_stream AS code FROM bookings WHERE course_stream IS NOT NULL \
+              ORDER BY course_stream LIMIT 1) \
+             UNION ALL \
+             SELECT (SELECT course_stream FROM bookings WHERE course_stream > k.code \
+                     ORDER BY course_stream LIMIT 1) \
+             FROM k WHERE k.code IS NOT NULL) \
+         SELECT coalesce(r.code, k.code) AS code, r.display_name, r.course_id, r.starts_on, \
+                coalesce(r.archived, false) AS archived \
+         FROM (SELECT code FROM k WHERE code IS NOT NULL) k \
+         FULL JOIN stream_registry r ON r.code = k.code",
+    )
+    .fetch_all(db)
+    .await?;
+    rows.sort_by(|a, b| {
+        a.course_id
+            .cmp(&b.course_id)
+            .then_with(|| display_order((a.starts_on, &a.code), (b.starts_on, &b.code)))
+    });
+    Ok(rows)
+}
+
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct CourseStats {
     pub course_id: i32,

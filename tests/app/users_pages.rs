@@ -228,3 +228,54 @@ async fn the_search_script_is_served_from_static() {
         "no CDN"
     );
 }
+
+/// The `<option>` values of the stream filter, in order.
+fn stream_options(html: &str) -> Vec<String> {
+    let select = &html[html.find("name=\"stream\"").unwrap()..];
+    let select = &select[..select.find("</select>").unwrap()];
+    select
+        .split("<option value=\"")
+        .skip(1)
+        .map(|rest| rest.split('"').next().unwrap().to_owned())
+        .filter(|code| !code.is_empty())
+        .collect()
+}
+
+#[tokio::test]
+async fn the_stream_filter_offers_every_code_once() {
+    let (app, session) = setup().await;
+    sqlx::raw_sql(
+        "INSERT INTO courses (id, name, button_text) VALUES (9, 'Другой', 'Другой');
+         INSERT INTO bookings (user_id, course_id, confirmed, course_stream) VALUES
+           (901, 1, 0, 'zz_twin'), (902, 9, 0, 'zz_twin'), (903, 1, 2, '7th_stream');
+         UPDATE stream_registry SET archived = true WHERE code = '3rd_stream';",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let mut expected: Vec<String> = sqlx::query_scalar(
+        "SELECT code::text FROM stream_registry WHERE NOT archived \
+         UNION SELECT course_stream FROM bookings WHERE course_stream IS NOT NULL",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    expected.sort();
+
+    let html = page(&app, &session, "/users").await;
+    let mut offered = stream_options(&html);
+    assert_eq!(
+        offered.iter().filter(|code| *code == "zz_twin").count(),
+        1,
+        "a code in two courses is offered once"
+    );
+    offered.sort();
+    assert_eq!(offered, expected);
+    assert!(html.contains("<option value=\"7th_stream\">7-й поток</option>"));
+
+    let html = page(&app, &session, "/users?stream=3rd_stream").await;
+    assert!(
+        stream_options(&html).contains(&"3rd_stream".to_owned()),
+        "an archived stream stays offered while it is the filter"
+    );
+}

@@ -153,7 +153,7 @@ pub async fn show(
     let (list, page) = parse(query.as_deref())?;
     let (users, total) =
         users::list(&state.pool, &list, Some(PAGE_SIZE), (page - 1) * PAGE_SIZE).await?;
-    let streams = streams::stream_stats(&state.pool)
+    let streams = streams::stream_choices(&state.pool)
         .await?
         .into_iter()
         .filter(|stream| !stream.archived || list.stream.as_deref() == Some(&stream.code))
