@@ -88,6 +88,20 @@ async fn the_user_page_shows_everything_and_viewers_get_no_forms() {
         let response = app.get_as(&session, path).await;
         assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
     }
+    for bad in ["0", "-1", "x", "1.5", "1000001", "99999999999999999999"] {
+        let response = app
+            .get_as(&session, &format!("/users/120?events_page={bad}"))
+            .await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{bad}");
+        assert!(
+            response
+                .text()
+                .await
+                .unwrap()
+                .contains("Номер страницы событий — целое число от 1 до 1000000."),
+            "{bad}"
+        );
+    }
     let workshops = page(&app, &session, "/workshops").await;
     assert!(workshops.contains("<a href=\"/users/105\">Вера</a>"));
     let stream = page(&app, &session, "/workshops/stream/8th_stream").await;
