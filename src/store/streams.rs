@@ -76,6 +76,15 @@ pub(super) const COUNTS: &str = "count(*) AS total, \
      count(*) FILTER (WHERE confirmed = 0) AS new, \
      count(*) FILTER (WHERE confirmed IS NULL OR confirmed NOT IN (-1, 0, 1, 2)) AS unknown";
 
+/// Streams by course, then in [`display_order`].
+fn by_course(
+    a: (Option<i32>, Option<NaiveDate>, &str),
+    b: (Option<i32>, Option<NaiveDate>, &str),
+) -> std::cmp::Ordering {
+    a.0.cmp(&b.0)
+        .then_with(|| display_order((a.1, a.2), (b.1, b.2)))
+}
+
 /// Every stream that has bookings, plus registered streams that are not
 /// archived, ordered by course, start date, then code (naturally).
 pub async fn stream_stats(pool: &sqlx::PgPool) -> sqlx::Result<Vec<StreamStats>> {
@@ -98,9 +107,10 @@ pub async fn stream_stats(pool: &sqlx::PgPool) -> sqlx::Result<Vec<StreamStats>>
     .fetch_all(pool)
     .await?;
     rows.sort_by(|a, b| {
-        a.course_id
-            .cmp(&b.course_id)
-            .then_with(|| display_order((a.starts_on, &a.code), (b.starts_on, &b.code)))
+        by_course(
+            (a.course_id, a.starts_on, &a.code),
+            (b.course_id, b.starts_on, &b.code),
+        )
     });
     Ok(rows)
 }
@@ -143,9 +153,10 @@ pub async fn stream_choices(db: impl sqlx::PgExecutor<'_>) -> sqlx::Result<Vec<S
     .fetch_all(db)
     .await?;
     rows.sort_by(|a, b| {
-        a.course_id
-            .cmp(&b.course_id)
-            .then_with(|| display_order((a.starts_on, &a.code), (b.starts_on, &b.code)))
+        by_course(
+            (a.course_id, a.starts_on, &a.code),
+            (b.course_id, b.starts_on, &b.code),
+        )
     });
     Ok(rows)
 }
