@@ -33,6 +33,8 @@ pub struct App {
     router: Router,
     pool: PgPool,
     addr: SocketAddr,
+    /// The delivery engine, unless `SCHEDULER_ENABLED=false`.
+    engine: Option<delivery::Engine>,
 }
 
 impl App {
@@ -47,12 +49,26 @@ impl App {
             .await
             .with_context(|| format!("binding {} (BIND_ADDR)", config.bind_addr))?;
         let addr = listener.local_addr()?;
-        let state = AppState::new(pool.clone(), config);
+        let telegram = telegram::Telegram::from_config(&config)?;
+        let engine_config = delivery::EngineConfig::from_config(&config);
+        let scheduler_enabled = config.scheduler_enabled;
+        let mut state = AppState::new(pool.clone(), config);
+        state.telegram = telegram.clone();
+        let engine = scheduler_enabled.then(|| {
+            delivery::Engine::new(
+                pool.clone(),
+                telegram,
+                engine_config,
+                state.scheduler.clone(),
+                state.wake.clone(),
+            )
+        });
         Ok(Self {
             listener,
             router: web::router(state),
             pool,
             addr,
+            engine,
         })
     }
 
@@ -69,21 +85,35 @@ impl App {
         self.run_until(shutdown_signal()).await
     }
 
-    /// Serves until `shutdown` completes, then drains in-flight requests.
+    /// Serves until `shutdown` completes, then drains in-flight requests
+    /// and lets the delivery engine finish the sends in flight.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        axum::serve(
+        let (stop_engine, engine_stopped) = tokio::sync::watch::channel(false);
+        let engine = self.engine.map(|engine| {
+            let mut stopped = engine_stopped.clone();
+            tokio::spawn(engine.run(async move {
+                let _ = stopped.wait_for(|stop| *stop).await;
+            }))
+        });
+        let served = axum::serve(
             self.listener,
             self.router
                 .into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(shutdown)
         .await
-        .context("serving HTTP")?;
+        .context("serving HTTP");
+        let _ = stop_engine.send(true);
+        if let Some(engine) = engine
+            && let Err(err) = engine.await
+        {
+            tracing::error!(error = %err, "the delivery engine crashed");
+        }
         self.pool.close().await;
-        Ok(())
+        served
     }
 }
 

@@ -1,6 +1,12 @@
 //! The broadcast delivery engine: a tokio task beside the web server that
 //! talks to `store` and `telegram`, never to `web`.
 
+mod engine;
+pub mod limiter;
+pub mod outcome;
+
+pub use engine::{Engine, EngineConfig, Wake};
+
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use chrono::{DateTime, Utc};

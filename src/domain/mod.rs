@@ -4,6 +4,7 @@ pub mod audience;
 pub mod booking;
 pub mod booking_change;
 pub mod broadcast;
+pub mod content;
 pub mod role;
 pub mod staff;
 pub mod stream;

@@ -71,6 +71,7 @@ pub fn is_absolute_url(url: &str) -> bool {
         .iter()
         .any(|scheme| lower.starts_with(scheme) && lower.len() > scheme.len())
         && !url.chars().any(|c| c.is_whitespace() || c.is_control())
+        && url::Url::parse(url).is_ok()
 }
 
 /// Where a problem is: line and column count characters from 1.

@@ -1,8 +1,11 @@
 //! All SQL lives here, one module per aggregate.
 
+pub mod audience;
 pub mod audit;
 pub mod bookings;
+pub mod broadcasts;
 pub mod cluster;
+pub mod delivery;
 pub mod demo;
 pub mod health;
 pub mod overview;

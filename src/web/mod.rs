@@ -28,7 +28,8 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::config::Config;
-use crate::delivery::Heartbeat;
+use crate::delivery::{Heartbeat, Wake};
+use crate::telegram::Telegram;
 use auth::Access;
 use error::AppError;
 use routes::{RouteInfo, Routes};
@@ -45,6 +46,10 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub metrics: PrometheusHandle,
     pub scheduler: Arc<Heartbeat>,
+    /// Pokes the delivery engine when a broadcast should start now.
+    pub wake: Arc<Wake>,
+    /// For test sends; `None` without a bot token.
+    pub telegram: Option<Telegram>,
     pub session_key: Arc<auth::keys::SessionKey>,
 }
 
@@ -56,6 +61,8 @@ impl AppState {
             config: Arc::new(config),
             metrics: metrics::handle(),
             scheduler: Arc::default(),
+            wake: Arc::default(),
+            telegram: None,
             session_key: Arc::new(session_key),
         }
     }

@@ -5,6 +5,8 @@ mod auth;
 mod binary;
 mod bookings_api;
 mod browser;
+mod delivery;
+mod fake_telegram;
 mod helpers;
 mod local_pg;
 mod migrations;

@@ -56,14 +56,29 @@ INSERT INTO message_recipients (message_id, user_id, username, delivery_status, 
            (1, 102, NULL, 'failed', NULL), (2, 101, 'anna', 'deleted', 12);
 "#;
 
-/// Per table: row count and an md5 over every row in id order.
+/// The previous dashboard's tables, which broadcasts extend with columns.
+const EXTENDED_TABLES: &[&str] = &["message_history", "message_recipients"];
+
+/// Per table: row count and an md5 over every row in id order, of the
+/// columns the table had in the fixture (tables we extend gain columns).
 async fn table_fingerprints(pool: &PgPool) -> Vec<(String, i64, String)> {
     let mut out = Vec::new();
     for table in BOT_TABLES {
         let order = if *table == "users" { "user_id" } else { "id" };
+        let columns: Vec<String> = sqlx::query_scalar(
+            "SELECT column_name::text FROM information_schema.columns \
+             WHERE table_schema = 'public' AND table_name = $1 \
+             ORDER BY ordinal_position",
+        )
+        .bind(table)
+        .fetch_all(pool)
+        .await
+        .unwrap();
+        let columns = original_columns(table, columns);
         let sql = format!(
-            "SELECT count(*), coalesce(md5(string_agg(t::text, '|' ORDER BY {order})), '') \
-             FROM {table} AS t"
+            "SELECT count(*), coalesce(md5(string_agg(row({})::text, '|' ORDER BY {order})), '') \
+             FROM {table} AS t",
+            columns.join(", ")
         );
         let (count, hash): (i64, String) = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .fetch_one(pool)
@@ -72,6 +87,35 @@ async fn table_fingerprints(pool: &PgPool) -> Vec<(String, i64, String)> {
         out.push((table.to_string(), count, hash));
     }
     out
+}
+
+/// The columns of `table` as bot_schema.sql creates them: all of them,
+/// except for the tables we extend, whose added columns come after.
+fn original_columns(table: &str, columns: Vec<String>) -> Vec<String> {
+    let original: &[&str] = match table {
+        "message_history" => &[
+            "id",
+            "message_text",
+            "total_recipients",
+            "successful_deliveries",
+            "sent_at",
+            "created_at",
+            "recipient_type",
+            "recipient_group",
+            "scheduled_at",
+        ],
+        "message_recipients" => &[
+            "id",
+            "message_id",
+            "user_id",
+            "username",
+            "delivery_status",
+            "telegram_message_id",
+            "created_at",
+        ],
+        _ => return columns,
+    };
+    original.iter().map(|c| (*c).to_owned()).collect()
 }
 
 /// Every column of the bot's tables with its type, default and nullability.
@@ -111,10 +155,36 @@ async fn migrations_adopt_the_production_schema_with_data_and_keep_every_row() {
 
     store::migrate(&db.url).await.unwrap();
     assert_eq!(table_fingerprints(&pool).await, rows_before, "rows changed");
-    assert_eq!(
-        bot_columns(&pool).await,
-        columns_before,
-        "bot columns changed"
+    // Every column stays as it was; the tables we extend only gain columns.
+    let columns_after = bot_columns(&pool).await;
+    let kept: Vec<_> = columns_after
+        .iter()
+        .filter(|c| {
+            !EXTENDED_TABLES.contains(&c.0.as_str())
+                || original_columns(&c.0, Vec::new()).contains(&c.1)
+        })
+        .cloned()
+        .collect();
+    assert_eq!(kept, columns_before, "bot columns changed");
+
+    // Old broadcasts show as finished legacy ones, their duplicate
+    // recipient rows kept; new rows are held to one per person.
+    let legacy: Vec<(i32, String, bool)> =
+        sqlx::query_as("SELECT id, status, legacy FROM message_history ORDER BY id")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(legacy, [(1, "done".into(), true), (2, "done".into(), true)]);
+    let duplicate = sqlx::query(
+        "INSERT INTO message_recipients (message_id, user_id, delivery_status) \
+         VALUES (1, 500, 'pending'), (1, 500, 'pending')",
+    )
+    .execute(&pool)
+    .await
+    .unwrap_err();
+    assert!(
+        duplicate.to_string().contains("message_recipients_once"),
+        "{duplicate}"
     );
 
     // The bot's course 1 keeps its own name, and its serial still works.

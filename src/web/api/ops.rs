@@ -39,6 +39,12 @@ pub struct SchedulerState {
     enabled: bool,
     /// RFC 3339 UTC; null until the delivery loop has run.
     last_tick_at: Option<String>,
+    /// Whether a bot token is configured; without one broadcasts are
+    /// queued and nothing is sent.
+    telegram_configured: bool,
+    /// «Telegram не настроен» without a token.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    problem: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -134,6 +140,11 @@ pub async fn test_db(State(state): State<AppState>) -> Response {
             scheduler: SchedulerState {
                 enabled: state.config.scheduler_enabled,
                 last_tick_at: state.scheduler.last_tick().map(rfc3339),
+                telegram_configured: state.telegram.is_some(),
+                problem: state
+                    .telegram
+                    .is_none()
+                    .then(|| "Telegram не настроен".to_owned()),
             },
         })
         .into_response(),

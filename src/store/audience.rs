@@ -1,0 +1,183 @@
+//! Who an audience is, in SQL: the estimate shown before sending, the check
+//! that named people and streams exist, and the one set-based INSERT …
+//! SELECT that turns an audience into recipient rows when sending starts.
+
+use sqlx::{PgConnection, PgExecutor};
+
+use crate::domain::audience::{Audience, Segment};
+
+/// Everyone the bot knows: `users` and anyone in its other tables.
+const EVERYONE: &str = "SELECT user_id FROM users \
+     UNION SELECT user_id FROM bookings \
+     UNION SELECT user_id FROM events \
+     UNION SELECT user_id FROM free_lesson_registrations \
+     UNION SELECT user_id FROM hackathon_registrations";
+
+/// The audience's people, deduplicated, as `SELECT user_id`. Binds: `$1`
+/// kind (`users`, `stream`, or the segment name), `$2` user ids, `$3` stream
+/// codes, `$4` booking statuses. A stream member's status is that of their
+/// latest booking in the stream, as on the stream page.
+fn members() -> String {
+    format!(
+        "SELECT DISTINCT user_id FROM ( \
+            SELECT unnest($2::bigint[]) AS user_id WHERE $1 = 'users' \
+            UNION ALL \
+            SELECT latest.user_id FROM ( \
+                SELECT DISTINCT ON (user_id, course_stream) user_id, confirmed \
+                FROM bookings WHERE $1 = 'stream' AND course_stream = ANY($3) \
+                ORDER BY user_id, course_stream, created_at DESC, id DESC \
+            ) latest WHERE latest.confirmed = ANY($4) \
+            UNION ALL \
+            SELECT user_id FROM hackathon_registrations WHERE $1 = 'hackathon' \
+            UNION ALL \
+            SELECT p.user_id FROM ({EVERYONE}) p \
+            WHERE $1 = 'all' OR ($1 = 'never_paid' AND NOT EXISTS ( \
+                SELECT 1 FROM bookings b WHERE b.user_id = p.user_id AND b.confirmed = 2)) \
+         ) audience WHERE user_id > 0"
+    )
+}
+
+/// The binds of [`members`].
+struct Binds {
+    kind: &'static str,
+    user_ids: Vec<i64>,
+    streams: Vec<String>,
+    statuses: Vec<i32>,
+}
+
+fn binds(audience: &Audience) -> Binds {
+    let mut binds = Binds {
+        kind: "users",
+        user_ids: Vec::new(),
+        streams: Vec::new(),
+        statuses: Vec::new(),
+    };
+    match audience {
+        Audience::Users { user_ids } => binds.user_ids = user_ids.clone(),
+        Audience::Stream { streams, statuses } => {
+            binds.kind = "stream";
+            binds.streams = streams.clone();
+            binds.statuses = statuses.clone();
+        }
+        Audience::Segment { segment } => {
+            binds.kind = match segment {
+                Segment::NeverPaid => "never_paid",
+                Segment::Hackathon => "hackathon",
+                Segment::All => "all",
+            }
+        }
+    }
+    binds
+}
+
+/// How many people an audience has now, and how many of them are blocked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Estimate {
+    pub people: i64,
+    pub blocked: i64,
+}
+
+impl Estimate {
+    /// Those a broadcast would actually go to.
+    pub fn recipients(&self) -> i64 {
+        self.people - self.blocked
+    }
+}
+
+pub async fn estimate(db: impl PgExecutor<'_>, audience: &Audience) -> sqlx::Result<Estimate> {
+    let b = binds(audience);
+    let sql = format!(
+        "SELECT count(*), count(blocked.user_id) FROM ({}) a \
+         LEFT JOIN blocked_users blocked USING (user_id)",
+        members()
+    );
+    let (people, blocked): (i64, i64) = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(b.kind)
+        .bind(&b.user_ids)
+        .bind(&b.streams)
+        .bind(&b.statuses)
+        .fetch_one(db)
+        .await?;
+    Ok(Estimate { people, blocked })
+}
+
+/// The named people the bot has never seen, in order.
+pub async fn unknown_users(db: impl PgExecutor<'_>, ids: &[i64]) -> sqlx::Result<Vec<i64>> {
+    sqlx::query_scalar(
+        "SELECT id FROM unnest($1::bigint[]) AS id \
+         WHERE NOT EXISTS (SELECT 1 FROM users WHERE user_id = id) \
+           AND NOT EXISTS (SELECT 1 FROM bookings WHERE user_id = id) \
+           AND NOT EXISTS (SELECT 1 FROM events WHERE user_id = id) \
+           AND NOT EXISTS (SELECT 1 FROM free_lesson_registrations WHERE user_id = id) \
+           AND NOT EXISTS (SELECT 1 FROM hackathon_registrations WHERE user_id = id) \
+         ORDER BY id",
+    )
+    .bind(ids)
+    .fetch_all(db)
+    .await
+}
+
+/// The stream codes neither in the registry nor on any booking, in order.
+pub async fn unknown_streams(
+    db: impl PgExecutor<'_>,
+    codes: &[String],
+) -> sqlx::Result<Vec<String>> {
+    sqlx::query_scalar(
+        "SELECT code FROM unnest($1::text[]) WITH ORDINALITY AS c(code, n) \
+         WHERE NOT EXISTS (SELECT 1 FROM stream_registry r WHERE r.code = c.code) \
+           AND NOT EXISTS (SELECT 1 FROM bookings b WHERE b.course_stream = c.code) \
+         ORDER BY n",
+    )
+    .bind(codes)
+    .fetch_all(db)
+    .await
+}
+
+/// What resolving wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Resolved {
+    pub recipients: i64,
+    /// Blocked people, written as `skipped`.
+    pub skipped: i64,
+}
+
+/// Writes one recipient row per person of the audience of broadcast
+/// `message_id`: `pending`, or `skipped` for people who blocked the bot.
+/// A row that already exists is left alone, so resolving twice is harmless.
+pub async fn resolve(
+    conn: &mut PgConnection,
+    message_id: i32,
+    audience: &Audience,
+) -> sqlx::Result<Resolved> {
+    let b = binds(audience);
+    let sql = format!(
+        "WITH inserted AS ( \
+            INSERT INTO message_recipients (message_id, user_id, username, delivery_status, \
+                                            last_error, legacy) \
+            SELECT $5, a.user_id, u.username, \
+                   CASE WHEN blocked.user_id IS NULL THEN 'pending' ELSE 'skipped' END, \
+                   CASE WHEN blocked.user_id IS NULL THEN NULL \
+                        ELSE 'не получает сообщения бота: ' || blocked.reason END, \
+                   false \
+            FROM ({}) a \
+            LEFT JOIN users u USING (user_id) \
+            LEFT JOIN blocked_users blocked USING (user_id) \
+            ORDER BY a.user_id \
+            ON CONFLICT (message_id, user_id) WHERE NOT legacy DO NOTHING \
+            RETURNING delivery_status) \
+         SELECT count(*), count(*) FILTER (WHERE delivery_status = 'skipped') FROM inserted",
+        members()
+    );
+    let (recipients, skipped): (i64, i64) = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(b.kind)
+        .bind(&b.user_ids)
+        .bind(&b.streams)
+        .bind(&b.statuses)
+        .bind(message_id)
+        .fetch_one(conn)
+        .await?;
+    Ok(Resolved {
+        recipients,
+        skipped,
+    })
+}

@@ -1,0 +1,370 @@
+//! The delivery engine's queries. Every one is a single statement in its
+//! own transaction: work is claimed with `FOR UPDATE SKIP LOCKED` under a
+//! lease, and each outcome is written the moment it is known, so no
+//! transaction is ever open across a Telegram call and a crash loses at
+//! most the outcomes of the requests in flight (which become `unknown`).
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sqlx::{Connection, PgConnection, PgPool};
+
+use super::audience;
+use super::broadcasts::store_counts;
+use crate::domain::audience::{Audience, RawAudience};
+
+/// One recipient claimed for sending.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Claimed {
+    /// The recipient row.
+    pub id: i32,
+    pub message_id: i32,
+    pub user_id: i64,
+    /// Including this one.
+    pub attempts: i32,
+}
+
+/// A broadcast being sent, with its content as stored.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Active {
+    pub id: i32,
+    pub content_type: String,
+    pub message_text: String,
+    pub file_id: Option<String>,
+    pub buttons: Value,
+    pub link_preview: bool,
+}
+
+fn secs(d: Duration) -> f64 {
+    d.as_secs_f64()
+}
+
+/// Tries to become the one sender for `key` (one per bot token) on this
+/// connection; held until the connection closes.
+pub async fn try_lead(conn: &mut PgConnection, key: i64) -> sqlx::Result<bool> {
+    sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+        .bind(key)
+        .fetch_one(conn)
+        .await
+}
+
+/// Rows left `sending` past their lease were in flight when a sender died:
+/// Telegram may or may not have delivered them, so they become `unknown`
+/// and are not resent. `own` are this sender's rows in flight.
+pub async fn expire_leases(pool: &PgPool, own: &[i32]) -> sqlx::Result<u64> {
+    Ok(sqlx::query(
+        "UPDATE message_recipients SET delivery_status = 'unknown', lease_until = NULL, \
+             last_error = 'исход неизвестен: отправитель остановился во время отправки', \
+             updated_at = now() \
+         WHERE delivery_status = 'sending' AND lease_until < now() AND id <> ALL($1)",
+    )
+    .bind(own)
+    .execute(pool)
+    .await?
+    .rows_affected())
+}
+
+/// Starts the scheduled broadcasts that are due: writes their recipients
+/// (so late confirmations are included) and marks them `sending`. Returns
+/// their ids.
+pub async fn start_due(pool: &PgPool) -> sqlx::Result<Vec<i32>> {
+    let mut started = Vec::new();
+    loop {
+        let mut tx = pool.begin().await?;
+        let due: Option<(i32, Option<Value>)> = sqlx::query_as(
+            "SELECT id, audience FROM message_history \
+             WHERE status = 'scheduled' AND scheduled_at <= now() \
+             ORDER BY scheduled_at, id LIMIT 1 FOR UPDATE SKIP LOCKED",
+        )
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((id, audience)) = due else {
+            break;
+        };
+        let audience = audience
+            .and_then(|value| serde_json::from_value::<RawAudience>(value).ok())
+            .and_then(|raw| Audience::parse(raw).ok());
+        match audience {
+            Some(audience) => {
+                audience::resolve(&mut tx, id, &audience).await?;
+                sqlx::query(
+                    "UPDATE message_history SET status = 'sending', started_at = now(), \
+                         sent_at = now(), updated_at = now() WHERE id = $1",
+                )
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            }
+            None => {
+                fail_in(&mut tx, id, "не удалось прочитать аудиторию рассылки").await?;
+            }
+        }
+        store_counts(&mut tx, id).await?;
+        tx.commit().await?;
+        started.push(id);
+    }
+    Ok(started)
+}
+
+/// The broadcasts being sent, oldest first.
+pub async fn active(pool: &PgPool) -> sqlx::Result<Vec<Active>> {
+    sqlx::query_as(
+        "SELECT id, content_type, message_text, file_id, buttons, link_preview \
+         FROM message_history WHERE status = 'sending' ORDER BY id",
+    )
+    .fetch_all(pool)
+    .await
+}
+
+/// Claims up to `limit` due pending recipients of broadcast `message_id`,
+/// oldest first, marking them `sending` until `lease` from now.
+pub async fn claim(
+    pool: &PgPool,
+    message_id: i32,
+    limit: i64,
+    lease: Duration,
+) -> sqlx::Result<Vec<Claimed>> {
+    sqlx::query_as(
+        "UPDATE message_recipients r SET delivery_status = 'sending', \
+             attempts = r.attempts + 1, lease_until = now() + make_interval(secs => $3), \
+             updated_at = now() \
+         FROM (SELECT id FROM message_recipients \
+               WHERE message_id = $1 AND delivery_status = 'pending' \
+                 AND (next_attempt_at IS NULL OR next_attempt_at <= now()) \
+               ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED) due \
+         WHERE r.id = due.id \
+           AND EXISTS (SELECT 1 FROM message_history h \
+                       WHERE h.id = $1 AND h.status = 'sending') \
+         RETURNING r.id, r.message_id, r.user_id, r.attempts",
+    )
+    .bind(message_id)
+    .bind(limit)
+    .bind(secs(lease))
+    .fetch_all(pool)
+    .await
+}
+
+pub async fn mark_sent(pool: &PgPool, id: i32, telegram_message_id: i32) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE message_recipients SET delivery_status = 'sent', telegram_message_id = $2, \
+             sent_at = now(), lease_until = NULL, last_error = NULL, updated_at = now() \
+         WHERE id = $1 AND delivery_status = 'sending'",
+    )
+    .bind(id)
+    .bind(telegram_message_id)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Back to `pending`, to be tried again at `at`. `counted`: whether this
+/// attempt counts towards the limit (a 429 does not).
+pub async fn mark_retry(
+    pool: &PgPool,
+    id: i32,
+    at: DateTime<Utc>,
+    error: &str,
+    counted: bool,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE message_recipients SET delivery_status = 'pending', next_attempt_at = $2, \
+             last_error = $3, lease_until = NULL, updated_at = now(), \
+             attempts = CASE WHEN $4 THEN attempts ELSE greatest(attempts - 1, 0) END \
+         WHERE id = $1 AND delivery_status = 'sending'",
+    )
+    .bind(id)
+    .bind(at)
+    .bind(error)
+    .bind(counted)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+pub async fn mark_failed(pool: &PgPool, id: i32, error: &str) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE message_recipients SET delivery_status = 'failed', last_error = $2, \
+             lease_until = NULL, updated_at = now() \
+         WHERE id = $1 AND delivery_status = 'sending'",
+    )
+    .bind(id)
+    .bind(error)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Why Telegram will not deliver to someone, as `blocked_users.reason`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlockReason {
+    Blocked,
+    Deactivated,
+    ChatNotFound,
+}
+
+impl BlockReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Blocked => "blocked",
+            Self::Deactivated => "deactivated",
+            Self::ChatNotFound => "chat_not_found",
+        }
+    }
+}
+
+/// The recipient can't be messaged: `blocked` (or `failed` for a missing
+/// chat), and the person is remembered so later broadcasts skip them. One
+/// statement, so both happen or neither.
+pub async fn mark_blocked(
+    pool: &PgPool,
+    id: i32,
+    reason: BlockReason,
+    error: &str,
+) -> sqlx::Result<()> {
+    let status = match reason {
+        BlockReason::ChatNotFound => "failed",
+        BlockReason::Blocked | BlockReason::Deactivated => "blocked",
+    };
+    sqlx::query(
+        "WITH r AS ( \
+             UPDATE message_recipients SET delivery_status = $2, last_error = $4, \
+                 lease_until = NULL, updated_at = now() \
+             WHERE id = $1 AND delivery_status = 'sending' \
+             RETURNING user_id, message_id) \
+         INSERT INTO blocked_users (user_id, reason, error, message_id) \
+         SELECT user_id, $3, $4, message_id FROM r \
+         ON CONFLICT (user_id) DO UPDATE SET reason = EXCLUDED.reason, error = EXCLUDED.error, \
+             message_id = EXCLUDED.message_id, blocked_at = now()",
+    )
+    .bind(id)
+    .bind(status)
+    .bind(reason.as_str())
+    .bind(error)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+async fn fail_in(conn: &mut PgConnection, id: i32, reason: &str) -> sqlx::Result<bool> {
+    Ok(sqlx::query(
+        "UPDATE message_history SET status = 'failed', status_reason = $2, \
+             finished_at = now(), updated_at = now() \
+         WHERE id = $1 AND status IN ('scheduled', 'sending', 'paused')",
+    )
+    .bind(id)
+    .bind(reason)
+    .execute(conn)
+    .await?
+    .rows_affected()
+        == 1)
+}
+
+/// Stops a broadcast as `failed` (e.g. Telegram rejects its HTML).
+pub async fn fail(pool: &PgPool, id: i32, reason: &str) -> sqlx::Result<bool> {
+    let mut tx = pool.begin().await?;
+    let changed = fail_in(&mut tx, id, reason).await?;
+    store_counts(&mut tx, id).await?;
+    tx.commit().await?;
+    Ok(changed)
+}
+
+/// Pauses a broadcast that keeps failing, with the reason shown to staff.
+pub async fn auto_pause(pool: &PgPool, id: i32, reason: &str) -> sqlx::Result<bool> {
+    let mut tx = pool.begin().await?;
+    let changed = sqlx::query(
+        "UPDATE message_history SET status = 'paused', status_reason = $2, updated_at = now() \
+         WHERE id = $1 AND status = 'sending'",
+    )
+    .bind(id)
+    .bind(reason)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected()
+        == 1;
+    store_counts(&mut tx, id).await?;
+    tx.commit().await?;
+    Ok(changed)
+}
+
+/// Marks `done` the sending broadcasts with nobody left to send to, and
+/// returns their ids.
+pub async fn finish_completed(pool: &PgPool) -> sqlx::Result<Vec<i32>> {
+    let mut conn = pool.acquire().await?;
+    let mut tx = conn.begin().await?;
+    let done: Vec<i32> = sqlx::query_scalar(
+        "UPDATE message_history h SET status = 'done', finished_at = now(), updated_at = now() \
+         WHERE h.status = 'sending' AND NOT EXISTS ( \
+             SELECT 1 FROM message_recipients r \
+             WHERE r.message_id = h.id AND r.delivery_status IN ('pending', 'sending')) \
+         RETURNING h.id",
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    for id in &done {
+        store_counts(&mut tx, *id).await?;
+    }
+    tx.commit().await?;
+    Ok(done)
+}
+
+/// A delivered message to delete from its chat.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ToDelete {
+    pub id: i32,
+    pub message_id: i32,
+    pub user_id: i64,
+    pub telegram_message_id: i32,
+}
+
+/// Claims up to `limit` delivered messages of broadcasts whose deletion
+/// was asked for, still inside Telegram's 48-hour window.
+pub async fn claim_deletions(
+    pool: &PgPool,
+    limit: i64,
+    lease: Duration,
+) -> sqlx::Result<Vec<ToDelete>> {
+    sqlx::query_as(
+        "UPDATE message_recipients r SET lease_until = now() + make_interval(secs => $2), \
+             updated_at = now() \
+         FROM (SELECT r2.id FROM message_recipients r2 \
+               JOIN message_history h ON h.id = r2.message_id \
+               WHERE h.delete_requested_at IS NOT NULL AND r2.delivery_status = 'sent' \
+                 AND r2.telegram_message_id IS NOT NULL AND r2.delete_error IS NULL \
+                 AND r2.sent_at > now() - interval '48 hours' \
+                 AND (r2.lease_until IS NULL OR r2.lease_until < now()) \
+               ORDER BY r2.id LIMIT $1 FOR UPDATE OF r2 SKIP LOCKED) due \
+         WHERE r.id = due.id \
+         RETURNING r.id, r.message_id, r.user_id, r.telegram_message_id",
+    )
+    .bind(limit)
+    .bind(secs(lease))
+    .fetch_all(pool)
+    .await
+}
+
+/// The message was deleted (`error` None) or could not be (not retried).
+pub async fn mark_deletion(pool: &PgPool, id: i32, error: Option<&str>) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE message_recipients SET lease_until = NULL, updated_at = now(), \
+             delivery_status = CASE WHEN $2::text IS NULL THEN 'deleted' ELSE delivery_status END, \
+             delete_error = $2 \
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(error)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// The Telegram id of a staff account, for test sends.
+pub async fn staff_telegram_id(pool: &PgPool, login: &str) -> sqlx::Result<Option<i64>> {
+    Ok(
+        sqlx::query_scalar::<_, Option<i64>>("SELECT telegram_user_id FROM staff WHERE login = $1")
+            .bind(login)
+            .fetch_optional(pool)
+            .await?
+            .flatten(),
+    )
+}
