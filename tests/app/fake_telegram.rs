@@ -30,6 +30,10 @@ pub enum Reply {
     CantParseEntities,
     /// 500 Internal Server Error.
     ServerError,
+    /// 400 with a description teloxide does not know.
+    BadRequest,
+    /// 200 with a body that is not JSON (a broken proxy): transient.
+    Garbage,
     /// Never answers (the client times out).
     Hang,
 }
@@ -193,6 +197,8 @@ async fn handle(
             "Bad Request: can't parse entities: Unsupported start tag \"br\" at byte offset 1",
         ),
         Reply::ServerError => error(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error"),
+        Reply::BadRequest => error(StatusCode::BAD_REQUEST, "Bad Request: something unusual"),
+        Reply::Garbage => (StatusCode::OK, "<html>proxy error</html>").into_response(),
         Reply::Hang => {
             std::future::pending::<()>().await;
             unreachable!()
