@@ -50,7 +50,7 @@ impl EngineConfig {
         Self {
             rate_per_sec: rate,
             tick: Duration::from_secs(1),
-            lease: Duration::from_secs(60),
+            lease: Duration::from_secs(30),
             max_in_flight: (rate as usize / 2).clamp(8, 256),
             pause_after_failures: 50,
         }
@@ -95,6 +95,13 @@ pub struct Engine {
     shared: Arc<Mutex<Shared>>,
     contents: HashMap<i32, Arc<Content>>,
     round_robin: usize,
+    /// The sending broadcasts, as last read, and when.
+    active: Vec<store::Active>,
+    active_read_at: Option<Instant>,
+    /// Whether the last dispatch found recipients to send to.
+    found_work: bool,
+    /// Whether some broadcast has messages to delete (checked each tick).
+    deletions_due: bool,
 }
 
 impl Engine {
@@ -115,6 +122,10 @@ impl Engine {
             shared: Arc::default(),
             contents: HashMap::new(),
             round_robin: 0,
+            active: Vec::new(),
+            active_read_at: None,
+            found_work: false,
+            deletions_due: false,
         }
     }
 
@@ -230,7 +241,11 @@ impl Engine {
         }
     }
 
-    async fn housekeeping(&self) {
+    async fn housekeeping(&mut self) {
+        match store::deletions_due(&self.pool).await {
+            Ok(due) => self.deletions_due = due,
+            Err(err) => tracing::error!(error = %err, "checking for deletions failed"),
+        }
         let own: Vec<i32> = self.shared().in_flight.iter().copied().collect();
         match store::expire_leases(&self.pool, &own).await {
             Ok(0) => {}
@@ -258,31 +273,61 @@ impl Engine {
         self.shared.lock().expect("engine state lock")
     }
 
-    /// Claims and starts a batch of sends (or deletions); how many.
+    /// Claims and starts a batch of sends (or deletions); how many. Waits
+    /// for a whole batch of free slots, so claims stay one statement per
+    /// batch rather than one per message.
     async fn dispatch(&mut self, telegram: &Telegram, tasks: &mut JoinSet<()>) -> usize {
+        let batch = self.config.batch();
         let free = self.config.max_in_flight.saturating_sub(tasks.len());
-        if free == 0 || self.limiter.paused() {
+        if free < batch || self.limiter.paused() {
             return 0;
         }
-        let batch = self.config.batch().min(free) as i64;
-        match store::claim_deletions(&self.pool, batch, self.config.lease).await {
-            Ok(rows) if !rows.is_empty() => {
-                let n = rows.len();
-                for row in rows {
-                    self.spawn_deletion(telegram, tasks, row);
+        let batch = batch as i64;
+        if self.deletions_due {
+            match store::claim_deletions(&self.pool, batch, self.config.lease).await {
+                Ok(rows) if !rows.is_empty() => {
+                    let n = rows.len();
+                    for row in rows {
+                        self.spawn_deletion(telegram, tasks, row);
+                    }
+                    return n;
                 }
-                return n;
+                Ok(_) => self.deletions_due = false,
+                Err(err) => tracing::error!(error = %err, "claiming deletions failed"),
             }
-            Ok(_) => {}
-            Err(err) => tracing::error!(error = %err, "claiming deletions failed"),
         }
-        let active = match store::active(&self.pool).await {
-            Ok(active) => active,
-            Err(err) => {
-                tracing::error!(error = %err, "listing sending broadcasts failed");
-                return 0;
+        // The list of sending broadcasts is re-read each tick, and whenever
+        // the last pass found nothing (a new broadcast may have started).
+        let stale = self
+            .active_read_at
+            .is_none_or(|at| at.elapsed() >= self.config.tick);
+        if stale || !self.found_work {
+            match store::active(&self.pool).await {
+                Ok(active) => {
+                    self.active = active;
+                    self.active_read_at = Some(Instant::now());
+                }
+                Err(err) => {
+                    tracing::error!(error = %err, "listing sending broadcasts failed");
+                    return 0;
+                }
             }
-        };
+        }
+        self.found_work = false;
+        let active = std::mem::take(&mut self.active);
+        let dispatched = self.dispatch_sends(telegram, tasks, &active, batch).await;
+        self.active = active;
+        self.found_work = dispatched > 0;
+        dispatched
+    }
+
+    async fn dispatch_sends(
+        &mut self,
+        telegram: &Telegram,
+        tasks: &mut JoinSet<()>,
+        active: &[store::Active],
+        batch: i64,
+    ) -> usize {
         self.contents
             .retain(|id, _| active.iter().any(|a| a.id == *id));
         for offset in 0..active.len() {

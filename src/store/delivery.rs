@@ -308,6 +308,20 @@ pub async fn finish_completed(pool: &PgPool) -> sqlx::Result<Vec<i32>> {
     Ok(done)
 }
 
+/// Whether some delivered message waits to be deleted.
+pub async fn deletions_due(pool: &PgPool) -> sqlx::Result<bool> {
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM message_history h \
+         WHERE h.delete_requested_at > now() - interval '48 hours' AND EXISTS ( \
+             SELECT 1 FROM message_recipients r \
+             WHERE r.message_id = h.id AND r.delivery_status = 'sent' \
+               AND r.telegram_message_id IS NOT NULL AND r.delete_error IS NULL \
+               AND r.sent_at > now() - interval '48 hours'))",
+    )
+    .fetch_one(pool)
+    .await
+}
+
 /// A delivered message to delete from its chat.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ToDelete {
