@@ -159,6 +159,9 @@ async fn main() -> anyhow::Result<()> {
         Arc::new(Heartbeat::default()),
         Arc::new(Wake::default()),
     );
+    // Backends report statistics up to a second late: let the creation's
+    // inserts land before the first reading.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
     let (commits_before, writes_before) = db_counters(&pool).await?;
     let cpu_before = cpu_seconds("self");
     let pg_before = postgres_cpu();
@@ -167,7 +170,7 @@ async fn main() -> anyhow::Result<()> {
     let elapsed = started.elapsed().as_secs_f64();
     let cpu = cpu_seconds("self") - cpu_before;
     let pg_cpu = postgres_cpu() - pg_before;
-    tokio::time::sleep(Duration::from_millis(700)).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
     let (commits_after, writes_after) = db_counters(&pool).await?;
 
     let sent = fake.delivered().len() as f64;
