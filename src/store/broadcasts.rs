@@ -605,7 +605,19 @@ pub async fn command(
     };
     let step = |action| before.apply(action).map_err(|_| refuse());
     let after = match command {
-        Command::Cancel => step(Action::Cancel)?,
+        Command::Cancel => {
+            let next = step(Action::Cancel)?;
+            // Nobody still waiting gets it now (RecipientStatus::Skipped).
+            sqlx::query(
+                "UPDATE message_recipients SET delivery_status = 'skipped', \
+                     last_error = 'рассылка отменена', next_attempt_at = NULL, updated_at = now() \
+                 WHERE message_id = $1 AND delivery_status = 'pending'",
+            )
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+            next
+        }
         Command::Pause => step(Action::Pause)?,
         Command::Resume => step(Action::Resume)?,
         Command::RetryFailed | Command::RetryUnknown => {
