@@ -174,9 +174,21 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_on(db: TestDatabase) -> TestApp {
-    let app = App::build(test_config(&db.url))
-        .await
-        .expect("building the app");
+    let config = test_config(&db.url);
+    spawn_configured(db, config).await
+}
+
+/// The app on a fresh database, with `configure` applied to the test
+/// configuration (e.g. a bot token and the fake Bot API server's URL).
+pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
+    let db = migrated_database().await;
+    let mut config = test_config(&db.url);
+    configure(&mut config);
+    spawn_configured(db, config).await
+}
+
+async fn spawn_configured(db: TestDatabase, config: Config) -> TestApp {
+    let app = App::build(config).await.expect("building the app");
     let address = format!("http://{}", app.local_addr());
     tokio::spawn(app.run_until(std::future::pending()));
     TestApp {
