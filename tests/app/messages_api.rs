@@ -711,10 +711,8 @@ async fn list_get_and_recipients_check_their_parameters() {
         body["rate_per_sec"].is_null() || body["rate_per_sec"] == 0.0,
         "nothing sent yet: {body}"
     );
-    assert_eq!(
-        body["eta_seconds"], 1,
-        "2 recipients at the configured 25/s"
-    );
+    assert_eq!(body["eta_seconds"], Value::Null, "no bot token: never");
+    assert_eq!(body["delivery_problem"], "Telegram не настроен");
     assert_eq!(body["legacy"], false);
 
     let one = api.get(&format!("/api/messages/{later}")).await.body;
@@ -722,6 +720,7 @@ async fn list_get_and_recipients_check_their_parameters() {
     assert_eq!(one["scheduled_at"], "2099-01-01T09:00:00.000Z");
     assert_eq!(one["started_at"], Value::Null);
     assert_eq!(one["eta_seconds"], Value::Null);
+    assert_eq!(one["delivery_problem"], "Telegram не настроен");
     assert_eq!(one["scheduled_by"], one["created_by"]);
     assert_eq!(
         one["audience"],
@@ -743,6 +742,7 @@ async fn list_get_and_recipients_check_their_parameters() {
     assert_eq!(old["counts"]["total"], 3);
     assert_eq!(old["counts"]["sent"], 2);
     assert_eq!(old["finished_at"], "2025-01-01T10:00:00.000Z");
+    assert!(old.get("delivery_problem").is_none(), "finished: {old}");
 
     for bad in ["0", "-1", "abc", "1.5", "99999999999", "%20"] {
         for path in [
@@ -801,6 +801,8 @@ async fn list_get_and_recipients_check_their_parameters() {
 async fn a_stream_broadcast_reaches_exactly_its_confirmed_members() {
     let (app, fake) = with_telegram().await;
     let api = Api::admin(&app).await;
+    // Slow answers, to see the broadcast while it is sending.
+    fake.set_latency(Duration::from_millis(800));
     let created = api
         .post(
             "/api/messages",
@@ -819,6 +821,15 @@ async fn a_stream_broadcast_reaches_exactly_its_confirmed_members() {
         "201 and 202; 206 blocked"
     );
     let id = created.body["id"].as_i64().unwrap();
+    let sending = api.get(&format!("/api/messages/{id}")).await.body;
+    assert_eq!(sending["status"], "sending", "{sending}");
+    assert_eq!(sending["counts"]["sent"], 0, "{sending}");
+    assert_eq!(
+        sending["eta_seconds"], 1,
+        "2 to go at the configured 25/s: {sending}"
+    );
+    assert!(sending["rate_per_sec"].is_number(), "{sending}");
+    assert!(sending.get("delivery_problem").is_none(), "{sending}");
 
     let done = api.wait_for_status(id, "done").await;
     assert_eq!(

@@ -7,7 +7,7 @@ use axum::extract::State;
 use secrecy::ExposeSecret;
 use teloxide::RequestError;
 
-use super::json::{BroadcastJson, TestSentJson};
+use super::json::{BroadcastJson, NOT_CONFIGURED, TestSentJson};
 use super::{broadcast_id, broadcast_json, not_found};
 use crate::store::broadcasts::{self, Command, CommandError};
 use crate::store::delivery;
@@ -264,7 +264,7 @@ pub async fn test_send(
     let telegram = state
         .telegram
         .as_ref()
-        .ok_or_else(|| AppError::Conflict("Telegram не настроен".into()))?;
+        .ok_or_else(|| AppError::Conflict(NOT_CONFIGURED.into()))?;
     let message_id = telegram
         .send(chat, &content)
         .await

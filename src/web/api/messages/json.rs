@@ -5,7 +5,9 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::request::Problem;
+use crate::domain::broadcast::BroadcastStatus;
 use crate::store::broadcasts::{Broadcast, Counts, Recipient};
+use crate::web::AppState;
 use crate::web::api::ops::rfc3339;
 
 /// Recipients per delivery status; `total` counts them all.
@@ -49,6 +51,25 @@ impl From<Counts> for CountsJson {
     }
 }
 
+/// What this process knows about sending, for the ETA and the problem.
+pub struct Delivery {
+    /// `SEND_RATE_PER_SEC`: the ETA's rate before one is measured.
+    pub configured_rate: u32,
+    pub telegram_configured: bool,
+}
+
+impl Delivery {
+    pub fn of(state: &AppState) -> Self {
+        Self {
+            configured_rate: state.config.send_rate_per_sec,
+            telegram_configured: state.telegram.is_some(),
+        }
+    }
+}
+
+/// Said of broadcasts that wait to be sent when there is no bot token.
+pub const NOT_CONFIGURED: &str = "Telegram не настроен";
+
 /// A broadcast. Broadcasts of the previous dashboard show as `done` with
 /// `legacy: true`, a null `audience` and what it recorded about the
 /// recipients in `recipient_type` / `recipient_group`.
@@ -72,8 +93,13 @@ pub struct BroadcastJson {
     counts: CountsJson,
     /// Messages per second over the last minute, while sending.
     rate_per_sec: Option<f64>,
-    /// Seconds until the remaining recipients are done, while sending.
+    /// Seconds until the remaining recipients are done, while sending
+    /// (null when nothing can be sent).
     eta_seconds: Option<i64>,
+    /// Why nothing is sent: «Telegram не настроен» for broadcasts still to
+    /// go when no bot token is configured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    delivery_problem: Option<&'static str>,
     legacy: bool,
     scheduled_by: Option<String>,
     cancelled_by: Option<String>,
@@ -87,12 +113,18 @@ pub struct BroadcastJson {
 }
 
 impl BroadcastJson {
-    /// `configured_rate` gives the ETA before a rate has been measured.
-    pub fn new(broadcast: Broadcast, configured_rate: u32) -> Self {
+    pub fn new(broadcast: Broadcast, delivery: &Delivery) -> Self {
         let rate_per_sec = broadcast
             .rate_per_sec()
             .map(|rate| (rate * 100.0).round() / 100.0);
-        let eta_seconds = broadcast.eta_seconds(configured_rate);
+        let waiting = matches!(
+            broadcast.status,
+            BroadcastStatus::Scheduled | BroadcastStatus::Sending
+        );
+        let delivery_problem = (waiting && !delivery.telegram_configured).then_some(NOT_CONFIGURED);
+        let eta_seconds = broadcast
+            .eta_seconds(delivery.configured_rate)
+            .filter(|_| delivery.telegram_configured);
         let content = broadcast.content_json();
         let legacy = broadcast.legacy;
         Self {
@@ -108,6 +140,7 @@ impl BroadcastJson {
             counts: broadcast.counts.into(),
             rate_per_sec,
             eta_seconds,
+            delivery_problem,
             legacy,
             scheduled_by: broadcast.scheduled_by,
             cancelled_by: broadcast.cancelled_by,

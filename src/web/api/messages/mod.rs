@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use serde_json::{Value, json};
 
-use self::json::{BroadcastJson, CreatedJson, PreviewJson, ProblemJson, RecipientJson};
+use self::json::{BroadcastJson, CreatedJson, Delivery, PreviewJson, ProblemJson, RecipientJson};
 use self::request::{Problem, Submission};
 use super::bookings::LIMIT_MESSAGE;
 use super::params::{Params, strict_int};
@@ -81,10 +81,7 @@ pub(crate) async fn broadcast_json(state: &AppState, id: i32) -> Result<Broadcas
     let broadcast = broadcasts::get(&state.pool, id)
         .await?
         .ok_or_else(not_found)?;
-    Ok(BroadcastJson::new(
-        broadcast,
-        state.config.send_rate_per_sec,
-    ))
+    Ok(BroadcastJson::new(broadcast, &Delivery::of(state)))
 }
 
 fn created(created: Created) -> Response {
@@ -314,10 +311,10 @@ pub async fn list_messages(
         })
         .transpose()?;
     let (rows, total) = broadcasts::list(&state.pool, &Filter { status }, limit, offset).await?;
-    let rate = state.config.send_rate_per_sec;
+    let delivery = Delivery::of(&state);
     let body: Vec<BroadcastJson> = rows
         .into_iter()
-        .map(|broadcast| BroadcastJson::new(broadcast, rate))
+        .map(|broadcast| BroadcastJson::new(broadcast, &delivery))
         .collect();
     Ok(with_total(Json(body).into_response(), total))
 }
