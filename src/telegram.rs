@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 use teloxide::Bot;
 use teloxide::RequestError;
@@ -24,10 +24,15 @@ use crate::domain::content::{Content, ContentType};
 /// error (and is retried).
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
 
+/// The longest error text kept or shown.
+pub const MAX_ERROR_CHARS: usize = 500;
+
 /// A configured bot.
 #[derive(Clone)]
 pub struct Telegram {
     bot: Bot,
+    /// For taking the token out of error texts.
+    token: SecretString,
     /// Identifies the bot token without revealing it: the send budget is
     /// per token, so the senders of one token share one lock.
     budget_key: i64,
@@ -55,8 +60,22 @@ impl Telegram {
         let budget_key = i64::from_be_bytes(digest[..8].try_into().expect("8 bytes"));
         Ok(Some(Self {
             bot: Bot::with_client(token, client).set_api_url(config.telegram_api_url.clone()),
+            token: SecretString::from(token),
             budget_key,
         }))
+    }
+
+    /// `text` (an error's) without the bot token or its secret part, which
+    /// a network error's URL may contain, cut to [`MAX_ERROR_CHARS`].
+    pub fn redact(&self, text: &str) -> String {
+        let token = self.token.expose_secret();
+        let mut text = text.replace(token, "[token]");
+        if let Some((_, secret)) = token.split_once(':')
+            && !secret.is_empty()
+        {
+            text = text.replace(secret, "[token]");
+        }
+        text.chars().take(MAX_ERROR_CHARS).collect()
     }
 
     /// The advisory-lock key of this token's send budget.
@@ -157,4 +176,28 @@ fn markup(keyboard: &Keyboard) -> InlineKeyboardMarkup {
             })
             .collect::<Vec<_>>()
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    #[test]
+    fn error_texts_never_carry_the_token() {
+        let vars = HashMap::from([(
+            "TELEGRAM_BOT_TOKEN".to_owned(),
+            "123456:SECRET-part_x".to_owned(),
+        )]);
+        let telegram = Telegram::from_config(&Config::from_vars(&vars).unwrap())
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            telegram.redact("POST https://h/bot123456:SECRET-part_x/SendMessage; SECRET-part_x"),
+            "POST https://h/bot[token]/SendMessage; [token]"
+        );
+        assert_eq!(telegram.redact(&"я".repeat(600)).chars().count(), 500);
+        assert!(!format!("{telegram:?}").contains("SECRET"));
+    }
 }

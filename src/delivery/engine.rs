@@ -393,7 +393,8 @@ impl Engine {
         };
         tasks.spawn(async move {
             sender.limiter.acquire().await;
-            let outcome = Outcome::of(sender.telegram.send(recipient.user_id, &content).await);
+            let outcome = Outcome::of(sender.telegram.send(recipient.user_id, &content).await)
+                .redacted(|text| sender.telegram.redact(text));
             sender.record(&recipient, outcome).await;
             sender.shared().in_flight.remove(&recipient.id);
         });
@@ -413,7 +414,7 @@ impl Engine {
                         // Left claimed: the lease runs out and it is retried.
                         return;
                     }
-                    _ => Some(err.to_string()),
+                    _ => Some(telegram.redact(&err.to_string())),
                 },
             };
             let result = async {

@@ -78,6 +78,19 @@ impl Outcome {
         }
     }
 
+    /// The same outcome with its error text passed through `redact` (which
+    /// takes the bot token out).
+    pub fn redacted(self, redact: impl Fn(&str) -> String) -> Self {
+        match self {
+            Self::Transient(e) => Self::Transient(redact(&e)),
+            Self::Unreachable(reason, e) => Self::Unreachable(reason, redact(&e)),
+            Self::ContentRejected(e) => Self::ContentRejected(redact(&e)),
+            Self::BotUnusable(e) => Self::BotUnusable(redact(&e)),
+            Self::Failed(e) => Self::Failed(redact(&e)),
+            other => other,
+        }
+    }
+
     /// Whether this counts towards a broadcast's consecutive failures.
     pub fn is_failure(&self) -> bool {
         matches!(self, Self::Transient(_) | Self::Failed(_))

@@ -605,7 +605,19 @@ pub async fn command(
     };
     let step = |action| before.apply(action).map_err(|_| refuse());
     let after = match command {
-        Command::Cancel => step(Action::Cancel)?,
+        Command::Cancel => {
+            let next = step(Action::Cancel)?;
+            // Nobody still waiting gets it now (RecipientStatus::Skipped).
+            sqlx::query(
+                "UPDATE message_recipients SET delivery_status = 'skipped', \
+                     last_error = 'рассылка отменена', next_attempt_at = NULL, updated_at = now() \
+                 WHERE message_id = $1 AND delivery_status = 'pending'",
+            )
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+            next
+        }
         Command::Pause => step(Action::Pause)?,
         Command::Resume => step(Action::Resume)?,
         Command::RetryFailed | Command::RetryUnknown => {
@@ -707,5 +719,46 @@ pub async fn record_test_send(
             after: Some(json!({ "sent_to": telegram_user_id })),
         },
     )
+    .await
+}
+
+/// What an earlier create with an idempotency key left: the digest of its
+/// request and the answer it got.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Earlier {
+    pub digest: Option<String>,
+    pub response: Option<Created>,
+}
+
+/// The earlier create with `key`, if any. A read without the key's lock:
+/// [`create`] checks again under it, so racing requests still create one
+/// broadcast.
+pub async fn earlier(pool: &PgPool, key: &str) -> sqlx::Result<Option<Earlier>> {
+    let row: Option<(Option<String>, Option<Value>)> = sqlx::query_as(
+        "SELECT idempotency_digest, first_response FROM message_history \
+         WHERE idempotency_key = $1",
+    )
+    .bind(key)
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(|(digest, response)| Earlier {
+        digest,
+        response: response.and_then(|v| serde_json::from_value(v).ok()),
+    }))
+}
+
+/// How many recipient rows broadcast `id` has (with `status`, if given).
+pub async fn recipient_total(
+    pool: &PgPool,
+    id: i32,
+    status: Option<RecipientStatus>,
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "SELECT count(*) FROM message_recipients \
+         WHERE message_id = $1 AND ($2::text IS NULL OR delivery_status = $2)",
+    )
+    .bind(id)
+    .bind(status.map(RecipientStatus::as_str))
+    .fetch_one(pool)
     .await
 }

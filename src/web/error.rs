@@ -32,6 +32,10 @@ pub enum AppError {
     Conflict(String),
     #[error("method not allowed")]
     MethodNotAllowed,
+    /// A service we depend on (Telegram) refused or failed; the message is
+    /// safe to show.
+    #[error("{0}")]
+    BadGateway(String),
     /// The database cannot be reached right now.
     #[error("database unavailable")]
     Unavailable(#[source] anyhow::Error),
@@ -49,6 +53,7 @@ impl AppError {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::BadGateway(_) => StatusCode::BAD_GATEWAY,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -76,6 +81,7 @@ impl AppError {
             Self::NotFound(_) => ("Страница не найдена", String::new()),
             Self::Conflict(message) => ("Конфликт", message.clone()),
             Self::MethodNotAllowed => ("Метод не поддерживается", String::new()),
+            Self::BadGateway(message) => ("Ошибка Telegram", message.clone()),
             Self::Unavailable(_) => (
                 "База данных недоступна",
                 "Попробуйте обновить страницу через несколько секунд.".into(),

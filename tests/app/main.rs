@@ -9,6 +9,7 @@ mod delivery;
 mod fake_telegram;
 mod helpers;
 mod local_pg;
+mod messages_api;
 mod migrations;
 mod ops;
 mod seed;

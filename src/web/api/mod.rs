@@ -3,6 +3,7 @@
 //! `/api/openapi.json` nor the access rules can fall behind.
 
 pub mod bookings;
+pub mod messages;
 pub mod ops;
 pub mod params;
 pub mod streams;
@@ -35,6 +36,7 @@ use crate::web::extract::Json;
         (name = "bookings", description = "Bookings, streams and courses"),
         (name = "streams", description = "The stream registry"),
         (name = "users", description = "Users: the list, search and one user's data"),
+        (name = "messages", description = "Broadcasts to the bot's users (admins only)"),
     )
 )]
 struct ApiDoc;
@@ -69,6 +71,21 @@ pub fn groups() -> Vec<(Access, OpenApiRouter<AppState>)> {
                 .routes(routes!(streams::create_stream))
                 .routes(routes!(streams::update_stream))
                 .routes(routes!(streams::adopt_stream)),
+        ),
+        (
+            Access::ADMIN,
+            OpenApiRouter::new()
+                .routes(routes!(messages::create_message, messages::list_messages))
+                .routes(routes!(messages::preview_message))
+                .routes(routes!(messages::get_message))
+                .routes(routes!(messages::message_recipients))
+                .routes(routes!(messages::actions::cancel_message))
+                .routes(routes!(messages::actions::pause_message))
+                .routes(routes!(messages::actions::resume_message))
+                .routes(routes!(messages::actions::retry_failed))
+                .routes(routes!(messages::actions::retry_unknown))
+                .routes(routes!(messages::actions::delete_from_chats))
+                .routes(routes!(messages::actions::test_send)),
         ),
     ]
 }

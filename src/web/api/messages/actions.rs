@@ -1,0 +1,260 @@
+//! What admins do to a broadcast: cancel, pause, resume, retry the failed
+//! or unknown recipients, delete it from the chats, and a test send to
+//! themselves. Each answers the broadcast as `GET /api/messages/{id}` does,
+//! or 409 when its state does not allow the action.
+
+use crate::telegram::Telegram;
+use axum::extract::State;
+use teloxide::RequestError;
+
+use super::json::{BroadcastJson, NOT_CONFIGURED, TestSentJson};
+use super::{broadcast_id, broadcast_json, not_found};
+use crate::store::broadcasts::{self, Command, CommandError};
+use crate::store::delivery;
+use crate::web::AppState;
+use crate::web::auth::{Principal, Via};
+use crate::web::error::AppError;
+use crate::web::extract::{Json, Path};
+
+/// What the action does, for messages: «cannot {verb} a {status} broadcast».
+fn verb(command: Command) -> &'static str {
+    match command {
+        Command::Cancel => "cancel",
+        Command::Pause => "pause",
+        Command::Resume => "resume",
+        Command::RetryFailed => "retry the failed recipients of",
+        Command::RetryUnknown => "retry the unknown recipients of",
+        Command::DeleteFromChats => "delete from chats",
+    }
+}
+
+fn command_error(err: CommandError, command: Command) -> AppError {
+    match err {
+        CommandError::NotFound => not_found(),
+        CommandError::NotAllowed { status, .. } => {
+            AppError::Conflict(format!("cannot {} a {status} broadcast", verb(command)))
+        }
+        CommandError::NothingToRetry => AppError::Conflict(match command {
+            Command::RetryUnknown => "no recipients with an unknown outcome to retry".into(),
+            _ => "no failed recipients to retry".into(),
+        }),
+        CommandError::Legacy | CommandError::NothingToDelete => AppError::Conflict(err.to_string()),
+        CommandError::Db(err) => err.into(),
+    }
+}
+
+async fn act(
+    state: &AppState,
+    principal: &Principal,
+    raw: &str,
+    command: Command,
+) -> Result<Json<BroadcastJson>, AppError> {
+    let id = broadcast_id(raw)?;
+    broadcasts::command(&state.pool, id, command, &principal.actor())
+        .await
+        .map_err(|err| command_error(err, command))?;
+    if matches!(
+        command,
+        Command::Resume | Command::RetryFailed | Command::RetryUnknown | Command::DeleteFromChats
+    ) {
+        state.wake.wake();
+    }
+    Ok(Json(broadcast_json(state, id).await?))
+}
+
+/// Stops a broadcast before it is done: a scheduled one never starts, the
+/// people still waiting are skipped.
+#[utoipa::path(
+    post,
+    path = "/api/messages/{id}/cancel",
+    tag = "messages",
+    params(("id" = i32, Path)),
+    responses(
+        (status = 200, body = BroadcastJson),
+        (status = 400, description = "The id is not a positive integer"),
+        (status = 404, description = "No such broadcast"),
+        (status = 409, description = "Already finished, or a legacy broadcast"),
+    )
+)]
+pub async fn cancel_message(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(raw): Path<String>,
+) -> Result<Json<BroadcastJson>, AppError> {
+    act(&state, &principal, &raw, Command::Cancel).await
+}
+
+/// Pauses a sending broadcast; the messages in flight still arrive.
+#[utoipa::path(
+    post,
+    path = "/api/messages/{id}/pause",
+    tag = "messages",
+    params(("id" = i32, Path)),
+    responses(
+        (status = 200, body = BroadcastJson),
+        (status = 400, description = "The id is not a positive integer"),
+        (status = 404, description = "No such broadcast"),
+        (status = 409, description = "Not sending"),
+    )
+)]
+pub async fn pause_message(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(raw): Path<String>,
+) -> Result<Json<BroadcastJson>, AppError> {
+    act(&state, &principal, &raw, Command::Pause).await
+}
+
+/// Resumes a paused broadcast.
+#[utoipa::path(
+    post,
+    path = "/api/messages/{id}/resume",
+    tag = "messages",
+    params(("id" = i32, Path)),
+    responses(
+        (status = 200, body = BroadcastJson),
+        (status = 400, description = "The id is not a positive integer"),
+        (status = 404, description = "No such broadcast"),
+        (status = 409, description = "Not paused"),
+    )
+)]
+pub async fn resume_message(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(raw): Path<String>,
+) -> Result<Json<BroadcastJson>, AppError> {
+    act(&state, &principal, &raw, Command::Resume).await
+}
+
+/// Queues the `failed` recipients again (a finished broadcast sends again).
+#[utoipa::path(
+    post,
+    path = "/api/messages/{id}/retry-failed",
+    tag = "messages",
+    params(("id" = i32, Path)),
+    responses(
+        (status = 200, body = BroadcastJson),
+        (status = 400, description = "The id is not a positive integer"),
+        (status = 404, description = "No such broadcast"),
+        (status = 409, description = "No failed recipients, or the state does not allow it"),
+    )
+)]
+pub async fn retry_failed(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(raw): Path<String>,
+) -> Result<Json<BroadcastJson>, AppError> {
+    act(&state, &principal, &raw, Command::RetryFailed).await
+}
+
+/// Queues the recipients whose outcome is `unknown` (their sender died
+/// mid-request) again: they may get the message twice.
+#[utoipa::path(
+    post,
+    path = "/api/messages/{id}/retry-unknown",
+    tag = "messages",
+    params(("id" = i32, Path)),
+    responses(
+        (status = 200, body = BroadcastJson),
+        (status = 400, description = "The id is not a positive integer"),
+        (status = 404, description = "No such broadcast"),
+        (status = 409, description = "No unknown recipients, or the state does not allow it"),
+    )
+)]
+pub async fn retry_unknown(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(raw): Path<String>,
+) -> Result<Json<BroadcastJson>, AppError> {
+    act(&state, &principal, &raw, Command::RetryUnknown).await
+}
+
+/// Deletes the delivered messages from the recipients' chats (Telegram
+/// allows it for 48 hours); the engine does it and marks them `deleted`.
+#[utoipa::path(
+    post,
+    path = "/api/messages/{id}/delete-from-chats",
+    tag = "messages",
+    params(("id" = i32, Path)),
+    responses(
+        (status = 200, body = BroadcastJson),
+        (status = 400, description = "The id is not a positive integer"),
+        (status = 404, description = "No such broadcast"),
+        (status = 409, description = "Nothing delivered in the last 48 hours, not started, or \
+                                      a legacy broadcast"),
+    )
+)]
+pub async fn delete_from_chats(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(raw): Path<String>,
+) -> Result<Json<BroadcastJson>, AppError> {
+    act(&state, &principal, &raw, Command::DeleteFromChats).await
+}
+
+/// Telegram's error as safe to show: never the bot token.
+fn telegram_error(err: &RequestError, telegram: &Telegram) -> String {
+    format!("Telegram: {}", telegram.redact(&err.to_string()))
+}
+
+/// Sends the broadcast's content to the acting admin's own Telegram id
+/// (`hsl-dashboard staff set-telegram`), whatever the broadcast's state.
+#[utoipa::path(
+    post,
+    path = "/api/messages/{id}/test",
+    tag = "messages",
+    params(("id" = i32, Path)),
+    responses(
+        (status = 200, body = TestSentJson),
+        (status = 400, description = "The id is not a positive integer"),
+        (status = 404, description = "No such broadcast"),
+        (status = 409, description = "Telegram не настроен (no bot token), or the content can't \
+                                      be sent"),
+        (status = 422, description = "The caller has no Telegram id (API tokens never do)"),
+        (status = 502, description = "Telegram refused or failed; the message says why"),
+    )
+)]
+pub async fn test_send(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(raw): Path<String>,
+) -> Result<Json<TestSentJson>, AppError> {
+    let id = broadcast_id(&raw)?;
+    let broadcast = broadcasts::get(&state.pool, id)
+        .await?
+        .ok_or_else(not_found)?;
+    let content = broadcast.content().ok_or_else(|| {
+        AppError::Conflict("this broadcast's content is not valid Telegram content".into())
+    })?;
+    let chat = match &principal.via {
+        Via::Token { .. } => {
+            return Err(AppError::Unprocessable(
+                "a test send goes to the acting admin's Telegram id; API tokens have none — \
+                 sign in as an admin whose Telegram id is set"
+                    .into(),
+            ));
+        }
+        Via::Session { .. } => delivery::staff_telegram_id(&state.pool, &principal.name)
+            .await?
+            .ok_or_else(|| {
+                AppError::Unprocessable(format!(
+                    "your account has no Telegram id; set it with \
+                     `hsl-dashboard staff set-telegram {} <user_id>`",
+                    principal.name
+                ))
+            })?,
+    };
+    let telegram = state
+        .telegram
+        .as_ref()
+        .ok_or_else(|| AppError::Conflict(NOT_CONFIGURED.into()))?;
+    let message_id = telegram
+        .send(chat, &content)
+        .await
+        .map_err(|err| AppError::BadGateway(telegram_error(&err, telegram)))?;
+    broadcasts::record_test_send(&state.pool, id, &principal.actor(), chat).await?;
+    Ok(Json(TestSentJson {
+        sent_to: chat,
+        telegram_message_id: message_id,
+    }))
+}
