@@ -73,20 +73,44 @@ fn cpu_seconds(pid: &str) -> f64 {
     ticks / 100.0
 }
 
-/// CPU seconds of every PostgreSQL server process (the postmaster, its
-/// backends and its finished backends).
-fn postgres_cpu() -> f64 {
+/// The fields of `/proc/{pid}/stat` after the command name.
+fn stat_fields(pid: &str) -> Vec<String> {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            let (_, rest) = stat.rsplit_once(')')?;
+            Some(rest.split_whitespace().map(str::to_owned).collect())
+        })
+        .unwrap_or_default()
+}
+
+/// CPU seconds of this benchmark's PostgreSQL: its postmaster (whose
+/// children's time includes finished backends) and its live backends.
+/// Other clusters on the machine are not counted.
+fn postgres_cpu(postmaster: &str) -> f64 {
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return 0.0;
     };
-    entries
+    let children: f64 = entries
         .flatten()
         .filter_map(|entry| {
             let pid = entry.file_name().into_string().ok()?;
-            let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).ok()?;
-            (comm.trim() == "postgres").then(|| cpu_seconds(&pid))
+            let parent = stat_fields(&pid).get(1)?.clone();
+            (parent == postmaster).then(|| cpu_seconds(&pid))
         })
-        .sum()
+        .sum();
+    children + cpu_seconds(postmaster)
+}
+
+/// The pid of the postmaster serving `pool`.
+async fn postmaster_pid(pool: &PgPool) -> anyhow::Result<String> {
+    let backend: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+        .fetch_one(pool)
+        .await?;
+    stat_fields(&backend.to_string())
+        .get(1)
+        .cloned()
+        .context("the backend's parent (is PostgreSQL on this machine?)")
 }
 
 async fn db_counters(pool: &PgPool) -> anyhow::Result<(i64, i64)> {
@@ -164,12 +188,13 @@ async fn main() -> anyhow::Result<()> {
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let (commits_before, writes_before) = db_counters(&pool).await?;
     let cpu_before = cpu_seconds("self");
-    let pg_before = postgres_cpu();
+    let postmaster = postmaster_pid(&pool).await?;
+    let pg_before = postgres_cpu(&postmaster);
     let started = Instant::now();
     engine.run_once().await?;
     let elapsed = started.elapsed().as_secs_f64();
     let cpu = cpu_seconds("self") - cpu_before;
-    let pg_cpu = postgres_cpu() - pg_before;
+    let pg_cpu = postgres_cpu(&postmaster) - pg_before;
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let (commits_after, writes_after) = db_counters(&pool).await?;
 
