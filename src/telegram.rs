@@ -89,6 +89,18 @@ impl Telegram {
         let markup = (!content.buttons.is_empty()).then(|| markup(&content.buttons));
         let html = content.html.as_str().to_owned();
         let file = || InputFile::file_id(FileId(content.file_id.clone().unwrap_or_default()));
+        macro_rules! send_media {
+            ($method:ident) => {{
+                let mut request = self.bot.$method(chat, file()).parse_mode(ParseMode::Html);
+                if !html.is_empty() {
+                    request = request.caption(html);
+                }
+                if let Some(markup) = markup {
+                    request = request.reply_markup(markup);
+                }
+                request.await?
+            }};
+        }
         let message = match content.kind {
             ContentType::Text => {
                 let mut request = self
@@ -107,45 +119,10 @@ impl Telegram {
                 }
                 request.await?
             }
-            ContentType::Photo => {
-                let mut request = self
-                    .bot
-                    .send_photo(chat, file())
-                    .parse_mode(ParseMode::Html);
-                if !html.is_empty() {
-                    request = request.caption(html);
-                }
-                if let Some(markup) = markup {
-                    request = request.reply_markup(markup);
-                }
-                request.await?
-            }
-            ContentType::Video => {
-                let mut request = self
-                    .bot
-                    .send_video(chat, file())
-                    .parse_mode(ParseMode::Html);
-                if !html.is_empty() {
-                    request = request.caption(html);
-                }
-                if let Some(markup) = markup {
-                    request = request.reply_markup(markup);
-                }
-                request.await?
-            }
-            ContentType::Document => {
-                let mut request = self
-                    .bot
-                    .send_document(chat, file())
-                    .parse_mode(ParseMode::Html);
-                if !html.is_empty() {
-                    request = request.caption(html);
-                }
-                if let Some(markup) = markup {
-                    request = request.reply_markup(markup);
-                }
-                request.await?
-            }
+            // The three media requests are different types with the same setters.
+            ContentType::Photo => send_media!(send_photo),
+            ContentType::Video => send_media!(send_video),
+            ContentType::Document => send_media!(send_document),
         };
         Ok(message.id.0)
     }
