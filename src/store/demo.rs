@@ -210,6 +210,12 @@ pub async fn seed(
     .execute(&mut *conn)
     .await
     .context("analysing demo tables")?;
+    // The demo rows went straight into the bot's tables: recompute the
+    // directory in one pass rather than leaving a million rows to the first
+    // request's catch-up.
+    super::people::rebuild(conn)
+        .await
+        .context("rebuilding the people directory")?;
 
     Ok(SeedReport {
         people,

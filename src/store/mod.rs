@@ -6,6 +6,7 @@ pub mod cluster;
 pub mod demo;
 pub mod health;
 pub mod overview;
+pub mod people;
 pub mod sessions;
 pub mod settings;
 pub mod staff;

@@ -9,6 +9,7 @@ mod helpers;
 mod local_pg;
 mod migrations;
 mod ops;
+mod people_directory;
 mod seed;
 mod staff_pages;
 mod stream_page;
