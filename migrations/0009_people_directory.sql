@@ -99,6 +99,14 @@ CREATE TABLE people_directory_sync (
 
 -- The catch-up reads `users` rows changed since its watermark.
 CREATE INDEX IF NOT EXISTS hsl_users_updated_at ON users (updated_at);
+-- The users list's booking filters stay on the live bookings (their status
+-- changes in place): a person's latest booking, overall or in a stream, is
+-- the first entry of their range here, and counting everyone's latest
+-- booking by status is a read of the index without a sort.
+CREATE INDEX IF NOT EXISTS hsl_bookings_user_latest
+    ON bookings (user_id, created_at DESC, id DESC) INCLUDE (confirmed);
+CREATE INDEX IF NOT EXISTS hsl_bookings_stream_user_latest
+    ON bookings (course_stream, user_id, created_at DESC, id DESC) INCLUDE (confirmed);
 
 -- A consistent starting point: SHARE mode waits for the bot's open write
 -- transactions to commit and holds its new writes (a few seconds at 200 000
@@ -110,19 +118,20 @@ LOCK TABLE users, bookings, events, free_lesson_registrations, hackathon_registr
 SET LOCAL work_mem = '64MB';
 
 -- `users` is read by updated_at, which the bot sets to its transaction's
--- start: one blocked on the lock above may commit a time before the newest
--- one read here, so the watermark starts one overlap window (as in
--- store::people) earlier. A future updated_at must not push it past now.
--- With no users rows yet it stays NULL: the first catch-up reads them all,
--- whatever their timestamps. Recorded before the fill, which then sees at
+-- start: one blocked on the lock above started before now() and may commit
+-- an updated_at older than the newest read here, so the watermark is at
+-- most now() less one overlap window (as in store::people), which such a
+-- transaction does not outlast. With no users rows yet it stays NULL: the
+-- first catch-up reads them all, whatever their timestamps. Recorded before the fill, which then sees at
 -- least what `read_snapshot` saw.
 INSERT INTO people_directory_sync (source, safe, read_snapshot)
 SELECT source, safe, pg_current_snapshot()::text
 FROM (
     SELECT 'users' AS source,
            CASE WHEN max(updated_at) IS NOT NULL THEN
-               (extract(epoch FROM least(max(updated_at), now() AT TIME ZONE 'UTC')
-                                   - interval '2 minutes') * 1000000)::bigint
+               (extract(epoch FROM least(max(updated_at),
+                                         now() AT TIME ZONE 'UTC' - interval '2 minutes'))
+                * 1000000)::bigint
            END AS safe
     FROM users
     UNION ALL SELECT 'bookings', max(id) FROM bookings

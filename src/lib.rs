@@ -74,16 +74,43 @@ impl App {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        axum::serve(
+        let directory = tokio::spawn(keep_people_directory(self.pool.clone()));
+        let served = axum::serve(
             self.listener,
             self.router
                 .into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(shutdown)
         .await
-        .context("serving HTTP")?;
+        .context("serving HTTP");
+        directory.abort();
         self.pool.close().await;
-        Ok(())
+        served
+    }
+}
+
+/// How often the people directory is compared with the bot's tables in full
+/// (a few seconds of database time at 200 000 people).
+const PEOPLE_REPAIR_EVERY: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
+/// Requests catch the directory up themselves; this fixes, now and then,
+/// what their watermarks cannot see (see `store::people`).
+async fn keep_people_directory(pool: PgPool) {
+    let start = tokio::time::Instant::now() + PEOPLE_REPAIR_EVERY;
+    let mut every = tokio::time::interval_at(start, PEOPLE_REPAIR_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        // Caught up first, so the comparison finds only real drift.
+        let repaired = match store::people::catch_up(&pool).await {
+            Ok(_) => store::people::repair(&pool).await,
+            Err(err) => Err(err),
+        };
+        match repaired {
+            Ok(0) => {}
+            Ok(people) => tracing::info!(people, "people directory: repaired drift"),
+            Err(err) => tracing::warn!(error = %err, "people directory: repair failed"),
+        }
     }
 }
 

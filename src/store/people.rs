@@ -343,8 +343,9 @@ pub async fn rebuild(conn: &mut PgConnection) -> sqlx::Result<u64> {
              read_snapshot = pg_current_snapshot()::text \
          FROM (SELECT 'users' AS source, \
                       CASE WHEN max(updated_at) IS NOT NULL THEN \
-                        (extract(epoch FROM least(max(updated_at), now() AT TIME ZONE 'UTC') \
-                                            - $1 * interval '1 second') * 1000000)::bigint \
+                        (extract(epoch FROM least(max(updated_at), \
+                                                  now() AT TIME ZONE 'UTC' - $1 * interval '1 second')) \
+                         * 1000000)::bigint \
                       END AS safe \
                FROM users \
                UNION ALL SELECT 'bookings', max(id) FROM bookings \

@@ -74,19 +74,29 @@ const LATEST_IN_STREAM_IS: &str = "(SELECT b.confirmed FROM bookings b \
      WHERE b.user_id = p.user_id AND b.course_stream = $3 \
      ORDER BY b.created_at DESC, b.id DESC LIMIT 1) = $4";
 const NO_BOOKINGS: &str = "NOT EXISTS (SELECT 1 FROM bookings b WHERE b.user_id = p.user_id)";
+/// A booking in a stream and no bookings: nobody.
+const NOBODY: &str = "false";
 
-/// Everyone's latest booking (in stream `$3` only, or in any), as the stream
-/// page picks it.
-const LATEST: &str = "SELECT DISTINCT ON (user_id) user_id, confirmed FROM bookings \
-     ORDER BY user_id, created_at DESC, id DESC";
-const LATEST_IN_STREAM: &str = "SELECT DISTINCT ON (user_id) user_id, confirmed FROM bookings \
-     WHERE course_stream = $3 ORDER BY user_id, created_at DESC, id DESC";
+/// Everyone's latest booking (in stream `$3` only, or in any) with status
+/// `$4`, as the stream page picks it; read from the covering indexes of
+/// migration 0009 without sorting.
+const LATEST_WITH_STATUS: &str = "SELECT user_id FROM ( \
+       SELECT DISTINCT ON (user_id) user_id, confirmed FROM bookings \
+       ORDER BY user_id, created_at DESC, id DESC) l WHERE l.confirmed = $4";
+const LATEST_IN_STREAM_WITH_STATUS: &str = "SELECT user_id FROM ( \
+       SELECT DISTINCT ON (user_id) user_id, confirmed FROM bookings WHERE course_stream = $3 \
+       ORDER BY user_id, created_at DESC, id DESC) l WHERE l.confirmed = $4";
+const IN_STREAM_ANYONE: &str = "SELECT DISTINCT user_id FROM bookings WHERE course_stream = $3";
+/// Everyone minus those with bookings.
+const WITHOUT_BOOKINGS_TOTAL: &str = "SELECT (SELECT count(*) FROM people_directory) \
+     - (SELECT count(*) FROM (SELECT DISTINCT ON (user_id) user_id FROM bookings \
+                              ORDER BY user_id, created_at DESC, id DESC) b)";
 
 /// The page's rows (`page`, directory columns) with their figures, by index
 /// probes per row, and the number matching (`total`, evaluated once).
 fn with_figures(with: &str, page: &str, total: &str, order: &str) -> String {
     format!(
-        "{with} SELECT n.user_id, n.username, n.first_name, n.last_name, n.first_seen, \
+        "{with}SELECT n.user_id, n.username, n.first_name, n.last_name, n.first_seen, \
                 n.last_activity, k.total AS total_bookings, e.total AS total_events, \
                 fl.total AS total_free_lessons, lo.course_stream AS latest_stream, \
                 CASE WHEN lo.course_stream IS NULL THEN NULL \
@@ -119,7 +129,7 @@ fn statement(query: &ListQuery) -> String {
         _ => None,
     };
     let none = query.status == Some(StatusFilter::NoBookings);
-    let page = |from: &str, conditions: &[&str]| {
+    let matching = |from: &str, conditions: &[&str]| {
         let mut sql = format!("SELECT p.* FROM {from}");
         if !conditions.is_empty() {
             sql.push_str(" WHERE ");
@@ -127,77 +137,62 @@ fn statement(query: &ListQuery) -> String {
         }
         sql
     };
-    let limited = |sql: String| format!("{sql} ORDER BY {order} LIMIT $5 OFFSET $6");
+    let page = |sql: &str| format!("{sql} ORDER BY {order} LIMIT $5 OFFSET $6");
     let count = |sql: &str| format!("SELECT count(*) FROM ({sql}) m");
+    let booking_conditions = match (&query.stream, status, none) {
+        (Some(_), _, true) => vec![NOBODY],
+        (Some(_), Some(()), false) => vec![IN_STREAM, LATEST_IN_STREAM_IS],
+        (Some(_), None, false) => vec![IN_STREAM],
+        (None, Some(()), _) => vec![LATEST_IS],
+        (None, None, true) => vec![NO_BOOKINGS],
+        (None, None, false) => vec![],
+    };
 
     if let Some(search) = &query.search {
-        // A few thousand candidates at most: the filters are probes per person.
+        // A few thousand candidates at most: the booking filters are probes
+        // per person, and the total counts the same rows.
         let mut conditions = vec![match search {
             Search::Id(_) => ID_MATCH,
             Search::Text(_) => NAME_MATCH,
         }];
-        match (&query.stream, status) {
-            (Some(_), Some(())) => conditions.extend([IN_STREAM, LATEST_IN_STREAM_IS]),
-            (Some(_), None) => conditions.push(IN_STREAM),
-            (None, Some(())) => conditions.push(LATEST_IS),
-            (None, None) => {}
-        }
-        if none {
-            conditions.push(NO_BOOKINGS);
-        }
-        let matching = page("people_directory p", &conditions);
-        return with_figures("", &limited(matching.clone()), &count(&matching), order);
+        conditions.extend(booking_conditions);
+        let rows = matching("people_directory p", &conditions);
+        return with_figures("", &page(&rows), &count(&rows), order);
     }
-    if query.stream.is_some() {
-        // Bounded by the stream's bookings: gathered once for the page and the total.
-        let mut conditions = Vec::new();
-        if status.is_some() {
-            conditions.push("l.confirmed = $4");
+    // Without a search, pages walk the activity (or id) index and probe each
+    // person, stopping after the page, except for a stream's latest status,
+    // which few people may pass: those are gathered from the stream's
+    // bookings first. Totals count bookings, not the directory: every
+    // booker is in it once caught up, and counting the join costs more than
+    // the page.
+    let (with, rows, total) = match (&query.stream, status, none) {
+        (Some(_), Some(()), false) => (
+            format!("WITH l AS MATERIALIZED ({LATEST_IN_STREAM_WITH_STATUS}) "),
+            matching("l JOIN people_directory p USING (user_id)", &[]),
+            count("SELECT * FROM l"),
+        ),
+        (Some(_), None, false) => (
+            String::new(),
+            matching("people_directory p", &booking_conditions),
+            count(IN_STREAM_ANYONE),
+        ),
+        (None, Some(()), _) => (
+            String::new(),
+            matching("people_directory p", &booking_conditions),
+            count(LATEST_WITH_STATUS),
+        ),
+        (None, None, true) => (
+            String::new(),
+            matching("people_directory p", &booking_conditions),
+            WITHOUT_BOOKINGS_TOTAL.to_owned(),
+        ),
+        _ => {
+            let rows = matching("people_directory p", &booking_conditions);
+            let total = count(&rows);
+            (String::new(), rows, total)
         }
-        if none {
-            conditions.push(NO_BOOKINGS);
-        }
-        let with = format!(
-            "WITH m AS MATERIALIZED ({})",
-            page(
-                &format!("({LATEST_IN_STREAM}) l JOIN people_directory p USING (user_id)"),
-                &conditions
-            )
-        );
-        return with_figures(
-            &with,
-            &limited("SELECT * FROM m".to_owned()),
-            "SELECT count(*) FROM m",
-            order,
-        );
-    }
-    // Everyone, or a filter most people pass or fail in long runs: the page
-    // walks the directory in order, probing each person, and the total
-    // counts the bookings (every booker is in the directory once caught up).
-    let (conditions, total) = if status.is_some() {
-        (
-            vec![LATEST_IS],
-            format!("SELECT count(*) FROM ({LATEST}) l WHERE l.confirmed = $4"),
-        )
-    } else if none {
-        (
-            vec![NO_BOOKINGS],
-            "SELECT (SELECT count(*) FROM people_directory) \
-                  - (SELECT count(*) FROM (SELECT DISTINCT user_id FROM bookings) b)"
-                .to_owned(),
-        )
-    } else {
-        (
-            Vec::new(),
-            "SELECT count(*) FROM people_directory".to_owned(),
-        )
     };
-    with_figures(
-        "",
-        &limited(page("people_directory p", &conditions)),
-        &total,
-        order,
-    )
+    with_figures(&with, &page(&rows), &total, order)
 }
 
 /// A page of users and the number matching; `limit` `None` means all.
