@@ -50,13 +50,13 @@ macro_rules! upsert_from {
     };
 }
 
-/// Recomputes people `$1` from the source, and removes those who are no
-/// longer in any bot table.
-const REFRESH: [&str; 2] = [
-    upsert_from!("FROM people_directory_source WHERE user_id = ANY($1)"),
-    "DELETE FROM people_directory d WHERE d.user_id = ANY($1) \
-       AND d.user_id NOT IN (SELECT user_id FROM people_directory_source WHERE user_id = ANY($1))",
-];
+/// Recomputes people `$1` from the source.
+const REFRESH: &str = upsert_from!("FROM people_directory_source WHERE user_id = ANY($1)");
+
+/// Removes people `$1` who are no longer in any bot table (only a repair
+/// finds them: a catch-up's people all have rows).
+const FORGET: &str = "DELETE FROM people_directory d WHERE d.user_id = ANY($1) \
+     AND d.user_id NOT IN (SELECT user_id FROM people_directory_source WHERE user_id = ANY($1))";
 
 /// The rows of one bot table past its watermark (`$after`), each with
 /// `fresh`: not visible to the snapshot `$6` of the last read that applied
@@ -270,13 +270,11 @@ pub async fn catch_up(pool: &PgPool) -> sqlx::Result<usize> {
 }
 
 async fn refresh(conn: &mut PgConnection, people: &[i64]) -> sqlx::Result<()> {
-    for statement in REFRESH {
-        sqlx::query(statement)
-            .persistent(false)
-            .bind(people)
-            .execute(&mut *conn)
-            .await?;
-    }
+    sqlx::query(REFRESH)
+        .persistent(false)
+        .bind(people)
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 
@@ -312,6 +310,11 @@ pub async fn repair(pool: &PgPool) -> sqlx::Result<usize> {
             .execute(&mut *tx)
             .await?;
         refresh(&mut tx, &drifted).await?;
+        sqlx::query(FORGET)
+            .persistent(false)
+            .bind(&drifted)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
     }
     Ok(drifted.len())
