@@ -98,6 +98,7 @@ impl App {
                 let _ = stopped.wait_for(|stop| *stop).await;
             }))
         });
+        let directory = tokio::spawn(keep_people_directory(self.pool.clone()));
         let served = axum::serve(
             self.listener,
             self.router
@@ -112,8 +113,34 @@ impl App {
         {
             tracing::error!(error = %err, "the delivery engine crashed");
         }
+        directory.abort();
         self.pool.close().await;
         served
+    }
+}
+
+/// How often the people directory is compared with the bot's tables in full
+/// (a few seconds of database time at 200 000 people).
+const PEOPLE_REPAIR_EVERY: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
+/// Requests catch the directory up themselves; this fixes, now and then,
+/// what their watermarks cannot see (see `store::people`).
+async fn keep_people_directory(pool: PgPool) {
+    let start = tokio::time::Instant::now() + PEOPLE_REPAIR_EVERY;
+    let mut every = tokio::time::interval_at(start, PEOPLE_REPAIR_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        // Caught up first, so the comparison finds only real drift.
+        let repaired = match store::people::catch_up(&pool).await {
+            Ok(_) => store::people::repair(&pool).await,
+            Err(err) => Err(err),
+        };
+        match repaired {
+            Ok(0) => {}
+            Ok(people) => tracing::info!(people, "people directory: repaired drift"),
+            Err(err) => tracing::warn!(error = %err, "people directory: repair failed"),
+        }
     }
 }
 

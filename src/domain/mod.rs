@@ -10,3 +10,4 @@ pub mod staff;
 pub mod stream;
 pub mod telegram_html;
 pub mod user;
+pub mod watermark;

@@ -9,6 +9,7 @@ pub mod delivery;
 pub mod demo;
 pub mod health;
 pub mod overview;
+pub mod people;
 pub mod sessions;
 pub mod settings;
 pub mod staff;

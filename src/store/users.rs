@@ -1,14 +1,17 @@
 //! Users: everyone in `users` plus anyone the bot only recorded in bookings,
-//! events, free-lesson or hackathon registrations. One statement per list:
-//! candidates first (by the trigram indexes for a text search, by the
-//! bookings for a booking filter, every known id otherwise), then the
-//! filters, the order and the page cut, and only then the per-user figures
-//! for the page's rows, by LATERAL joins on the `user_id` indexes.
+//! events, free-lesson or hackathon registrations, as the people directory
+//! (see [`super::people`]) lists them, caught up first. One statement per
+//! list: the matching directory rows (by the trigram indexes for a search,
+//! the activity index for a page of everyone, a stream's bookings for a
+//! stream filter), the order and the page cut, and only then the per-user
+//! figures for the page's rows, by LATERAL joins on the `user_id` indexes.
 
 use chrono::{DateTime, Utc};
 
 use crate::domain::booking::BookingStatus;
 use crate::domain::user::{Search, Sort, StatusFilter};
+
+use super::people;
 
 /// One user as lists show them.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -54,163 +57,142 @@ pub struct ListQuery {
     pub sort: Sort,
 }
 
-/// Whether `$1` appears in any bot table.
-pub const KNOWN: &str = "(EXISTS (SELECT 1 FROM users WHERE user_id = $1) \
-     OR EXISTS (SELECT 1 FROM bookings WHERE user_id = $1) \
-     OR EXISTS (SELECT 1 FROM events WHERE user_id = $1) \
-     OR EXISTS (SELECT 1 FROM free_lesson_registrations WHERE user_id = $1) \
-     OR EXISTS (SELECT 1 FROM hackathon_registrations WHERE user_id = $1))";
+/// Directory rows `p` a search keeps: the exact id `$1`, or the pattern `$2`
+/// (an escaped `LIKE` pattern) in a shown name, through the trigram indexes.
+const ID_MATCH: &str = "p.user_id = $1";
+const NAME_MATCH: &str = "(lower(p.first_name) LIKE lower($2) OR lower(p.last_name) LIKE lower($2) \
+     OR lower(p.username) LIKE lower($2))";
 
-/// Candidates `(user_id, activity)` for an id search.
-fn by_id() -> String {
-    format!("SELECT $1::bigint AS user_id, NULL::timestamptz AS activity WHERE {KNOWN}")
-}
+/// The booking filters as conditions on one person `p`, by index probes on
+/// their bookings: a booking in stream `$3`; the latest booking (in the
+/// stream, when one is chosen) has status `$4`; no bookings at all.
+const IN_STREAM: &str =
+    "EXISTS (SELECT 1 FROM bookings b WHERE b.user_id = p.user_id AND b.course_stream = $3)";
+const LATEST_IS: &str = "(SELECT b.confirmed FROM bookings b WHERE b.user_id = p.user_id \
+     ORDER BY b.created_at DESC, b.id DESC LIMIT 1) = $4";
+const LATEST_IN_STREAM_IS: &str = "(SELECT b.confirmed FROM bookings b \
+     WHERE b.user_id = p.user_id AND b.course_stream = $3 \
+     ORDER BY b.created_at DESC, b.id DESC LIMIT 1) = $4";
+const NO_BOOKINGS: &str = "NOT EXISTS (SELECT 1 FROM bookings b WHERE b.user_id = p.user_id)";
+/// A booking in a stream and no bookings: nobody.
+const NOBODY: &str = "false";
 
-/// Candidates for a text search `$2` (an escaped `LIKE` pattern, matched
-/// against lowercased names): anyone
-/// with a matching current name or snapshot, through the trigram indexes
-/// (the filter below keeps those whose shown name matches).
-const BY_TEXT: &str = "SELECT user_id, NULL::timestamptz AS activity FROM ( \
-       SELECT user_id FROM users \
-        WHERE lower(first_name) LIKE lower($2) OR lower(last_name) LIKE lower($2) \
-           OR lower(username) LIKE lower($2) \
-       UNION SELECT user_id FROM bookings WHERE lower(first_name) LIKE lower($2) OR lower(username) LIKE lower($2) \
-       UNION SELECT user_id FROM free_lesson_registrations \
-        WHERE lower(first_name) LIKE lower($2) OR lower(username) LIKE lower($2) \
-       UNION SELECT user_id FROM hackathon_registrations \
-        WHERE lower(first_name) LIKE lower($2) OR lower(username) LIKE lower($2) \
-       UNION SELECT user_id FROM events \
-        WHERE details ? 'username' AND lower(details->>'username') LIKE lower($2) \
-       UNION SELECT user_id FROM events \
-        WHERE details ? 'first_name' AND lower(details->>'first_name') LIKE lower($2)) t";
+/// Everyone's latest booking (in stream `$3` only, or in any) with status
+/// `$4`, as the stream page picks it; read from the covering indexes of
+/// migration 0009 without sorting.
+const LATEST_WITH_STATUS: &str = "SELECT user_id FROM ( \
+       SELECT DISTINCT ON (user_id) user_id, confirmed FROM bookings \
+       ORDER BY user_id, created_at DESC, id DESC) l WHERE l.confirmed = $4";
+const LATEST_IN_STREAM_WITH_STATUS: &str = "SELECT user_id FROM ( \
+       SELECT DISTINCT ON (user_id) user_id, confirmed FROM bookings WHERE course_stream = $3 \
+       ORDER BY user_id, created_at DESC, id DESC) l WHERE l.confirmed = $4";
+const IN_STREAM_ANYONE: &str = "SELECT DISTINCT user_id FROM bookings WHERE course_stream = $3";
+/// Everyone minus those with bookings.
+const WITHOUT_BOOKINGS_TOTAL: &str = "SELECT (SELECT count(*) FROM people_directory) \
+     - (SELECT count(*) FROM (SELECT DISTINCT ON (user_id) user_id FROM bookings \
+                              ORDER BY user_id, created_at DESC, id DESC) b)";
 
-/// Each user's latest booking (in stream `$3` when given), as the stream
-/// page picks it.
-const LATEST: &str = "SELECT DISTINCT ON (user_id) user_id, confirmed FROM bookings \
-     WHERE $3::text IS NULL OR course_stream = $3 \
-     ORDER BY user_id, created_at DESC, id DESC";
-
-/// Candidates for the booking filters without a search: whoever booked
-/// (stream `$3`), by their latest booking's status `$4`, in one pass.
-fn by_bookings() -> String {
+/// The page's rows (`page`, directory columns) with their figures, by index
+/// probes per row, and the number matching (`total`, evaluated once).
+fn with_figures(with: &str, page: &str, total: &str, order: &str) -> String {
     format!(
-        "SELECT user_id, NULL::timestamptz AS activity FROM ({LATEST}) l \
-         WHERE $4::int IS NULL OR l.confirmed = $4"
-    )
-}
-
-/// Every known user with their last activity, in one pass over each table
-/// (a per-user lookup would cost an index probe per table and user).
-const EVERYONE: &str = "SELECT user_id, max(at) AS activity FROM ( \
-       SELECT user_id, updated_at AT TIME ZONE 'UTC' AS at FROM users \
-       UNION ALL SELECT user_id, created_at FROM bookings \
-       UNION ALL SELECT user_id, created_at FROM events \
-       UNION ALL SELECT user_id, registered_at FROM free_lesson_registrations \
-       UNION ALL SELECT user_id, registered_at FROM hackathon_registrations) a \
-     GROUP BY user_id";
-
-/// The newest name snapshot of `{row}.user_id` outside `users`, looked up
-/// only when `u` (their `users` row) is missing and `when` holds.
-fn snapshot(row: &str, when: &str) -> String {
-    format!(
-        "LEFT JOIN LATERAL ( \
-           SELECT x.username, x.first_name FROM ( \
-             (SELECT username, first_name, created_at AS at, 1 AS source FROM bookings \
-               WHERE user_id = {row}.user_id AND (username IS NOT NULL OR first_name IS NOT NULL) \
-               ORDER BY created_at DESC NULLS LAST, id DESC LIMIT 1) \
-             UNION ALL (SELECT username, first_name, registered_at, 2 FROM free_lesson_registrations \
-               WHERE user_id = {row}.user_id AND (username IS NOT NULL OR first_name IS NOT NULL) \
-               ORDER BY registered_at DESC NULLS LAST, id DESC LIMIT 1) \
-             UNION ALL (SELECT username, first_name, registered_at, 3 FROM hackathon_registrations \
-               WHERE user_id = {row}.user_id AND (username IS NOT NULL OR first_name IS NOT NULL) \
-               ORDER BY registered_at DESC NULLS LAST, id DESC LIMIT 1) \
-             UNION ALL (SELECT details->>'username', details->>'first_name', created_at, 4 \
-               FROM events WHERE user_id = {row}.user_id \
-                AND (details ? 'username' OR details ? 'first_name') \
-               ORDER BY created_at DESC NULLS LAST, id DESC LIMIT 1)) x \
-           WHERE u.user_id IS NULL AND {when} \
-           ORDER BY x.at DESC NULLS LAST, x.source LIMIT 1) s ON true"
-    )
-}
-
-/// The names shown: `users` when it has a row, else the snapshot `s`.
-const NAMES: &str = "CASE WHEN u.user_id IS NULL THEN s.username ELSE u.username END AS username, \
-     coalesce(u.first_name, s.first_name) AS first_name, u.last_name";
-
-/// `$2` matches a shown name.
-const NAME_MATCH: &str = "($2::text IS NULL \
-     OR lower(coalesce(u.first_name, s.first_name)) LIKE lower($2) \
-     OR lower(u.last_name) LIKE lower($2) \
-     OR lower(CASE WHEN u.user_id IS NULL THEN s.username ELSE u.username END) LIKE lower($2))";
-
-/// The newest row of `c.user_id` in each table, by index lookups, unless
-/// `$9` (the candidates carry it already) or `$6` (sorted by id: not
-/// needed). Separate joins, not sub-selects inside one `GREATEST`: those
-/// made a 3 000-candidate search take 1.2 s instead of 0.15 s.
-const ACTIVITY_LOOKUP: &str = "\
-     LEFT JOIN LATERAL (SELECT max(created_at) AS at FROM events \
-                        WHERE user_id = c.user_id AND NOT $9 AND NOT $6) a1 ON true \
-     LEFT JOIN LATERAL (SELECT max(created_at) AS at FROM bookings \
-                        WHERE user_id = c.user_id AND NOT $9 AND NOT $6) a2 ON true \
-     LEFT JOIN LATERAL (SELECT max(registered_at) AS at FROM free_lesson_registrations \
-                        WHERE user_id = c.user_id AND NOT $9 AND NOT $6) a3 ON true \
-     LEFT JOIN LATERAL (SELECT max(registered_at) AS at FROM hackathon_registrations \
-                        WHERE user_id = c.user_id AND NOT $9 AND NOT $6) a4 ON true";
-
-/// The activity [`ACTIVITY_LOOKUP`] found.
-const ACTIVITY: &str = "GREATEST(a1.at, a2.at, a3.at, a4.at, u.updated_at AT TIME ZONE 'UTC')";
-
-/// With a search, the latest booking of `c.user_id` (in stream `$3` when
-/// given), for a status filter `$4` (without one, the candidates are
-/// filtered already).
-const LATEST_BOOKING: &str = "LEFT JOIN LATERAL ( \
-       SELECT confirmed FROM bookings \
-       WHERE user_id = c.user_id AND ($3::text IS NULL OR course_stream = $3) \
-         AND $4::int IS NOT NULL AND ($1::bigint IS NOT NULL OR $2::text IS NOT NULL) \
-       ORDER BY created_at DESC, id DESC LIMIT 1) lb ON true";
-
-/// The booking filters: `$3` a stream, `$4` a latest status (both applied
-/// here only with a search `$1`/`$2`), `$5` no bookings at all.
-const BOOKING_MATCH: &str = "(($1::bigint IS NULL AND $2::text IS NULL) OR ( \
-       ($3::text IS NULL \
-        OR EXISTS (SELECT 1 FROM bookings WHERE user_id = c.user_id AND course_stream = $3)) \
-       AND ($4::int IS NULL OR lb.confirmed = $4))) \
-     AND (NOT $5 OR NOT EXISTS (SELECT 1 FROM bookings WHERE user_id = c.user_id))";
-
-/// The figures of the page's rows `n`.
-fn figures() -> String {
-    let snapshot = snapshot("n", "true");
-    format!(
-        "SELECT n.user_id, {NAMES}, \
-                LEAST(u.first_seen_at AT TIME ZONE 'UTC', e.first_at, k.first_at, fl.first_at, h.first_at) \
-                    AS first_seen, \
-                GREATEST(u.updated_at AT TIME ZONE 'UTC', e.last_at, k.last_at, fl.last_at, h.last_at) \
-                    AS last_activity, \
-                k.total AS total_bookings, e.total AS total_events, fl.total AS total_free_lessons, \
-                lo.course_stream AS latest_stream, \
+        "{with}SELECT n.user_id, n.username, n.first_name, n.last_name, n.first_seen, \
+                n.last_activity, k.total AS total_bookings, e.total AS total_events, \
+                fl.total AS total_free_lessons, lo.course_stream AS latest_stream, \
                 CASE WHEN lo.course_stream IS NULL THEN NULL \
                      ELSE coalesce(r.display_name, lo.course_stream) END AS latest_stream_name, \
-                lo.confirmed AS latest_confirmed, lo.id IS NOT NULL AS has_bookings, \
-                u.user_id IS NOT NULL AS in_users, n.total \
-         FROM n \
-         LEFT JOIN users u ON u.user_id = n.user_id \
-         {snapshot} \
-         CROSS JOIN LATERAL (SELECT count(*) AS total, min(created_at) AS first_at, \
-                                    max(created_at) AS last_at \
-                             FROM events WHERE user_id = n.user_id) e \
-         CROSS JOIN LATERAL (SELECT count(*) AS total, min(created_at) AS first_at, \
-                                    max(created_at) AS last_at \
-                             FROM bookings WHERE user_id = n.user_id) k \
-         CROSS JOIN LATERAL (SELECT count(*) AS total, min(registered_at) AS first_at, \
-                                    max(registered_at) AS last_at \
-                             FROM free_lesson_registrations WHERE user_id = n.user_id) fl \
-         CROSS JOIN LATERAL (SELECT min(registered_at) AS first_at, max(registered_at) AS last_at \
-                             FROM hackathon_registrations WHERE user_id = n.user_id) h \
+                lo.confirmed AS latest_confirmed, lo.id IS NOT NULL AS has_bookings, n.in_users, \
+                ({total}) AS total \
+         FROM ({page}) n \
+         CROSS JOIN LATERAL (SELECT count(*) AS total FROM events WHERE user_id = n.user_id) e \
+         CROSS JOIN LATERAL (SELECT count(*) AS total FROM bookings WHERE user_id = n.user_id) k \
+         CROSS JOIN LATERAL (SELECT count(*) AS total FROM free_lesson_registrations \
+                             WHERE user_id = n.user_id) fl \
          LEFT JOIN LATERAL (SELECT id, course_id, course_stream, confirmed FROM bookings \
                             WHERE user_id = n.user_id \
                             ORDER BY created_at DESC, id DESC LIMIT 1) lo ON true \
-         LEFT JOIN stream_registry r ON r.code = lo.course_stream AND r.course_id = lo.course_id"
+         LEFT JOIN stream_registry r ON r.code = lo.course_stream AND r.course_id = lo.course_id \
+         ORDER BY {order}"
     )
+}
+
+/// The statement for `query`: `$1` id, `$2` pattern, `$3` stream, `$4`
+/// status, `$5` limit, `$6` offset. Built from the fixed fragments above
+/// only; the values are always bound.
+fn statement(query: &ListQuery) -> String {
+    let order = match query.sort {
+        Sort::Activity => "last_activity DESC NULLS LAST, user_id",
+        Sort::Id => "user_id",
+    };
+    let status = match query.status {
+        Some(StatusFilter::Latest(status)) => status.raw().map(|_| ()),
+        _ => None,
+    };
+    let none = query.status == Some(StatusFilter::NoBookings);
+    let matching = |from: &str, conditions: &[&str]| {
+        let mut sql = format!("SELECT p.* FROM {from}");
+        if !conditions.is_empty() {
+            sql.push_str(" WHERE ");
+            sql.push_str(&conditions.join(" AND "));
+        }
+        sql
+    };
+    let page = |sql: &str| format!("{sql} ORDER BY {order} LIMIT $5 OFFSET $6");
+    let count = |sql: &str| format!("SELECT count(*) FROM ({sql}) m");
+    let booking_conditions = match (&query.stream, status, none) {
+        (Some(_), _, true) => vec![NOBODY],
+        (Some(_), Some(()), false) => vec![IN_STREAM, LATEST_IN_STREAM_IS],
+        (Some(_), None, false) => vec![IN_STREAM],
+        (None, Some(()), _) => vec![LATEST_IS],
+        (None, None, true) => vec![NO_BOOKINGS],
+        (None, None, false) => vec![],
+    };
+
+    if let Some(search) = &query.search {
+        // A few thousand candidates at most: the booking filters are probes
+        // per person, and the total counts the same rows.
+        let mut conditions = vec![match search {
+            Search::Id(_) => ID_MATCH,
+            Search::Text(_) => NAME_MATCH,
+        }];
+        conditions.extend(booking_conditions);
+        let rows = matching("people_directory p", &conditions);
+        return with_figures("", &page(&rows), &count(&rows), order);
+    }
+    // Without a search, pages walk the activity (or id) index and probe each
+    // person, stopping after the page, except for a stream's latest status,
+    // which few people may pass: those are gathered from the stream's
+    // bookings first. Totals count bookings, not the directory: every
+    // booker is in it once caught up, and counting the join costs more than
+    // the page.
+    let (with, rows, total) = match (&query.stream, status, none) {
+        (Some(_), Some(()), false) => (
+            format!("WITH l AS MATERIALIZED ({LATEST_IN_STREAM_WITH_STATUS}) "),
+            matching("l JOIN people_directory p USING (user_id)", &[]),
+            count("SELECT * FROM l"),
+        ),
+        (Some(_), None, false) => (
+            String::new(),
+            matching("people_directory p", &booking_conditions),
+            count(IN_STREAM_ANYONE),
+        ),
+        (None, Some(()), _) => (
+            String::new(),
+            matching("people_directory p", &booking_conditions),
+            count(LATEST_WITH_STATUS),
+        ),
+        (None, None, true) => (
+            String::new(),
+            matching("people_directory p", &booking_conditions),
+            WITHOUT_BOOKINGS_TOTAL.to_owned(),
+        ),
+        _ => {
+            let rows = matching("people_directory p", &booking_conditions);
+            let total = count(&rows);
+            (String::new(), rows, total)
+        }
+    };
+    with_figures(&with, &page(&rows), &total, order)
 }
 
 /// A page of users and the number matching; `limit` `None` means all.
@@ -221,51 +203,21 @@ pub async fn list(
     limit: Option<i64>,
     offset: i64,
 ) -> sqlx::Result<(Vec<UserRow>, i64)> {
-    // `precomputed`: the candidates carry their last activity already.
-    let (candidates, precomputed) = match (&query.search, &query.stream, query.status) {
-        (Some(Search::Id(_)), _, _) => (by_id(), false),
-        (Some(Search::Text(_)), _, _) => (BY_TEXT.to_owned(), false),
-        (None, Some(_), _) | (None, None, Some(StatusFilter::Latest(_))) => (by_bookings(), false),
-        (None, None, Some(StatusFilter::NoBookings) | None) => (EVERYONE.to_owned(), true),
+    people::catch_up(pool).await?;
+    let status = match query.status {
+        Some(StatusFilter::Latest(status)) => status.raw(),
+        _ => None,
     };
-    let snapshot = snapshot("c", "$2::text IS NOT NULL");
-    let figures = figures();
-    let statement = format!(
-        "WITH c AS ({candidates}), \
-         f AS (SELECT c.user_id, CASE WHEN $9 THEN c.activity ELSE {ACTIVITY} END AS activity \
-               FROM c LEFT JOIN users u ON u.user_id = c.user_id \
-               {snapshot} {ACTIVITY_LOOKUP} {LATEST_BOOKING} \
-               WHERE {NAME_MATCH} AND {BOOKING_MATCH}), \
-         n AS (SELECT f.user_id, f.activity, count(*) OVER () AS total FROM f \
-               ORDER BY CASE WHEN $6 THEN NULL ELSE f.activity END DESC NULLS LAST, f.user_id \
-               LIMIT $7 OFFSET $8) \
-         {figures} \
-         ORDER BY CASE WHEN $6 THEN NULL ELSE n.activity END DESC NULLS LAST, n.user_id"
-    );
-    let (status, none) = match query.status {
-        None => (None, false),
-        Some(StatusFilter::Latest(status)) => (status.raw(), false),
-        Some(StatusFilter::NoBookings) => (None, true),
-    };
-    let search_id = query.search.as_ref().and_then(Search::id);
-    let pattern = query.search.as_ref().and_then(Search::like_pattern);
-    // Not a named prepared statement: PostgreSQL would switch it to a
-    // generic plan after five runs, one plan for every filter combination
-    // (a username search then took 120 ms instead of 12). Unnamed, it is
-    // planned for the values at hand, and the unused branches fold away.
-    // (JIT is off for the pool's sessions: here it took 700 ms of a 1 s
-    // stream filter that runs in 0.3 s without it.)
-    let fetched: Vec<UserRowWithTotal> = sqlx::query_as(sqlx::AssertSqlSafe(statement))
+    // Unnamed, so planned for the values at hand (a named statement would
+    // switch to one generic plan for every search after five runs).
+    let fetched: Vec<UserRowWithTotal> = sqlx::query_as(sqlx::AssertSqlSafe(statement(query)))
         .persistent(false)
-        .bind(search_id)
-        .bind(pattern.as_deref())
+        .bind(query.search.as_ref().and_then(Search::id))
+        .bind(query.search.as_ref().and_then(Search::like_pattern))
         .bind(query.stream.as_deref())
         .bind(status)
-        .bind(none)
-        .bind(query.sort == Sort::Id)
         .bind(limit)
         .bind(offset)
-        .bind(precomputed)
         .fetch_all(pool)
         .await?;
     let total = match fetched.first() {

@@ -12,6 +12,7 @@ mod local_pg;
 mod messages_api;
 mod migrations;
 mod ops;
+mod people_directory;
 mod seed;
 mod staff_pages;
 mod stream_page;

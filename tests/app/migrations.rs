@@ -291,3 +291,53 @@ async fn migrations_build_the_schema_on_an_empty_database() {
         assert!(indexes.iter().any(|i| i == index), "{index} missing");
     }
 }
+
+#[tokio::test]
+async fn migrations_fill_the_people_directory_from_the_bot_tables() {
+    let db = empty_database().await;
+    let pool = db.pool().await;
+    sqlx::raw_sql(BOT_SCHEMA).execute(&pool).await.unwrap();
+    sqlx::raw_sql(FIXTURE_ROWS).execute(&pool).await.unwrap();
+    store::migrate(&db.url).await.unwrap();
+
+    type Person = (i64, Option<String>, Option<String>, Option<String>, bool);
+    let people: Vec<Person> = sqlx::query_as(
+        "SELECT user_id, username, first_name, last_name, in_users \
+         FROM people_directory ORDER BY user_id",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    let text = |s: &str| Some(s.to_owned());
+    assert_eq!(
+        people,
+        [
+            (101, text("anna"), text("Анна"), text("Иванова"), true),
+            (102, None, text("Иван"), None, false),
+            (103, text("olga"), text("Ольга"), None, false),
+            (104, text("max"), None, None, false),
+            // Only events, none with a name.
+            (105, None, None, None, false),
+            (106, text("lead"), text("Лид"), None, false),
+            (107, text("hack"), text("Хак"), None, false),
+        ]
+    );
+    assert_eq!(crate::people_directory::drift(&pool).await, 0);
+    // The id watermarks start at the tables' ends.
+    let safe: Vec<(String, Option<i64>)> = sqlx::query_as(
+        "SELECT source, safe FROM people_directory_sync WHERE source <> 'users' ORDER BY source",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    let end = |source: &str, id: i64| (source.to_owned(), Some(id));
+    assert_eq!(
+        safe,
+        [
+            end("bookings", 4),
+            end("events", 3),
+            end("free_lesson_registrations", 2),
+            end("hackathon_registrations", 1),
+        ]
+    );
+}

@@ -1,7 +1,7 @@
 //! Demo data: deterministic, realistic, refuses to pile onto real data.
 
 use chrono::{DateTime, TimeZone, Utc};
-use hsl_dashboard::store::{self, demo};
+use hsl_dashboard::store::{self, demo, people};
 use sqlx::{Connection, PgPool};
 
 use crate::helpers::migrated_database;
@@ -209,4 +209,19 @@ async fn refuses_a_database_with_bookings_unless_forced() {
         seed(&db.url, 0, true).await.unwrap_err(),
         demo::DemoError::BadUserCount
     ));
+}
+
+#[tokio::test]
+async fn seeding_leaves_the_people_directory_complete() {
+    let db = migrated_database().await;
+    let report = seed(&db.url, 400, false).await.unwrap();
+    let pool = db.pool().await;
+    let listed: i64 = sqlx::query_scalar("SELECT count(*) FROM people_directory")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(listed, report.people);
+    assert_eq!(crate::people_directory::drift(&pool).await, 0);
+    // The watermarks moved past the demo rows: nothing left to catch up.
+    assert_eq!(people::catch_up(&pool).await.unwrap(), 0);
 }
