@@ -1,5 +1,6 @@
 //! Pure rules, no I/O.
 
+pub mod analytics;
 pub mod audience;
 pub mod booking;
 pub mod booking_change;

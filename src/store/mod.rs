@@ -1,11 +1,15 @@
 //! All SQL lives here, one module per aggregate.
 
+pub mod analytics;
+pub mod analytics_cache;
 pub mod audit;
 pub mod bookings;
 pub mod cluster;
 pub mod demo;
+pub mod free_lessons;
 pub mod health;
-pub mod overview;
+pub mod leads;
+pub mod person_names;
 pub mod sessions;
 pub mod settings;
 pub mod staff;

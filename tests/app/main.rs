@@ -1,6 +1,7 @@
 //! The integration suite: one binary, real PostgreSQL, the app over HTTP.
 
 mod accounts;
+mod analytics;
 mod auth;
 mod binary;
 mod bookings_api;

@@ -5,7 +5,7 @@ use askama_web::WebTemplate;
 use axum::extract::State;
 
 use super::Layout;
-use crate::store::overview::{self, TableCounts};
+use crate::store::analytics::{self, Headline};
 use crate::web::AppState;
 use crate::web::auth::Principal;
 use crate::web::error::AppError;
@@ -14,14 +14,15 @@ use crate::web::error::AppError;
 #[template(path = "home.html")]
 pub struct HomePage {
     layout: Layout,
-    counts: TableCounts,
+    counts: Headline,
 }
 
 pub async fn show(
     State(state): State<AppState>,
     principal: Principal,
 ) -> Result<HomePage, AppError> {
-    let counts = overview::table_counts(&state.pool).await?;
+    crate::store::analytics_cache::refresh(&state.pool, state.config.school_timezone).await?;
+    let counts = analytics::headline(&state.pool).await?;
     Ok(HomePage {
         layout: Layout::new("/", &principal),
         counts,

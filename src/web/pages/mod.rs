@@ -140,18 +140,7 @@ pub fn local_time(tz: Tz, at: &DateTime<Utc>) -> String {
 
 /// Midnight at the start of `day` in the school's zone.
 pub fn day_start(day: NaiveDate, tz: Tz) -> DateTime<Utc> {
-    let midnight = day.and_hms_opt(0, 0, 0).expect("midnight exists");
-    midnight
-        .and_local_timezone(tz)
-        .earliest()
-        // A zone that skips midnight (DST): the day starts an hour later.
-        .unwrap_or_else(|| {
-            (midnight + chrono::Duration::hours(1))
-                .and_local_timezone(tz)
-                .earliest()
-                .expect("an hour after a skipped midnight exists")
-        })
-        .with_timezone(&Utc)
+    crate::domain::analytics::day_start(day, tz)
 }
 
 /// A timestamp as staff read it, or «—» when there is none.
