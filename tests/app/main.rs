@@ -2,11 +2,14 @@
 
 mod accounts;
 mod analytics;
+mod analytics_cache;
+mod analytics_params;
 mod auth;
 mod binary;
 mod bookings_api;
 mod browser;
 mod helpers;
+mod leads;
 mod local_pg;
 mod migrations;
 mod ops;
