@@ -268,6 +268,16 @@ pub fn event_label(event_type: &str) -> Option<&'static str> {
     })
 }
 
+/// What staff call the free-lesson types the bot knows; `None` otherwise.
+pub fn lesson_label(lesson_type: &str) -> Option<&'static str> {
+    Some(match lesson_type {
+        "cursor_lesson" => "Урок по Cursor",
+        "vibe_coding_intro" => "Введение в вайб-кодинг",
+        "ai_agents_lesson" => "Урок про ИИ-агентов",
+        _ => return None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod bookings;
 pub mod cluster;
 pub mod demo;
+mod demo_activity;
 pub mod free_lessons;
 pub mod health;
 pub mod leads;

@@ -2,7 +2,9 @@
 
 mod accounts;
 mod analytics;
+mod analytics_browser;
 mod analytics_cache;
+mod analytics_pages;
 mod analytics_params;
 mod auth;
 mod binary;

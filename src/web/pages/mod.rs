@@ -1,6 +1,8 @@
 //! HTML handlers by area, each with an askama template struct.
 
+mod analytics;
 mod audit;
+mod free_lessons;
 mod home;
 mod login;
 mod registry;
@@ -38,6 +40,14 @@ pub fn routes() -> Routes {
             Access::VIEWER,
             stream::export::csv,
         )
+        .get("/analytics", Access::VIEWER, analytics::show)
+        .get(
+            "/analytics/leads.csv",
+            Access::VIEWER,
+            analytics::export::csv,
+        )
+        .get("/free-lessons", Access::VIEWER, free_lessons::show)
+        .get("/free-lessons.csv", Access::VIEWER, free_lessons::csv)
         .get("/users", Access::VIEWER, users::show)
         .get("/users.csv", Access::VIEWER, users::export::csv)
         .get("/users/{id}", Access::VIEWER, user::show)
@@ -63,6 +73,7 @@ pub const NAV: &[(&str, &str)] = &[
     ("/users", "Пользователи"),
     ("/messages", "Сообщения"),
     ("/analytics", "Аналитика"),
+    ("/free-lessons", "Бесплатные уроки"),
 ];
 
 /// Settings entries of the user menu: (path, label, the role that sees it).
