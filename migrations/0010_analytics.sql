@@ -17,8 +17,11 @@ CREATE TABLE IF NOT EXISTS analytics_state (
     time_zone TEXT NOT NULL,
     built_at TIMESTAMPTZ NOT NULL,
     synced_at TIMESTAMPTZ NOT NULL,
-    -- Rows in analytics_first_seen: the number of distinct people.
+    -- Rows in analytics_first_seen: the number of distinct people; in
+    -- analytics_registrants; in free_lesson_registrations.
     people BIGINT NOT NULL,
+    registrants BIGINT NOT NULL,
+    free_lessons BIGINT NOT NULL,
     -- The highest id read from each bot table with a serial id.
     events_id BIGINT NOT NULL,
     bookings_id BIGINT NOT NULL,
@@ -40,12 +43,21 @@ CREATE TABLE IF NOT EXISTS analytics_pending (
 );
 
 -- Every known person and their first appearance anywhere (NULL when none of
--- their rows carries a timestamp).
+-- their rows carries a timestamp), also as a school day.
 CREATE TABLE IF NOT EXISTS analytics_first_seen (
     user_id BIGINT PRIMARY KEY,
-    first_seen_at TIMESTAMPTZ
+    first_seen_at TIMESTAMPTZ,
+    first_day DATE
 );
-CREATE INDEX IF NOT EXISTS analytics_first_seen_at ON analytics_first_seen (first_seen_at);
+CREATE INDEX IF NOT EXISTS analytics_first_seen_day ON analytics_first_seen (first_day);
+
+-- Bookings and free-lesson registrations per school day.
+CREATE TABLE IF NOT EXISTS analytics_daily (
+    source TEXT NOT NULL,
+    day DATE NOT NULL,
+    total BIGINT NOT NULL,
+    PRIMARY KEY (source, day)
+);
 
 -- Events per school day and type.
 CREATE TABLE IF NOT EXISTS analytics_event_days (
@@ -55,11 +67,13 @@ CREATE TABLE IF NOT EXISTS analytics_event_days (
     PRIMARY KEY (day, event_type)
 );
 
--- Everyone with a free-lesson registration; NULL when one of their
--- registrations has no date (then they count as a registrant on any day).
+-- Everyone with a free-lesson registration: since when (NULL when one of
+-- their registrations has no date: then they count as a registrant on any
+-- day), and the lesson types whose link they clicked.
 CREATE TABLE IF NOT EXISTS analytics_registrants (
     user_id BIGINT PRIMARY KEY,
-    first_registered_at TIMESTAMPTZ
+    first_registered_at TIMESTAMPTZ,
+    clicked TEXT[] NOT NULL DEFAULT '{}'
 );
 CREATE INDEX IF NOT EXISTS analytics_registrants_first_registered_at
     ON analytics_registrants (first_registered_at);
@@ -69,17 +83,13 @@ CREATE INDEX IF NOT EXISTS analytics_registrants_first_registered_at
 CREATE TABLE IF NOT EXISTS analytics_lead_days (
     day DATE NOT NULL,
     user_id BIGINT NOT NULL,
-    events BIGINT NOT NULL,
+    events INTEGER NOT NULL,
     PRIMARY KEY (day, user_id) INCLUDE (events)
 );
 
 -- `users` rows the bot added or touched since the last read.
 CREATE INDEX IF NOT EXISTS hsl_users_updated_at ON users (updated_at);
 CREATE INDEX IF NOT EXISTS hsl_users_first_seen_at ON users (first_seen_at);
-
--- Free-lesson conversion: a registrant's lesson-link clicks by lesson type.
-CREATE INDEX IF NOT EXISTS hsl_events_lesson_clicks
-    ON events (user_id, (details->>'lesson_type')) WHERE event_type = 'lesson_link_clicked';
 
 -- /free-lessons searches e-mails as a case-insensitive substring, like names
 -- (pg_trgm comes from 0007).

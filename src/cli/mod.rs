@@ -101,6 +101,7 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
             let report = demo::seed(conn, users, demo_anchor(), force).await?;
             // So the first page view does not have to build it.
             analytics_cache::rebuild(conn, config.school_timezone).await?;
+            analytics_cache::vacuum(conn).await?;
             say!(
                 "Seeded demo data in {:.1} s: {} people, {} users rows, {} bookings, {} events, \
                      {} free-lesson registrations, {} hackathon registrations.",
@@ -119,6 +120,7 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
             with_maintenance_connection(&config, async |conn| {
                 let started = Instant::now();
                 analytics_cache::rebuild(conn, config.school_timezone).await?;
+                analytics_cache::vacuum(conn).await?;
                 say!(
                     "Rebuilt the analytics cache ({}) in {:.1} s.",
                     config.school_timezone,

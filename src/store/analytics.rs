@@ -1,16 +1,15 @@
 //! The analytics numbers, exactly as `docs/analytics.md` defines them. Day
-//! buckets are school days: `(timestamp AT TIME ZONE $zone)::date` with the
-//! zone bound as a parameter, and ranges are cut at school midnights computed
-//! in Rust, so the database's own zone never matters. Figures over people and
-//! events read the analytics cache: call
+//! buckets are school days: the analytics cache makes them with
+//! `(timestamp AT TIME ZONE $zone)::date`, the zone bound as a parameter, so
+//! the database's own zone never matters. Everything but booking statuses
+//! and the activity feed reads the cache: call
 //! [`analytics_cache::refresh`](super::analytics_cache::refresh) first.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use chrono_tz::Tz;
 use sqlx::PgPool;
 
 use super::person_names;
-use crate::domain::analytics::{DateRange, bounds};
+use crate::domain::analytics::DateRange;
 
 /// The headline numbers.
 #[derive(Debug, Clone, Copy, sqlx::FromRow)]
@@ -30,12 +29,14 @@ pub struct Headline {
 #[tracing::instrument(skip_all)]
 pub async fn headline(pool: &PgPool) -> sqlx::Result<Headline> {
     sqlx::query_as(
-        "SELECT (SELECT people FROM analytics_state) AS total_users, \
-                count(*) FILTER (WHERE confirmed IS NOT NULL AND confirmed <> -1) AS active_bookings, \
-                count(*) FILTER (WHERE confirmed = 2) AS confirmed_payments, \
-                (SELECT count(*) FROM free_lesson_registrations) AS free_lesson_registrations, \
-                (SELECT count(*) FROM analytics_registrants) AS free_lesson_registrants \
-         FROM bookings",
+        "SELECT s.people AS total_users, b.active_bookings, b.confirmed_payments, \
+                s.free_lessons AS free_lesson_registrations, \
+                s.registrants AS free_lesson_registrants \
+         FROM analytics_state s, \
+              (SELECT count(*) FILTER (WHERE confirmed IS NOT NULL AND confirmed <> -1) \
+                          AS active_bookings, \
+                      count(*) FILTER (WHERE confirmed = 2) AS confirmed_payments \
+               FROM bookings) b",
     )
     .fetch_one(pool)
     .await
@@ -78,16 +79,15 @@ pub struct Growth {
 /// People whose first appearance falls on each day of `range`, and how many
 /// people had appeared by each day's end (people without any timestamp
 /// count from the start, so the last point of a range ending today is the
-/// total). One index range over first appearances from the range's start.
+/// total). One index range over first-appearance days from the range's
+/// start (the cache holds them as school days).
 #[tracing::instrument(skip(pool))]
-pub async fn growth(pool: &PgPool, range: &DateRange, tz: Tz) -> sqlx::Result<Growth> {
-    let (start, _) = bounds(range, tz);
+pub async fn growth(pool: &PgPool, range: &DateRange) -> sqlx::Result<Growth> {
     let rows: Vec<(NaiveDate, i64)> = sqlx::query_as(
-        "SELECT (first_seen_at AT TIME ZONE $2)::date AS day, count(*) \
-         FROM analytics_first_seen WHERE first_seen_at >= $1 GROUP BY 1",
+        "SELECT first_day, count(*) FROM analytics_first_seen \
+         WHERE first_day >= $1 GROUP BY first_day",
     )
-    .bind(start)
-    .bind(tz.name())
+    .bind(range.from())
     .fetch_all(pool)
     .await?;
     let people: i64 = sqlx::query_scalar("SELECT people FROM analytics_state")
@@ -114,40 +114,24 @@ pub async fn growth(pool: &PgPool, range: &DateRange, tz: Tz) -> sqlx::Result<Gr
 
 /// Bookings created on each day, whatever their status.
 #[tracing::instrument(skip(pool))]
-pub async fn bookings_per_day(pool: &PgPool, range: &DateRange, tz: Tz) -> sqlx::Result<Daily> {
-    per_day(pool, range, tz, "bookings", "created_at").await
+pub async fn bookings_per_day(pool: &PgPool, range: &DateRange) -> sqlx::Result<Daily> {
+    daily(pool, range, "bookings").await
 }
 
 /// Free-lesson registrations made on each day.
 #[tracing::instrument(skip(pool))]
-pub async fn free_lessons_per_day(pool: &PgPool, range: &DateRange, tz: Tz) -> sqlx::Result<Daily> {
-    per_day(
-        pool,
-        range,
-        tz,
-        "free_lesson_registrations",
-        "registered_at",
-    )
-    .await
+pub async fn free_lessons_per_day(pool: &PgPool, range: &DateRange) -> sqlx::Result<Daily> {
+    daily(pool, range, "free_lessons").await
 }
 
-/// Rows of `table` per day of `column`, over an index range of it (fixed
-/// identifiers, never input).
-async fn per_day(
-    pool: &PgPool,
-    range: &DateRange,
-    tz: Tz,
-    table: &'static str,
-    column: &'static str,
-) -> sqlx::Result<Daily> {
-    let (start, end) = bounds(range, tz);
-    let rows: Vec<(NaiveDate, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT ({column} AT TIME ZONE $3)::date AS day, count(*) FROM {table} \
-         WHERE {column} >= $1 AND {column} < $2 GROUP BY 1"
-    )))
-    .bind(start)
-    .bind(end)
-    .bind(tz.name())
+/// The cache's rows per school day of `source`'s table.
+async fn daily(pool: &PgPool, range: &DateRange, source: &str) -> sqlx::Result<Daily> {
+    let rows: Vec<(NaiveDate, i64)> = sqlx::query_as(
+        "SELECT day, total FROM analytics_daily WHERE source = $1 AND day BETWEEN $2 AND $3",
+    )
+    .bind(source)
+    .bind(range.from())
+    .bind(range.to())
     .fetch_all(pool)
     .await?;
     Ok(Daily::fill(range, &rows))

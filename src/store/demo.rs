@@ -207,9 +207,12 @@ pub async fn seed(
     }
     tx.commit().await.context("committing demo data")?;
 
-    // Fresh planner statistics, so the first page views use the indexes.
+    // Fresh planner statistics, so the first page views use the indexes,
+    // and visibility maps, so index-only scans need not visit the heap: what
+    // autovacuum would do to the bulk-loaded tables a few minutes later.
     sqlx::query(
-        "ANALYZE users, bookings, events, free_lesson_registrations, hackathon_registrations",
+        "VACUUM (ANALYZE) users, bookings, events, free_lesson_registrations, \
+         hackathon_registrations",
     )
     .execute(&mut *conn)
     .await

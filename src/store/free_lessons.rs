@@ -1,8 +1,9 @@
 //! Free-lesson registrations: the list with a search, and the breakdowns by
 //! lesson type (with conversion) and by lesson date. Conversion for a lesson
 //! type: of the people registered for it, those with a `lesson_link_clicked`
-//! event for that type (at any time), found through the partial index of
-//! lesson-link clicks (migration 0010).
+//! event for that type (at any time): the analytics cache keeps each
+//! registrant's clicked lesson types, so call
+//! [`analytics_cache::refresh`](super::analytics_cache::refresh) first.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::PgPool;
@@ -86,7 +87,7 @@ pub struct LessonType {
 }
 
 /// Per lesson type (most registrations first): all registrations, or those
-/// made in `[start, end)`.
+/// made in `[start, end)` (and the people who made them).
 #[tracing::instrument(skip(pool))]
 pub async fn by_lesson_type(
     pool: &PgPool,
@@ -97,20 +98,19 @@ pub async fn by_lesson_type(
         Some(_) => "WHERE registered_at >= $1 AND registered_at < $2",
         None => "",
     };
+    // The "C" collation: grouping by lesson type needs no locale rules.
     let query = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "WITH r AS (SELECT lesson_type::text AS lesson_type, user_id, notification_sent \
+        "WITH r AS (SELECT lesson_type::text COLLATE \"C\" AS lesson_type, user_id, \
+                           notification_sent \
                     FROM free_lesson_registrations {filter}), \
          regs AS (SELECT lesson_type, count(*) AS registrations, \
                          count(*) FILTER (WHERE notification_sent) AS notified \
                   FROM r GROUP BY lesson_type), \
-         people AS (SELECT DISTINCT lesson_type, user_id FROM r), \
-         conv AS (SELECT lesson_type, count(*) AS registrants, \
-                         count(*) FILTER (WHERE EXISTS ( \
-                             SELECT 1 FROM events e \
-                             WHERE e.event_type = 'lesson_link_clicked' \
-                               AND e.user_id = people.user_id \
-                               AND e.details->>'lesson_type' = people.lesson_type)) AS converted \
-                  FROM people GROUP BY lesson_type) \
+         people AS (SELECT lesson_type, user_id FROM r GROUP BY lesson_type, user_id), \
+         conv AS (SELECT p.lesson_type, count(*) AS registrants, \
+                         count(*) FILTER (WHERE p.lesson_type = ANY (a.clicked)) AS converted \
+                  FROM people p LEFT JOIN analytics_registrants a ON a.user_id = p.user_id \
+                  GROUP BY p.lesson_type) \
          SELECT regs.lesson_type, regs.registrations, conv.registrants, conv.converted, \
                 regs.notified \
          FROM regs JOIN conv ON conv.lesson_type IS NOT DISTINCT FROM regs.lesson_type \

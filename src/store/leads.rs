@@ -2,7 +2,14 @@
 //! events over a week of school days, read from the analytics cache's
 //! per-registrant day counts (`analytics_lead_days`: a week is one index
 //! range). Call [`analytics_cache::refresh`](super::analytics_cache::refresh)
-//! first. Tier thresholds come from [`Tier::THRESHOLDS`], bound as parameters.
+//! first.
+//!
+//! Only registrants with at least the cool tier's events can be warmer than
+//! cold; they are summed once per request and tiered, counted and ordered
+//! here by [`Tier::of`]. The cold — everyone else — are counted by
+//! subtraction and listed by SQL only when a page reaches them.
+
+use std::cmp::Reverse;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
@@ -52,174 +59,216 @@ impl TierCounts {
     pub fn total(&self) -> i64 {
         self.hot + self.warm + self.cool + self.cold
     }
+}
 
-    /// Everyone but the cold: the list's first part.
-    fn warmer(&self) -> i64 {
-        self.hot + self.warm + self.cool
+/// A registrant's week.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
+pub struct Score {
+    pub user_id: i64,
+    pub events: i64,
+    pub active_days: i64,
+    /// The last day of the week with an event.
+    pub last_day: Option<NaiveDate>,
+}
+
+impl Score {
+    pub fn tier(&self) -> Tier {
+        Tier::of(self.events, self.active_days)
+    }
+
+    /// Hottest first: tier, events, active days, last active day (newest
+    /// first, none last), then by id.
+    fn order(&self) -> impl Ord + use<> {
+        (
+            self.tier(),
+            Reverse(self.events),
+            Reverse(self.active_days),
+            Reverse(self.last_day),
+            self.user_id,
+        )
     }
 }
 
-/// `act`: each registrant's events, active days and last active day in the
-/// window `$1`..`$2` who registered before `$3`, with `tier` (0 hot, 1
-/// warm, 2 cool, 3 cold) by thresholds `$4`..`$8`. With `warm_only`, only
-/// people with at least the cool tier's events (one index range over the
-/// week); otherwise every registrant.
-fn scored(warm_only: bool) -> String {
-    let days = "SELECT user_id, sum(events)::bigint AS events, count(*) AS active_days, \
-                       max(day) AS last_day \
-                FROM analytics_lead_days WHERE day BETWEEN $1 AND $2 GROUP BY user_id";
-    let people = if warm_only {
-        format!("({days} HAVING sum(events) >= $8) a JOIN analytics_registrants r USING (user_id)")
-    } else {
-        format!("analytics_registrants r LEFT JOIN ({days}) a USING (user_id)")
-    };
-    format!(
-        "act AS ( \
-           SELECT user_id, coalesce(a.events, 0) AS events, \
-                  coalesce(a.active_days, 0) AS active_days, a.last_day, \
-                  CASE WHEN a.events >= $4 AND a.active_days >= $5 THEN 0 \
-                       WHEN a.events >= $6 AND a.active_days >= $7 THEN 1 \
-                       WHEN a.events >= $8 THEN 2 ELSE 3 END AS tier \
-           FROM {people} \
-           WHERE r.first_registered_at IS NULL OR r.first_registered_at < $3)"
-    )
+/// The week's scores: every registrant warmer than cold, in order, and the
+/// count of each tier.
+#[derive(Debug, Clone)]
+pub struct Board {
+    pub window: Window,
+    pub counts: TierCounts,
+    warmer: Vec<Score>,
 }
 
-fn bind_window<'q, O>(
-    query: sqlx::query::QueryAs<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments>,
-    window: &Window,
-) -> sqlx::query::QueryAs<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments> {
-    let [hot, warm, cool] = Tier::THRESHOLDS;
-    query
-        .bind(window.from)
-        .bind(window.to)
-        .bind(window.end)
-        .bind(hot.0)
-        .bind(hot.1)
-        .bind(warm.0)
-        .bind(warm.1)
-        .bind(cool.0)
-}
-
-/// Registrants per tier.
+/// The week's events per registrant, summed once: those with at least the
+/// cool tier's events (`$3`) who registered before the week's end (`$4`).
 #[tracing::instrument(skip(pool))]
-pub async fn tier_counts(pool: &PgPool, window: &Window) -> sqlx::Result<TierCounts> {
-    let scored = scored(true);
-    let (hot, warm, cool, registrants): (i64, i64, i64, i64) = bind_window(
-        sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "WITH {scored} \
-             SELECT count(*) FILTER (WHERE tier = 0), count(*) FILTER (WHERE tier = 1), \
-                    count(*) FILTER (WHERE tier = 2), \
-                    (SELECT count(*) FROM analytics_registrants \
-                     WHERE first_registered_at IS NULL OR first_registered_at < $3) \
-             FROM act"
-        ))),
-        window,
+pub async fn board(pool: &PgPool, window: &Window) -> sqlx::Result<Board> {
+    let cool = Tier::THRESHOLDS[2].0;
+    let mut warmer: Vec<Score> = sqlx::query_as(
+        "SELECT a.user_id, a.events, a.active_days, a.last_day FROM ( \
+             SELECT user_id, sum(events)::bigint AS events, count(*) AS active_days, \
+                    max(day) AS last_day \
+             FROM analytics_lead_days WHERE day BETWEEN $1 AND $2 \
+             GROUP BY user_id HAVING sum(events) >= $3) a \
+         WHERE NOT EXISTS (SELECT 1 FROM analytics_registrants r \
+                           WHERE r.user_id = a.user_id AND r.first_registered_at >= $4)",
     )
+    .bind(window.from)
+    .bind(window.to)
+    .bind(cool)
+    .bind(window.end)
+    .fetch_all(pool)
+    .await?;
+    // Everyone registered so far, less those who registered after the week.
+    let registrants: i64 = sqlx::query_scalar(
+        "SELECT (SELECT registrants FROM analytics_state) \
+              - (SELECT count(*) FROM analytics_registrants WHERE first_registered_at >= $1)",
+    )
+    .bind(window.end)
     .fetch_one(pool)
     .await?;
-    Ok(TierCounts {
-        hot,
-        warm,
-        cool,
-        cold: registrants - hot - warm - cool,
+    warmer.sort_by_key(Score::order);
+    let mut counts = TierCounts::default();
+    for score in &warmer {
+        match score.tier() {
+            Tier::Hot => counts.hot += 1,
+            Tier::Warm => counts.warm += 1,
+            Tier::Cool | Tier::Cold => counts.cool += 1,
+        }
+    }
+    counts.cold = registrants - warmer.len() as i64;
+    Ok(Board {
+        window: *window,
+        counts,
+        warmer,
     })
 }
 
 /// One registrant with their score and what the list shows of them.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Lead {
-    pub user_id: i64,
-    pub events: i64,
-    pub active_days: i64,
-    /// The last day in the window with an event.
-    pub last_day: Option<NaiveDate>,
+    #[sqlx(flatten)]
+    pub score: Score,
     pub username: Option<String>,
     pub first_name: Option<String>,
     pub last_name: Option<String>,
     /// From their newest registration.
     pub email: Option<String>,
     pub registered_at: Option<DateTime<Utc>>,
-    /// Every lesson type they registered for, by name.
+    /// Every lesson type they registered for, by code.
     pub lesson_types: Vec<String>,
 }
 
 impl Lead {
     pub fn tier(&self) -> Tier {
-        Tier::of(self.events, self.active_days)
+        self.score.tier()
     }
 }
 
-/// Registrants of `tier` (all when `None`), hottest first: by tier, then
-/// events, active days and last active day, newest first, then by id.
-/// `limit` `None` means all.
-#[tracing::instrument(skip(pool, counts))]
+/// Registrants of `tier` (all when `None`), hottest first; `limit` `None`
+/// means all.
+#[tracing::instrument(skip(pool, board))]
 pub async fn list(
     pool: &PgPool,
-    window: &Window,
-    counts: &TierCounts,
+    board: &Board,
     tier: Option<Tier>,
     limit: Option<i64>,
     offset: i64,
 ) -> sqlx::Result<Vec<Lead>> {
-    match tier {
-        Some(tier) => part(pool, window, Some(tier), limit, offset).await,
-        None => {
-            // The warmer part first (one index range over the week), then the
-            // cold (every registrant) only when the page reaches them.
-            let warmer = counts.warmer();
-            let mut rows = Vec::new();
-            if offset < warmer {
-                rows = part(pool, window, None, limit, offset).await?;
-            }
-            let wanted = limit.map(|limit| limit - rows.len() as i64);
-            if wanted.is_none_or(|wanted| wanted > 0) {
-                let cold_offset = (offset - warmer).max(0);
-                rows.extend(part(pool, window, Some(Tier::Cold), wanted, cold_offset).await?);
-            }
-            Ok(rows)
+    let take = |scores: Vec<&Score>, offset: i64, limit: Option<i64>| -> Vec<Score> {
+        let limit = limit.map_or(usize::MAX, |limit| limit as usize);
+        scores
+            .into_iter()
+            .skip(offset as usize)
+            .take(limit)
+            .copied()
+            .collect()
+    };
+    let mut scores = match tier {
+        Some(Tier::Cold) => Vec::new(),
+        Some(tier) => take(
+            board.warmer.iter().filter(|s| s.tier() == tier).collect(),
+            offset,
+            limit,
+        ),
+        None => take(board.warmer.iter().collect(), offset, limit),
+    };
+    let warmer = board.warmer.len() as i64;
+    let cold_offset = match tier {
+        Some(Tier::Cold) => Some(offset),
+        None if limit.is_none_or(|limit| (scores.len() as i64) < limit) => {
+            Some((offset - warmer).max(0))
         }
+        _ => None,
+    };
+    if let Some(cold_offset) = cold_offset {
+        let wanted = limit.map(|limit| limit - scores.len() as i64);
+        scores.extend(cold(pool, &board.window, wanted, cold_offset).await?);
     }
+    details(pool, &board.window, &scores).await
 }
 
-/// One tier, or (`None`) hot, warm and cool together.
-async fn part(
+/// Cold registrants (fewer events than the cool tier's), in order.
+async fn cold(
     pool: &PgPool,
     window: &Window,
-    tier: Option<Tier>,
     limit: Option<i64>,
     offset: i64,
-) -> sqlx::Result<Vec<Lead>> {
-    let cold = tier == Some(Tier::Cold);
-    let scored = scored(!cold);
-    let joins = person_names::joins("p");
-    let columns = person_names::COLUMNS;
-    let rank = tier.map(|tier| tier as i32);
-    bind_window(
-        sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "WITH {scored}, \
-             p AS (SELECT * FROM act WHERE ($9::int IS NULL AND tier < 3) OR tier = $9 \
-                   ORDER BY tier, events DESC, active_days DESC, last_day DESC NULLS LAST, user_id \
-                   LIMIT $10 OFFSET $11) \
-             SELECT p.user_id, p.events, p.active_days, p.last_day, {columns}, \
-                    lr.email, lr.registered_at, lt.lesson_types \
-             FROM p {joins} \
-             LEFT JOIN LATERAL ( \
-                 SELECT email, registered_at FROM free_lesson_registrations \
-                 WHERE user_id = p.user_id AND (registered_at IS NULL OR registered_at < $3) \
-                 ORDER BY registered_at DESC NULLS LAST, id DESC LIMIT 1) lr ON true \
-             CROSS JOIN LATERAL ( \
-                 SELECT coalesce(array_agg(DISTINCT lesson_type::text ORDER BY lesson_type::text) \
-                                   FILTER (WHERE lesson_type IS NOT NULL), '{{}}') AS lesson_types \
-                 FROM free_lesson_registrations \
-                 WHERE user_id = p.user_id AND (registered_at IS NULL OR registered_at < $3)) lt \
-             ORDER BY p.tier, p.events DESC, p.active_days DESC, p.last_day DESC NULLS LAST, p.user_id"
-        ))),
-        window,
+) -> sqlx::Result<Vec<Score>> {
+    sqlx::query_as(
+        "SELECT r.user_id, coalesce(a.events, 0) AS events, \
+                coalesce(a.active_days, 0) AS active_days, a.last_day \
+         FROM analytics_registrants r \
+         LEFT JOIN (SELECT user_id, sum(events)::bigint AS events, count(*) AS active_days, \
+                           max(day) AS last_day \
+                    FROM analytics_lead_days WHERE day BETWEEN $1 AND $2 GROUP BY user_id) a \
+                ON a.user_id = r.user_id \
+         WHERE (r.first_registered_at IS NULL OR r.first_registered_at < $4) \
+           AND coalesce(a.events, 0) < $3 \
+         ORDER BY events DESC, active_days DESC, a.last_day DESC NULLS LAST, r.user_id \
+         LIMIT $5 OFFSET $6",
     )
-    .bind(rank)
+    .bind(window.from)
+    .bind(window.to)
+    .bind(Tier::THRESHOLDS[2].0)
+    .bind(window.end)
     .bind(limit)
     .bind(offset)
+    .fetch_all(pool)
+    .await
+}
+
+/// Names, newest e-mail and lesson types of `scores`' people (registrations
+/// up to the week's end), in the same order.
+async fn details(pool: &PgPool, window: &Window, scores: &[Score]) -> sqlx::Result<Vec<Lead>> {
+    if scores.is_empty() {
+        return Ok(Vec::new());
+    }
+    let column = |f: fn(&Score) -> i64| scores.iter().map(f).collect::<Vec<i64>>();
+    let days: Vec<Option<NaiveDate>> = scores.iter().map(|s| s.last_day).collect();
+    let joins = person_names::joins("p");
+    let columns = person_names::COLUMNS;
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT p.user_id, p.events, p.active_days, p.last_day, {columns}, \
+                lr.email, lr.registered_at, lt.lesson_types \
+         FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::date[]) \
+              WITH ORDINALITY AS p(user_id, events, active_days, last_day, n) \
+         {joins} \
+         LEFT JOIN LATERAL ( \
+             SELECT email, registered_at FROM free_lesson_registrations \
+             WHERE user_id = p.user_id AND (registered_at IS NULL OR registered_at < $5) \
+             ORDER BY registered_at DESC NULLS LAST, id DESC LIMIT 1) lr ON true \
+         CROSS JOIN LATERAL ( \
+             SELECT coalesce(array_agg(DISTINCT lesson_type::text ORDER BY lesson_type::text) \
+                               FILTER (WHERE lesson_type IS NOT NULL), '{{}}') AS lesson_types \
+             FROM free_lesson_registrations \
+             WHERE user_id = p.user_id AND (registered_at IS NULL OR registered_at < $5)) lt \
+         ORDER BY p.n"
+    )))
+    .bind(column(|s| s.user_id))
+    .bind(column(|s| s.events))
+    .bind(column(|s| s.active_days))
+    .bind(days)
+    .bind(window.end)
     .fetch_all(pool)
     .await
 }

@@ -3,8 +3,10 @@
 //! commits after a newer one was read, a new registrant's earlier events,
 //! and what only a rebuild sees (a deleted row).
 
+use chrono::NaiveDate;
+use hsl_dashboard::domain::analytics::DateRange;
 use hsl_dashboard::domain::role::Role;
-use hsl_dashboard::store::analytics_cache;
+use hsl_dashboard::store::{analytics, analytics_cache};
 use serde_json::{Value, json};
 use sqlx::Connection;
 
@@ -24,6 +26,33 @@ fn counts(body: &Value, field: &str) -> Vec<i64> {
         .iter()
         .map(|p| p[field].as_i64().unwrap())
         .collect()
+}
+
+fn range() -> DateRange {
+    let day = |d| NaiveDate::from_ymd_opt(2026, 11, d).unwrap();
+    DateRange::between(day(9), day(12), day(12)).unwrap()
+}
+
+fn per_day(daily: analytics::Daily) -> Vec<i64> {
+    daily.points.into_iter().map(|(_, n)| n).collect()
+}
+
+/// The cursor lesson's registrations, registrants, converted, conversion.
+async fn cursor(app: &TestApp, token: &str) -> Value {
+    let body = ok(app, token, "/api/free-lessons").await;
+    let t = body["byLessonType"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["lessonType"] == "cursor_lesson")
+        .unwrap()
+        .clone();
+    json!([
+        t["registrations"],
+        t["registrants"],
+        t["converted"],
+        t["conversion"]
+    ])
 }
 
 const DAILY: &str = "/api/events?type=daily&from=2026-11-09&to=2026-11-12";
@@ -69,6 +98,15 @@ async fn rows_added_after_the_build_are_counted_once() {
         counts(&ok(&app, &token, GROWTH).await, "newUsers"),
         [2, 3, 2, 1]
     );
+    let bookings = analytics::bookings_per_day(&app.pool, &range())
+        .await
+        .unwrap();
+    assert_eq!(per_day(bookings), [1, 1, 2, 2]);
+    let lessons = analytics::free_lessons_per_day(&app.pool, &range())
+        .await
+        .unwrap();
+    assert_eq!(per_day(lessons), [0, 2, 1, 1]);
+    assert_eq!(cursor(&app, &token).await, json!([3, 3, 1, 33.3]));
     // 202's event before registering counts towards their score.
     let leads = ok(&app, &token, "/api/leads?to=2026-11-12&tier=cold").await;
     let z = leads["leads"]
@@ -97,7 +135,8 @@ async fn rows_added_after_the_build_are_counted_once() {
     exec(
         &app,
         "INSERT INTO events (user_id, event_type, created_at) VALUES (214, 'start_command', '2026-11-12 13:00+00');
-         INSERT INTO events (user_id, event_type, created_at) VALUES (202, 'faq_opened', '2026-11-12 14:00+00');",
+         INSERT INTO events (user_id, event_type, details, created_at)
+             VALUES (202, 'lesson_link_clicked', '{\"lesson_type\":\"cursor_lesson\"}', '2026-11-12 14:00+00');",
     )
     .await;
     assert_eq!(
@@ -127,6 +166,11 @@ async fn rows_added_after_the_build_are_counted_once() {
         .unwrap()
         .clone();
     assert_eq!(z["events"], 2, "the event after registering");
+    assert_eq!(
+        cursor(&app, &token).await,
+        json!([3, 3, 2, 66.7]),
+        "202 clicked"
+    );
 
     // The same figures as a build from scratch.
     let mut conn = app.pool.acquire().await.unwrap();

@@ -106,7 +106,7 @@ pub async fn user_growth(
     let tz = state.config.school_timezone;
     let range = range(&Params::parse(query.as_deref()), tz)?;
     analytics_cache::refresh(&state.pool, tz).await?;
-    let growth = analytics::growth(&state.pool, &range, tz).await?;
+    let growth = analytics::growth(&state.pool, &range).await?;
     let new_users = growth.new_users.total();
     Ok(Json(GrowthJson {
         from: range.from(),
@@ -305,15 +305,15 @@ impl From<Lead> for LeadJson {
     fn from(lead: Lead) -> Self {
         Self {
             tier: lead.tier().api_name(),
-            user_id: lead.user_id,
+            user_id: lead.score.user_id,
             username: lead.username,
             first_name: lead.first_name,
             last_name: lead.last_name,
             email: lead.email,
             lesson_types: lead.lesson_types,
-            events: lead.events,
-            active_days: lead.active_days,
-            last_active_day: lead.last_day,
+            events: lead.score.events,
+            active_days: lead.score.active_days,
+            last_active_day: lead.score.last_day,
         }
     }
 }
@@ -401,8 +401,9 @@ pub async fn list_leads(
     let week = DateRange::last_days(to, LEAD_WINDOW_DAYS).expect("a week is a valid range");
     let window = Window::new(&week, tz);
     analytics_cache::refresh(&state.pool, tz).await?;
-    let counts = leads::tier_counts(&state.pool, &window).await?;
-    let rows = leads::list(&state.pool, &window, &counts, tier, Some(limit), offset).await?;
+    let board = leads::board(&state.pool, &window).await?;
+    let rows = leads::list(&state.pool, &board, tier, Some(limit), offset).await?;
+    let counts = board.counts;
     Ok(Json(LeadsJson {
         window_from: week.from(),
         window_to: week.to(),

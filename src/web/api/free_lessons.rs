@@ -13,6 +13,7 @@ use crate::domain::analytics::percent;
 use crate::domain::booking::BookingStatus;
 use crate::domain::stream::StreamCode;
 use crate::domain::user::Search;
+use crate::store::analytics_cache;
 use crate::store::free_lessons::{self, DateCount, LessonType, Registration};
 use crate::store::streams::Counts;
 use crate::store::students::{self, StudentRow};
@@ -162,6 +163,7 @@ pub async fn list_free_lessons(
     let params = Params::parse(query.as_deref());
     let search = params.raw("search").and_then(Search::parse);
     let (page, limit) = paging(&params)?;
+    analytics_cache::refresh(&state.pool, state.config.school_timezone).await?;
     let (rows, total) = free_lessons::list(
         &state.pool,
         search.as_ref(),

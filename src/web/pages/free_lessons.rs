@@ -13,6 +13,7 @@ use chrono_tz::Tz;
 use super::Layout;
 use crate::domain::analytics::{lesson_label, percent};
 use crate::domain::user::Search;
+use crate::store::analytics_cache;
 use crate::store::free_lessons::{self, DateCount, LessonType, Registration};
 use crate::web::AppState;
 use crate::web::api::params::Params;
@@ -159,6 +160,7 @@ pub async fn show(
 ) -> Result<FreeLessonsPage, AppError> {
     let (search, page) = parse(query.as_deref())?;
     let pool = &state.pool;
+    analytics_cache::refresh(pool, state.config.school_timezone).await?;
     let ((rows, total), types, dates) = tokio::try_join!(
         free_lessons::list(
             pool,

@@ -80,16 +80,16 @@ pub async fn show(
     let lead_week = DateRange::last_days(today, LEAD_WINDOW_DAYS).expect("a week is valid");
     let window = Window::new(&lead_week, tz);
     analytics_cache::refresh(pool, tz).await?;
-    let (headline, streams, recent, growth, bookings, lessons, counts) = tokio::try_join!(
+    let (headline, streams, recent, growth, bookings, lessons, board) = tokio::try_join!(
         analytics::headline(pool),
         streams::stream_stats(pool),
         analytics::recent_activity(pool, RECENT),
-        analytics::growth(pool, &range, tz),
-        analytics::bookings_per_day(pool, &range, tz),
-        analytics::free_lessons_per_day(pool, &range, tz),
-        leads::tier_counts(pool, &window),
+        analytics::growth(pool, &range),
+        analytics::bookings_per_day(pool, &range),
+        analytics::free_lessons_per_day(pool, &range),
+        leads::board(pool, &window),
     )?;
-    let mut top = leads::list(pool, &window, &counts, None, Some(TOP_LEADS), 0).await?;
+    let mut top = leads::list(pool, &board, None, Some(TOP_LEADS), 0).await?;
     top.retain(|lead| lead.tier() != Tier::Cold);
 
     let growth_chart = Chart::daily_lines(

@@ -21,8 +21,8 @@ pub async fn csv(
     let week = request.range.lead_window();
     let window = Window::new(&week, tz);
     analytics_cache::refresh(&state.pool, tz).await?;
-    let counts = leads::tier_counts(&state.pool, &window).await?;
-    let rows = leads::list(&state.pool, &window, &counts, request.tier, None, 0).await?;
+    let board = leads::board(&state.pool, &window).await?;
+    let rows = leads::list(&state.pool, &board, request.tier, None, 0).await?;
     let text = |value: &Option<String>| value.clone().unwrap_or_default();
     let mut csv = Csv::new(
         &format!("leads-{}-{}.csv", week.from(), week.to()),
@@ -47,16 +47,17 @@ pub async fn csv(
             .collect::<Vec<_>>()
             .join(", ");
         csv.row([
-            lead.user_id.to_string(),
+            lead.score.user_id.to_string(),
             text(&lead.username),
             text(&lead.first_name),
             text(&lead.last_name),
             text(&lead.email),
             lessons,
             lead.tier().label().to_owned(),
-            lead.events.to_string(),
-            lead.active_days.to_string(),
-            lead.last_day
+            lead.score.events.to_string(),
+            lead.score.active_days.to_string(),
+            lead.score
+                .last_day
                 .map(|day| day.format("%d.%m.%Y").to_string())
                 .unwrap_or_default(),
         ]);

@@ -210,24 +210,17 @@ pub async fn show(
     let week = range.lead_window();
     let window = Window::new(&week, tz);
     analytics_cache::refresh(pool, tz).await?;
-    let (growth, bookings, events, types, lesson_types, counts) = tokio::try_join!(
-        analytics::growth(pool, &range, tz),
-        analytics::bookings_per_day(pool, &range, tz),
+    let (growth, bookings, events, types, lesson_types, board) = tokio::try_join!(
+        analytics::growth(pool, &range),
+        analytics::bookings_per_day(pool, &range),
         analytics::events_per_day(pool, &range),
         analytics::event_types(pool, &range),
         free_lessons::by_lesson_type(pool, Some(bounds(&range, tz))),
-        leads::tier_counts(pool, &window),
+        leads::board(pool, &window),
     )?;
     let offset = (request.page - 1) * PAGE_SIZE;
-    let leads = leads::list(
-        pool,
-        &window,
-        &counts,
-        request.tier,
-        Some(PAGE_SIZE),
-        offset,
-    )
-    .await?;
+    let leads = leads::list(pool, &board, request.tier, Some(PAGE_SIZE), offset).await?;
+    let counts = board.counts;
     let total = request.tier.map_or(counts.total(), |tier| counts.get(tier));
 
     let days = range.days();
