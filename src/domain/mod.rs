@@ -5,6 +5,7 @@ pub mod audience;
 pub mod booking;
 pub mod booking_change;
 pub mod broadcast;
+pub mod lead;
 pub mod role;
 pub mod staff;
 pub mod stream;

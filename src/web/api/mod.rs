@@ -5,6 +5,7 @@
 pub mod analytics;
 pub mod bookings;
 pub mod free_lessons;
+pub mod leads;
 pub mod ops;
 pub mod params;
 pub mod streams;
@@ -67,7 +68,7 @@ pub fn groups() -> Vec<(Access, OpenApiRouter<AppState>)> {
                 .routes(routes!(analytics::stats))
                 .routes(routes!(analytics::user_growth))
                 .routes(routes!(analytics::events))
-                .routes(routes!(analytics::list_leads))
+                .routes(routes!(leads::list_leads))
                 .routes(routes!(free_lessons::list_free_lessons)),
         ),
         (
