@@ -207,6 +207,13 @@ pub async fn list(
     details(pool, &board.window, &scores).await
 }
 
+/// The `limit` hottest registrants that are not cold (no cold query).
+#[tracing::instrument(skip(pool, board))]
+pub async fn warmest(pool: &PgPool, board: &Board, limit: usize) -> sqlx::Result<Vec<Lead>> {
+    let scores: Vec<Score> = board.warmer.iter().take(limit).copied().collect();
+    details(pool, &board.window, &scores).await
+}
+
 /// Cold registrants (fewer events than the cool tier's), in order.
 async fn cold(
     pool: &PgPool,

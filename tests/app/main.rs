@@ -18,6 +18,7 @@ mod ops;
 mod seed;
 mod staff_pages;
 mod stream_page;
+mod stream_students_api;
 mod streams_registry;
 mod user_page;
 mod users_api;

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
 use super::Layout;
-use crate::domain::analytics::{DateRange, LEAD_WINDOW_DAYS, Tier, event_label};
+use crate::domain::analytics::{DateRange, LEAD_WINDOW_DAYS, event_label};
 use crate::store::analytics::{self, Headline, RecentEvent};
 use crate::store::analytics_cache;
 use crate::store::leads::{self, Lead, Window};
@@ -25,8 +25,8 @@ use crate::web::error::AppError;
 const CHART_DAYS: i64 = 30;
 /// Rows of the recent activity feed.
 const RECENT: i64 = 20;
-/// Leads shown.
-const TOP_LEADS: i64 = 5;
+/// Leads shown (none of them cold).
+const TOP_LEADS: usize = 5;
 
 #[derive(Template, WebTemplate)]
 #[template(path = "home.html")]
@@ -89,8 +89,7 @@ pub async fn show(
         analytics::free_lessons_per_day(pool, &range),
         leads::board(pool, &window),
     )?;
-    let mut top = leads::list(pool, &board, None, Some(TOP_LEADS), 0).await?;
-    top.retain(|lead| lead.tier() != Tier::Cold);
+    let top = leads::warmest(pool, &board, TOP_LEADS).await?;
 
     let growth_chart = Chart::daily_lines(
         "growth",
