@@ -91,6 +91,10 @@ CREATE TABLE IF NOT EXISTS analytics_lead_days (
 CREATE INDEX IF NOT EXISTS hsl_users_updated_at ON users (updated_at);
 CREATE INDEX IF NOT EXISTS hsl_users_first_seen_at ON users (first_seen_at);
 
+-- /free-lessons lists the newest registrations first.
+CREATE INDEX IF NOT EXISTS hsl_free_lesson_registrations_newest
+    ON free_lesson_registrations (registered_at DESC NULLS LAST, id DESC);
+
 -- /free-lessons searches e-mails as a case-insensitive substring, like names
 -- (pg_trgm comes from 0007).
 CREATE INDEX IF NOT EXISTS hsl_free_lesson_registrations_email_trgm

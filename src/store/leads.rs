@@ -254,21 +254,24 @@ async fn details(pool: &PgPool, window: &Window, scores: &[Score]) -> sqlx::Resu
     let days: Vec<Option<NaiveDate>> = scores.iter().map(|s| s.last_day).collect();
     let joins = person_names::joins("p");
     let columns = person_names::COLUMNS;
+    // Set-based, not a lookup per row: the CSV asks for every registrant.
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT p.user_id, p.events, p.active_days, p.last_day, {columns}, \
-                lr.email, lr.registered_at, lt.lesson_types \
-         FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::date[]) \
-              WITH ORDINALITY AS p(user_id, events, active_days, last_day, n) \
-         {joins} \
-         LEFT JOIN LATERAL ( \
-             SELECT email, registered_at FROM free_lesson_registrations \
-             WHERE user_id = p.user_id AND (registered_at IS NULL OR registered_at < $5) \
-             ORDER BY registered_at DESC NULLS LAST, id DESC LIMIT 1) lr ON true \
-         CROSS JOIN LATERAL ( \
-             SELECT coalesce(array_agg(DISTINCT lesson_type::text ORDER BY lesson_type::text) \
-                               FILTER (WHERE lesson_type IS NOT NULL), '{{}}') AS lesson_types \
-             FROM free_lesson_registrations \
-             WHERE user_id = p.user_id AND (registered_at IS NULL OR registered_at < $5)) lt \
+        "WITH p AS (SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::date[]) \
+                    WITH ORDINALITY AS p(user_id, events, active_days, last_day, n)), \
+         regs AS (SELECT f.id, f.user_id, f.email, f.registered_at, f.lesson_type::text AS lesson_type \
+                  FROM free_lesson_registrations f \
+                  WHERE f.user_id IN (SELECT user_id FROM p) \
+                    AND (f.registered_at IS NULL OR f.registered_at < $5)), \
+         lr AS (SELECT DISTINCT ON (user_id) user_id, email, registered_at FROM regs \
+                ORDER BY user_id, registered_at DESC NULLS LAST, id DESC), \
+         lt AS (SELECT user_id, array_agg(DISTINCT lesson_type ORDER BY lesson_type) \
+                                  FILTER (WHERE lesson_type IS NOT NULL) AS lesson_types \
+                FROM regs GROUP BY user_id) \
+         SELECT p.user_id, p.events, p.active_days, p.last_day, {columns}, \
+                lr.email, lr.registered_at, coalesce(lt.lesson_types, '{{}}') AS lesson_types \
+         FROM p {joins} \
+         LEFT JOIN lr ON lr.user_id = p.user_id \
+         LEFT JOIN lt ON lt.user_id = p.user_id \
          ORDER BY p.n"
     )))
     .bind(column(|s| s.user_id))
