@@ -1,4 +1,4 @@
-//! Subcommands: serve (default), migrate, seed-demo, staff, token.
+//! Subcommands: serve (default), migrate, seed-demo, rebuild-analytics, staff, token.
 
 mod accounts;
 
@@ -14,7 +14,7 @@ use sqlx::{Connection, PgConnection};
 use crate::App;
 use crate::config::{Config, LogFormat};
 use crate::local_pg::{Durability, LocalPg};
-use crate::store::{self, cluster, demo};
+use crate::store::{self, analytics_cache, cluster, demo};
 
 /// Tells the person at the terminal what is happening: plain lines on stdout
 /// normally, log events with `LOG_FORMAT=json` so every line a collector
@@ -68,6 +68,9 @@ pub enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Rebuild the analytics cache from the bot's tables (needed only after
+    /// the bot deleted or rewrote old rows; see docs/analytics.md).
+    RebuildAnalytics,
     /// Manage staff accounts.
     Staff {
         #[command(subcommand)]
@@ -96,6 +99,9 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
         Command::SeedDemo { users, force } => with_maintenance_connection(&config, async |conn| {
             let started = Instant::now();
             let report = demo::seed(conn, users, demo_anchor(), force).await?;
+            // So the first page view does not have to build it.
+            analytics_cache::rebuild(conn, config.school_timezone).await?;
+            analytics_cache::vacuum(conn).await?;
             say!(
                 "Seeded demo data in {:.1} s: {} people, {} users rows, {} bookings, {} events, \
                      {} free-lesson registrations, {} hackathon registrations.",
@@ -110,6 +116,20 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
             Ok(())
         })
         .await,
+        Command::RebuildAnalytics => {
+            with_maintenance_connection(&config, async |conn| {
+                let started = Instant::now();
+                analytics_cache::rebuild(conn, config.school_timezone).await?;
+                analytics_cache::vacuum(conn).await?;
+                say!(
+                    "Rebuilt the analytics cache ({}) in {:.1} s.",
+                    config.school_timezone,
+                    started.elapsed().as_secs_f64()
+                );
+                Ok(())
+            })
+            .await
+        }
         Command::Staff { command } => {
             with_maintenance_connection(&config, async |conn| accounts::staff(conn, command).await)
                 .await

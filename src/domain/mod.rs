@@ -1,10 +1,12 @@
 //! Pure rules, no I/O.
 
+pub mod analytics;
 pub mod audience;
 pub mod booking;
 pub mod booking_change;
 pub mod broadcast;
 pub mod content;
+pub mod lead;
 pub mod role;
 pub mod staff;
 pub mod stream;

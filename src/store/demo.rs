@@ -10,6 +10,8 @@ use anyhow::Context;
 use chrono::{DateTime, Utc};
 use sqlx::{Connection, PgConnection};
 
+use super::demo_activity::{LEAD_ACTIVITY_SQL, LESSON_CLICKS_SQL};
+
 /// Upper bound for `--users`; keeps an accidental extra zero from filling the disk.
 pub const MAX_USERS: u32 = 2_000_000;
 
@@ -192,6 +194,8 @@ pub async fn seed(
         run(LEGACY_BROADCASTS_SQL, "legacy broadcasts"),
         run(LEGACY_RECIPIENTS_SQL, "legacy broadcast recipients"),
         run(REGISTRY_SQL, "stream registry"),
+        run(LESSON_CLICKS_SQL, "lesson-link clicks"),
+        run(LEAD_ACTIVITY_SQL, "leads' activity"),
     ] {
         let result = sqlx::query(sql)
             .bind(anchor)
@@ -228,7 +232,7 @@ pub async fn seed(
         people,
         users: counts[0],
         bookings: counts[1],
-        events: counts[2] + counts[3],
+        events: counts[2] + counts[3] + counts[9] + counts[10],
         free_lesson_registrations: counts[4],
         hackathon_registrations: counts[5],
         legacy_broadcasts: counts[6],

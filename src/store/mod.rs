@@ -1,5 +1,7 @@
 //! All SQL lives here, one module per aggregate.
 
+pub mod analytics;
+pub mod analytics_cache;
 pub mod audience;
 pub mod audit;
 pub mod bookings;
@@ -7,9 +9,12 @@ pub mod broadcasts;
 pub mod cluster;
 pub mod delivery;
 pub mod demo;
+mod demo_activity;
+pub mod free_lessons;
 pub mod health;
-pub mod overview;
+pub mod leads;
 pub mod people;
+pub mod person_names;
 pub mod sessions;
 pub mod settings;
 pub mod staff;

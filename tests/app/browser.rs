@@ -162,6 +162,14 @@ impl Browser {
             .unwrap_or_else(|e| panic!("typing into `{css}`: {e}"));
     }
 
+    /// Runs `script` (a function body) in the page and returns its value.
+    pub async fn eval(&self, script: &str) -> Value {
+        self.client
+            .execute(script, Vec::new())
+            .await
+            .unwrap_or_else(|e| panic!("running `{script}`: {e}"))
+    }
+
     /// Resizes the window, e.g. to a phone's width.
     pub async fn resize(&self, width: u32, height: u32) {
         self.client

@@ -1,6 +1,11 @@
 //! The integration suite: one binary, real PostgreSQL, the app over HTTP.
 
 mod accounts;
+mod analytics;
+mod analytics_browser;
+mod analytics_cache;
+mod analytics_pages;
+mod analytics_params;
 mod auth;
 mod binary;
 mod bookings_api;
@@ -8,6 +13,7 @@ mod browser;
 mod delivery;
 mod fake_telegram;
 mod helpers;
+mod leads;
 mod local_pg;
 mod messages_api;
 mod migrations;
@@ -16,6 +22,7 @@ mod people_directory;
 mod seed;
 mod staff_pages;
 mod stream_page;
+mod stream_students_api;
 mod streams_registry;
 mod user_page;
 mod users_api;

@@ -185,10 +185,14 @@ async fn home_page_shows_counts_from_the_database() {
     assert_eq!(response.status(), StatusCode::OK);
     let html = response.text().await.unwrap();
     assert!(html.contains("<title>Главная"), "{html}");
-    assert!(
-        html.contains(r#"<span class="stat-value">7</span><span class="stat-label">бронирований"#),
-        "{html}"
-    );
+    for stat in ["users", "active-bookings", "confirmed"] {
+        assert!(
+            html.contains(&format!(
+                r#"data-stat="{stat}"><span class="stat-value">7</span>"#
+            )),
+            "{stat}: {html}"
+        );
+    }
     let css = app.get("/static/app.css").await;
     assert_eq!(css.status(), StatusCode::OK);
     assert!(

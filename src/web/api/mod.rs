@@ -2,7 +2,10 @@
 //! through `utoipa_axum::routes!`, in the group of its [`Access`], so neither
 //! `/api/openapi.json` nor the access rules can fall behind.
 
+pub mod analytics;
 pub mod bookings;
+pub mod free_lessons;
+pub mod leads;
 pub mod messages;
 pub mod ops;
 pub mod params;
@@ -37,6 +40,7 @@ use crate::web::extract::Json;
         (name = "streams", description = "The stream registry"),
         (name = "users", description = "Users: the list, search and one user's data"),
         (name = "messages", description = "Broadcasts to the bot's users (admins only)"),
+        (name = "analytics", description = "Analytics as docs/analytics.md defines it: headline numbers, growth, events, free lessons, leads"),
     )
 )]
 struct ApiDoc;
@@ -61,7 +65,13 @@ pub fn groups() -> Vec<(Access, OpenApiRouter<AppState>)> {
                 .routes(routes!(bookings::user_bookings))
                 .routes(routes!(users::list_users))
                 .routes(routes!(users::get_user))
-                .routes(routes!(streams::list_streams)),
+                .routes(routes!(streams::list_streams))
+                .routes(routes!(free_lessons::stream_students))
+                .routes(routes!(analytics::stats))
+                .routes(routes!(analytics::user_growth))
+                .routes(routes!(analytics::events))
+                .routes(routes!(leads::list_leads))
+                .routes(routes!(free_lessons::list_free_lessons)),
         ),
         (
             Access::EDITOR,

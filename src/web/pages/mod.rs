@@ -1,6 +1,8 @@
 //! HTML handlers by area, each with an askama template struct.
 
+mod analytics;
 mod audit;
+mod free_lessons;
 mod home;
 mod login;
 mod registry;
@@ -38,6 +40,14 @@ pub fn routes() -> Routes {
             Access::VIEWER,
             stream::export::csv,
         )
+        .get("/analytics", Access::VIEWER, analytics::show)
+        .get(
+            "/analytics/leads.csv",
+            Access::VIEWER,
+            analytics::export::csv,
+        )
+        .get("/free-lessons", Access::VIEWER, free_lessons::show)
+        .get("/free-lessons.csv", Access::VIEWER, free_lessons::csv)
         .get("/users", Access::VIEWER, users::show)
         .get("/users.csv", Access::VIEWER, users::export::csv)
         .get("/users/{id}", Access::VIEWER, user::show)
@@ -63,6 +73,7 @@ pub const NAV: &[(&str, &str)] = &[
     ("/users", "Пользователи"),
     ("/messages", "Сообщения"),
     ("/analytics", "Аналитика"),
+    ("/free-lessons", "Бесплатные уроки"),
 ];
 
 /// Settings entries of the user menu: (path, label, the role that sees it).
@@ -140,18 +151,7 @@ pub fn local_time(tz: Tz, at: &DateTime<Utc>) -> String {
 
 /// Midnight at the start of `day` in the school's zone.
 pub fn day_start(day: NaiveDate, tz: Tz) -> DateTime<Utc> {
-    let midnight = day.and_hms_opt(0, 0, 0).expect("midnight exists");
-    midnight
-        .and_local_timezone(tz)
-        .earliest()
-        // A zone that skips midnight (DST): the day starts an hour later.
-        .unwrap_or_else(|| {
-            (midnight + chrono::Duration::hours(1))
-                .and_local_timezone(tz)
-                .earliest()
-                .expect("an hour after a skipped midnight exists")
-        })
-        .with_timezone(&Utc)
+    crate::domain::analytics::day_start(day, tz)
 }
 
 /// A timestamp as staff read it, or «—» when there is none.

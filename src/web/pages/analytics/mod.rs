@@ -1,0 +1,368 @@
+//! `/analytics`: one date range (the 7, 30 or 90 days ending today, or any
+//! `from`–`to` of at most 365 days) drives every card: new users, bookings
+//! and events per day with averages over the range's days, user growth, top
+//! event types, free-lesson conversion by lesson type, and the leads scored
+//! over the range's last week, with a tier filter, pages and
+//! `/analytics/leads.csv` ([`export`]).
+
+pub mod export;
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{RawQuery, State};
+use chrono::NaiveDate;
+
+use super::Layout;
+use crate::domain::analytics::{
+    DateRange, PRESETS, RangeError, Tier, average, bounds, event_label, lesson_label, percent,
+};
+use crate::store::free_lessons::{self, LessonType};
+use crate::store::leads::{self, Lead, Window};
+use crate::store::{analytics, analytics_cache};
+use crate::web::AppState;
+use crate::web::api::analytics::today;
+use crate::web::api::params::Params;
+use crate::web::auth::Principal;
+use crate::web::charts::{Chart, grouped};
+use crate::web::error::AppError;
+
+/// Leads per page.
+pub const PAGE_SIZE: i64 = 50;
+const MAX_PAGE: i64 = 1_000_000;
+
+/// What the query string asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Request {
+    pub range: DateRange,
+    /// Whether the range is a preset (`days=`) rather than `from`/`to`.
+    pub preset: bool,
+    pub tier: Option<Tier>,
+    pub page: i64,
+}
+
+impl Request {
+    /// Blank fields (a form's empty inputs) mean "not given".
+    pub fn parse(query: Option<&str>, today: NaiveDate) -> Result<Self, AppError> {
+        let params = Params::parse(query).without_empty();
+        let range = DateRange::parse(
+            params.raw("days"),
+            params.raw("from"),
+            params.raw("to"),
+            today,
+            30,
+        )
+        .map_err(|err| AppError::BadRequest(range_message(err).to_owned()))?;
+        let tier = params
+            .raw("tier")
+            .map(|raw| {
+                Tier::parse(raw).ok_or_else(|| {
+                    AppError::BadRequest("Уровень лида: hot, warm, cool или cold.".to_owned())
+                })
+            })
+            .transpose()?;
+        let page = params
+            .int(
+                "page",
+                1..=MAX_PAGE,
+                &format!("Номер страницы — целое число от 1 до {MAX_PAGE}."),
+            )?
+            .unwrap_or(1);
+        Ok(Self {
+            range,
+            preset: params.raw("days").is_some() || params.raw("from").is_none(),
+            tier,
+            page,
+        })
+    }
+
+    /// The range part of links: `days=N` or `from=…&to=…`.
+    pub fn range_query(&self) -> String {
+        if self.preset {
+            format!("days={}", self.range.days())
+        } else {
+            format!("from={}&to={}", self.range.from(), self.range.to())
+        }
+    }
+
+    /// A link to this page with `tier` and `page`.
+    fn link(&self, path: &str, tier: Option<Tier>, page: i64) -> String {
+        let mut href = format!("{path}?{}", self.range_query());
+        if let Some(tier) = tier {
+            href.push_str("&tier=");
+            href.push_str(tier.api_name());
+        }
+        if page > 1 {
+            href.push_str(&format!("&page={page}"));
+        }
+        href
+    }
+}
+
+/// Russian for staff: which field is wrong and what it takes.
+fn range_message(err: RangeError) -> &'static str {
+    match err {
+        RangeError::Days => "Период: число дней от 1 до 365.",
+        RangeError::Date => "Даты периода — в виде ГГГГ-ММ-ДД.",
+        RangeError::Incomplete => "Укажите обе даты периода: «с» и «по».",
+        RangeError::Both => "Укажите либо число дней, либо даты «с» и «по».",
+        RangeError::Reversed => "Дата «с» позже даты «по».",
+        RangeError::Future => "Дата «по» не может быть позже сегодняшней.",
+        RangeError::TooLong => "Период — не больше 365 дней.",
+    }
+}
+
+/// A number card: total over the range and the average per day.
+pub struct Summary {
+    pub label: &'static str,
+    pub total: i64,
+    pub average: f64,
+}
+
+/// A tab of the lead list's tier filter.
+pub struct TierTab {
+    pub label: &'static str,
+    /// `None` for «all».
+    pub tier: Option<&'static str>,
+    pub count: String,
+    pub href: String,
+    pub current: bool,
+}
+
+/// A lesson type's row of the conversion table.
+pub struct Conversion {
+    pub row: LessonType,
+    pub label: String,
+    pub percent: f64,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "analytics.html")]
+pub struct AnalyticsPage {
+    layout: Layout,
+    request: Request,
+    /// `dd.mm.yyyy – dd.mm.yyyy`.
+    period: String,
+    from: String,
+    to: String,
+    today: String,
+    presets: [i64; 3],
+    summaries: Vec<Summary>,
+    charts: Vec<Chart>,
+    types_chart: Chart,
+    conversion: Vec<Conversion>,
+    week: String,
+    tabs: Vec<TierTab>,
+    leads: Vec<Lead>,
+    total: i64,
+    page: i64,
+    pages: i64,
+}
+
+impl AnalyticsPage {
+    fn is_preset(&self, days: &i64) -> bool {
+        self.request.preset && self.request.range.days() == *days
+    }
+
+    fn preset_href(days: &i64) -> String {
+        format!("/analytics?days={days}")
+    }
+
+    fn day(day: &NaiveDate) -> String {
+        day.format("%d.%m.%Y").to_string()
+    }
+
+    fn number(value: &i64) -> String {
+        grouped(*value)
+    }
+
+    fn page_href(&self, page: i64) -> String {
+        format!(
+            "{}#leads",
+            self.request.link("/analytics", self.request.tier, page)
+        )
+    }
+
+    fn csv_href(&self) -> String {
+        self.request
+            .link("/analytics/leads.csv", self.request.tier, 1)
+    }
+
+    fn lessons(lead: &Lead) -> String {
+        lead.lesson_types
+            .iter()
+            .map(|t| lesson_label(t).unwrap_or(t))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// `GET /analytics[?days=N | ?from=…&to=…][&tier=…][&page=N]`.
+pub async fn show(
+    State(state): State<AppState>,
+    principal: Principal,
+    RawQuery(query): RawQuery,
+) -> Result<AnalyticsPage, AppError> {
+    let tz = state.config.school_timezone;
+    let pool = &state.pool;
+    let today = today(tz);
+    let request = Request::parse(query.as_deref(), today)?;
+    let range = request.range;
+    let week = range.lead_window();
+    let window = Window::new(&week, tz);
+    analytics_cache::refresh(pool, tz).await?;
+    let (growth, bookings, events, types, lesson_types, board) = tokio::try_join!(
+        analytics::growth(pool, &range),
+        analytics::bookings_per_day(pool, &range),
+        analytics::events_per_day(pool, &range),
+        analytics::event_types(pool, &range),
+        free_lessons::by_lesson_type(pool, Some(bounds(&range, tz))),
+        leads::board(pool, &window),
+    )?;
+    let offset = (request.page - 1) * PAGE_SIZE;
+    let leads = leads::list(pool, &board, request.tier, Some(PAGE_SIZE), offset).await?;
+    let counts = board.counts;
+    let total = request.tier.map_or(counts.total(), |tier| counts.get(tier));
+
+    let days = range.days();
+    let summary = |label, total| Summary {
+        label,
+        total,
+        average: average(total, days),
+    };
+    let span = format!("за {days} дн.");
+    let describe = |what: &str, total: i64| {
+        format!(
+            "{what} {span}: {}, в среднем {:.1} в день.",
+            grouped(total),
+            average(total, days)
+        )
+    };
+    let summaries = vec![
+        summary("новых пользователей", growth.new_users.total()),
+        summary("заявок на курс", bookings.total()),
+        summary("событий", events.total()),
+    ];
+    let charts = vec![
+        Chart::daily_bars(
+            "new-users",
+            "Новые пользователи по дням",
+            "Новых пользователей",
+            &growth.new_users.points,
+            describe("Новых пользователей", growth.new_users.total()),
+        ),
+        Chart::daily_lines(
+            "growth",
+            "Рост числа пользователей",
+            &[("series-1", "Всего пользователей", &growth.cumulative.points)],
+            format!(
+                "Пользователей на конец каждого дня; за период прибавилось {}.",
+                grouped(growth.new_users.total())
+            ),
+        ),
+        Chart::daily_bars(
+            "bookings",
+            "Заявки на курс по дням",
+            "Заявок",
+            &bookings.points,
+            describe("Заявок на курс", bookings.total()),
+        ),
+        Chart::daily_bars(
+            "events",
+            "События по дням",
+            "Событий",
+            &events.points,
+            describe("Событий", events.total()),
+        ),
+    ];
+    let all_events: i64 = types.iter().map(|t| t.events).sum();
+    let ranked: Vec<(String, i64, f64)> = types
+        .iter()
+        .take(10)
+        .map(|t| {
+            let label = event_label(&t.event_type)
+                .unwrap_or(&t.event_type)
+                .to_owned();
+            (label, t.events, percent(t.events, all_events))
+        })
+        .collect();
+    let types_chart = Chart::ranking(
+        "event-types",
+        "Популярные типы событий",
+        &ranked,
+        format!(
+            "{} типов событий {span}, всего {} событий; доли — от всех событий периода.",
+            types.len(),
+            grouped(all_events)
+        ),
+    );
+    let conversion = lesson_types
+        .into_iter()
+        .map(|row| Conversion {
+            label: super::free_lessons::lesson_name(row.lesson_type.as_deref()),
+            percent: percent(row.converted, row.registrants),
+            row,
+        })
+        .collect();
+    let tab = |label, tier: Option<Tier>, count| TierTab {
+        label,
+        tier: tier.map(Tier::api_name),
+        count: grouped(count),
+        href: format!("{}#leads", request.link("/analytics", tier, 1)),
+        current: request.tier == tier,
+    };
+    let tabs = std::iter::once(tab("Все", None, counts.total()))
+        .chain(Tier::ALL.map(|tier| tab(tier.label(), Some(tier), counts.get(tier))))
+        .collect();
+    let dates = |range: &DateRange| {
+        format!(
+            "{} – {}",
+            AnalyticsPage::day(&range.from()),
+            AnalyticsPage::day(&range.to())
+        )
+    };
+    Ok(AnalyticsPage {
+        layout: Layout::new("/analytics", &principal),
+        request,
+        period: dates(&range),
+        from: range.from().to_string(),
+        to: range.to().to_string(),
+        today: today.to_string(),
+        presets: PRESETS,
+        summaries,
+        charts,
+        types_chart,
+        conversion,
+        week: dates(&week),
+        tabs,
+        leads,
+        total,
+        page: request.page,
+        pages: ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn links_keep_the_range_kind() {
+        let today = NaiveDate::from_ymd_opt(2026, 11, 21).unwrap();
+        let preset = Request::parse(Some("days=7&tier=hot&page=2"), today).unwrap();
+        assert_eq!(
+            preset.link("/analytics", preset.tier, 3),
+            "/analytics?days=7&tier=hot&page=3"
+        );
+        let blank = Request::parse(Some("days=&from=&to=&tier=&page="), today).unwrap();
+        assert_eq!(
+            (blank.range.days(), blank.preset, blank.tier, blank.page),
+            (30, true, None, 1)
+        );
+        let custom = Request::parse(Some("from=2026-11-01&to=2026-11-10"), today).unwrap();
+        assert!(!custom.preset);
+        assert_eq!(
+            custom.link("/analytics/leads.csv", Some(Tier::Cold), 1),
+            "/analytics/leads.csv?from=2026-11-01&to=2026-11-10&tier=cold"
+        );
+    }
+}
