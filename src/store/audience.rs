@@ -1,25 +1,19 @@
 //! Who an audience is, in SQL: the estimate shown before sending, the check
 //! that named people and streams exist, and the one set-based INSERT …
 //! SELECT that turns an audience into recipient rows when sending starts.
+//!
+//! "Everyone the bot knows" is the people directory (`store::people`), so
+//! callers bring it up to date first with [`super::people::catch_up`].
 
 use sqlx::{PgConnection, PgExecutor};
 
 use crate::domain::audience::{Audience, Segment};
 
-/// Everyone the bot knows: `users` and anyone in its other tables.
-const EVERYONE: &str = "SELECT user_id FROM users \
-     UNION SELECT user_id FROM bookings \
-     UNION SELECT user_id FROM events \
-     UNION SELECT user_id FROM free_lesson_registrations \
-     UNION SELECT user_id FROM hackathon_registrations";
-
 /// The audience's people, deduplicated, as `SELECT user_id`. Binds: `$1`
 /// kind (`users`, `stream`, or the segment name), `$2` user ids, `$3` stream
 /// codes, `$4` booking statuses. A stream member's status is that of their
 /// latest booking in the stream, as on the stream page.
-fn members() -> String {
-    format!(
-        "SELECT DISTINCT user_id FROM ( \
+const MEMBERS: &str = "SELECT DISTINCT user_id FROM ( \
             SELECT unnest($2::bigint[]) AS user_id WHERE $1 = 'users' \
             UNION ALL \
             SELECT latest.user_id FROM ( \
@@ -30,12 +24,10 @@ fn members() -> String {
             UNION ALL \
             SELECT user_id FROM hackathon_registrations WHERE $1 = 'hackathon' \
             UNION ALL \
-            SELECT p.user_id FROM ({EVERYONE}) p \
+            SELECT p.user_id FROM people_directory p \
             WHERE $1 = 'all' OR ($1 = 'never_paid' AND NOT EXISTS ( \
                 SELECT 1 FROM bookings b WHERE b.user_id = p.user_id AND b.confirmed = 2)) \
-         ) audience WHERE user_id > 0"
-    )
-}
+         ) audience WHERE user_id > 0";
 
 /// The binds of [`members`].
 struct Binds {
@@ -87,9 +79,8 @@ impl Estimate {
 pub async fn estimate(db: impl PgExecutor<'_>, audience: &Audience) -> sqlx::Result<Estimate> {
     let b = binds(audience);
     let sql = format!(
-        "SELECT count(*), count(blocked.user_id) FROM ({}) a \
-         LEFT JOIN blocked_users blocked USING (user_id)",
-        members()
+        "SELECT count(*), count(blocked.user_id) FROM ({MEMBERS}) a \
+         LEFT JOIN blocked_users blocked USING (user_id)"
     );
     let (people, blocked): (i64, i64) = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(b.kind)
@@ -105,11 +96,7 @@ pub async fn estimate(db: impl PgExecutor<'_>, audience: &Audience) -> sqlx::Res
 pub async fn unknown_users(db: impl PgExecutor<'_>, ids: &[i64]) -> sqlx::Result<Vec<i64>> {
     sqlx::query_scalar(
         "SELECT id FROM unnest($1::bigint[]) AS id \
-         WHERE NOT EXISTS (SELECT 1 FROM users WHERE user_id = id) \
-           AND NOT EXISTS (SELECT 1 FROM bookings WHERE user_id = id) \
-           AND NOT EXISTS (SELECT 1 FROM events WHERE user_id = id) \
-           AND NOT EXISTS (SELECT 1 FROM free_lesson_registrations WHERE user_id = id) \
-           AND NOT EXISTS (SELECT 1 FROM hackathon_registrations WHERE user_id = id) \
+         WHERE NOT EXISTS (SELECT 1 FROM people_directory WHERE user_id = id) \
          ORDER BY id",
     )
     .bind(ids)
@@ -159,14 +146,13 @@ pub async fn resolve(
                    CASE WHEN blocked.user_id IS NULL THEN NULL \
                         ELSE 'не получает сообщения бота: ' || blocked.reason END, \
                    false \
-            FROM ({}) a \
+            FROM ({MEMBERS}) a \
             LEFT JOIN users u USING (user_id) \
             LEFT JOIN blocked_users blocked USING (user_id) \
             ORDER BY a.user_id \
             ON CONFLICT (message_id, user_id) WHERE NOT legacy DO NOTHING \
             RETURNING delivery_status) \
-         SELECT count(*), count(*) FILTER (WHERE delivery_status = 'skipped') FROM inserted",
-        members()
+         SELECT count(*), count(*) FILTER (WHERE delivery_status = 'skipped') FROM inserted"
     );
     let (recipients, skipped): (i64, i64) = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(b.kind)

@@ -417,6 +417,8 @@ pub async fn create(
     actor: &Actor,
     new: &NewBroadcast,
 ) -> Result<Created, CreateError> {
+    // The audience is read from the people directory: bring it up to date.
+    super::people::catch_up(pool).await?;
     let mut tx = pool.begin().await?;
     if let Some((key, digest)) = &new.idempotency {
         // Two requests with one key wait for each other here, so the second

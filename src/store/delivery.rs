@@ -70,6 +70,9 @@ pub async fn expire_leases(pool: &PgPool, own: &[i32]) -> sqlx::Result<u64> {
 /// their ids.
 pub async fn start_due(pool: &PgPool) -> sqlx::Result<Vec<i32>> {
     let mut started = Vec::new();
+    // Audiences are read from the people directory, brought up to date once
+    // per round and only when something is due.
+    let mut caught_up = false;
     loop {
         let mut tx = pool.begin().await?;
         let due: Option<(i32, Option<Value>)> = sqlx::query_as(
@@ -87,6 +90,10 @@ pub async fn start_due(pool: &PgPool) -> sqlx::Result<Vec<i32>> {
             .and_then(|raw| Audience::parse(raw).ok());
         match audience {
             Some(audience) => {
+                if !caught_up {
+                    super::people::catch_up(pool).await?;
+                    caught_up = true;
+                }
                 audience::resolve(&mut tx, id, &audience).await?;
                 sqlx::query(
                     "UPDATE message_history SET status = 'sending', started_at = now(), \

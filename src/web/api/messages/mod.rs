@@ -234,6 +234,7 @@ pub async fn preview_message(
         preview.max_length = Some(kind.max_len());
     }
     if let Ok(audience) = &submission.audience {
+        crate::store::people::catch_up(&state.pool).await?;
         let mut unknown = 0;
         match audience {
             Audience::Users { user_ids } => {
