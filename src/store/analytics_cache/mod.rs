@@ -41,12 +41,14 @@ struct State {
 }
 
 /// Brings the cache up to date (building it first when it was never built
-/// or was built for another zone). Runs in its own task, so a client that
-/// hangs up mid-way cannot leave a half-done refresh holding the lock.
+/// or was built for another zone), and the people directory the analytics
+/// lists take names from. Runs in its own task, so a client that hangs up
+/// mid-way cannot leave a half-done refresh holding the lock.
 #[tracing::instrument(skip_all)]
 pub async fn refresh(pool: &PgPool, tz: Tz) -> sqlx::Result<()> {
     let pool = pool.clone();
     match tokio::spawn(async move {
+        crate::store::people::catch_up(&pool).await?;
         let mut conn = pool.acquire().await?;
         refresh_on(&mut conn, tz, false).await
     })
