@@ -250,6 +250,58 @@ async fn migrate_and_seed_demo_commands() {
 }
 
 #[tokio::test]
+async fn rebuild_analytics_recounts_the_cache_from_the_bot_tables() {
+    let db = migrated_database().await;
+    let pool = db.pool().await;
+    sqlx::raw_sql(
+        "INSERT INTO users (user_id, first_name) VALUES (71, 'Анна'); \
+         INSERT INTO events (user_id, event_type, created_at) \
+             VALUES (72, 'start_command', '2026-03-01 21:30+00')",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    let cwd = scratch_dir("cli");
+    let run = |args: &[&str]| {
+        command(&cwd)
+            .env("DATABASE_URL", &db.url)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+
+    let rebuilt = run(&["rebuild-analytics"]);
+    assert!(rebuilt.status.success(), "{rebuilt:?}");
+    let stdout = String::from_utf8_lossy(&rebuilt.stdout);
+    assert!(
+        stdout.contains("Rebuilt the analytics cache (Europe/Moscow)"),
+        "{stdout}"
+    );
+    let first_seen: Vec<(i64, chrono::NaiveDate)> =
+        sqlx::query_as("SELECT user_id, first_day FROM analytics_first_seen ORDER BY user_id")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(first_seen.len(), 2, "{first_seen:?}");
+    // 21:30 UTC is the next day in Moscow.
+    assert_eq!(
+        first_seen[1],
+        (72, chrono::NaiveDate::from_ymd_opt(2026, 3, 2).unwrap())
+    );
+
+    let bad = run(&["rebuild-analytics", "--now"]);
+    assert_eq!(bad.status.code(), Some(2), "{bad:?}");
+    let zone = command(&cwd)
+        .env("DATABASE_URL", &db.url)
+        .env("SCHOOL_TIMEZONE", "Mars/Olympus")
+        .arg("rebuild-analytics")
+        .output()
+        .unwrap();
+    assert!(!zone.status.success());
+    assert!(String::from_utf8_lossy(&zone.stderr).contains("SCHOOL_TIMEZONE"));
+}
+
+#[tokio::test]
 async fn json_log_format_writes_one_json_object_per_line() {
     let db = migrated_database().await;
     let cwd = scratch_dir("json-logs");
