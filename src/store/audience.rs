@@ -8,6 +8,7 @@
 use sqlx::{PgConnection, PgExecutor};
 
 use crate::domain::audience::{Audience, Segment};
+use crate::domain::stream::display_order;
 
 /// The audience's people, deduplicated, as `SELECT user_id`. Binds: `$1`
 /// kind (`users`, `stream`, or the segment name), `$2` user ids, `$3` stream
@@ -166,4 +167,96 @@ pub async fn resolve(
         recipients,
         skipped,
     })
+}
+
+/// A stream as the audience picker offers it: registry data (when
+/// registered) and its members (latest booking per person, as [`MEMBERS`]
+/// counts them) by that booking's status.
+#[derive(Debug, Clone, Default, PartialEq, Eq, sqlx::FromRow)]
+pub struct StreamMembers {
+    pub code: String,
+    pub display_name: Option<String>,
+    pub course_id: Option<i32>,
+    pub starts_on: Option<chrono::NaiveDate>,
+    pub is_current: bool,
+    pub archived: bool,
+    pub confirmed: i64,
+    pub pending: i64,
+    pub new: i64,
+    pub cancelled: i64,
+}
+
+impl StreamMembers {
+    pub fn name(&self) -> &str {
+        self.display_name.as_deref().unwrap_or(&self.code)
+    }
+
+    /// Members whose latest booking has raw status `status`.
+    pub fn with_status(&self, status: i32) -> i64 {
+        match status {
+            2 => self.confirmed,
+            1 => self.pending,
+            0 => self.new,
+            -1 => self.cancelled,
+            _ => 0,
+        }
+    }
+}
+
+/// Every stream registered or found on bookings, with its members per
+/// status: current intakes first, then in display order, archived last.
+pub async fn stream_members(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<StreamMembers>> {
+    let mut rows: Vec<StreamMembers> = sqlx::query_as(
+        "WITH m AS ( \
+             SELECT course_stream AS code, \
+                    count(*) FILTER (WHERE confirmed = 2) AS confirmed, \
+                    count(*) FILTER (WHERE confirmed = 1) AS pending, \
+                    count(*) FILTER (WHERE confirmed = 0) AS new, \
+                    count(*) FILTER (WHERE confirmed = -1) AS cancelled \
+             FROM ( \
+                 SELECT DISTINCT ON (user_id, course_stream) course_stream, confirmed \
+                 FROM bookings WHERE course_stream IS NOT NULL AND user_id > 0 \
+                 ORDER BY user_id, course_stream, created_at DESC, id DESC \
+             ) latest GROUP BY course_stream) \
+         SELECT coalesce(r.code, m.code) AS code, r.display_name, r.course_id, r.starts_on, \
+                coalesce(r.is_current, false) AS is_current, \
+                coalesce(r.archived, false) AS archived, \
+                coalesce(m.confirmed, 0) AS confirmed, coalesce(m.pending, 0) AS pending, \
+                coalesce(m.new, 0) AS new, coalesce(m.cancelled, 0) AS cancelled \
+         FROM m FULL JOIN stream_registry r ON r.code = m.code",
+    )
+    .fetch_all(db)
+    .await?;
+    rows.sort_by(|a, b| {
+        b.is_current
+            .cmp(&a.is_current)
+            .then(a.archived.cmp(&b.archived))
+            .then(a.course_id.cmp(&b.course_id))
+            .then_with(|| display_order((a.starts_on, &a.code), (b.starts_on, &b.code)))
+    });
+    Ok(rows)
+}
+
+/// A named person as the audience picker shows them.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Named {
+    pub user_id: i64,
+    pub username: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    /// Not in the people directory: the bot has never seen them.
+    pub unknown: bool,
+}
+
+/// `ids` in the given order, with the names the directory has.
+pub async fn named(db: impl PgExecutor<'_>, ids: &[i64]) -> sqlx::Result<Vec<Named>> {
+    sqlx::query_as(
+        "SELECT i.id AS user_id, d.username, d.first_name, d.last_name, \
+                d.user_id IS NULL AS unknown \
+         FROM unnest($1::bigint[]) WITH ORDINALITY AS i(id, n) \
+         LEFT JOIN people_directory d ON d.user_id = i.id ORDER BY i.n",
+    )
+    .bind(ids)
+    .fetch_all(db)
+    .await
 }

@@ -10,6 +10,7 @@ pub mod cluster;
 pub mod delivery;
 pub mod demo;
 mod demo_activity;
+pub mod drafts;
 pub mod free_lessons;
 pub mod health;
 pub mod leads;

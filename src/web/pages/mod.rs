@@ -5,6 +5,7 @@ mod audit;
 mod free_lessons;
 mod home;
 mod login;
+mod messages;
 mod registry;
 mod staff;
 mod stream;
@@ -61,6 +62,7 @@ pub fn routes() -> Routes {
             Access::EDITOR,
             user::edit::move_stream,
         )
+        .merge(messages::routes())
         .merge(registry::routes())
         .merge(staff::routes())
         .get("/audit", Access::ADMIN, audit::show)

@@ -5,7 +5,7 @@
 
 pub mod actions;
 mod json;
-mod request;
+pub(crate) mod request;
 
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
