@@ -10,6 +10,7 @@ mod auth;
 mod binary;
 mod bookings_api;
 mod browser;
+mod composer;
 mod delivery;
 mod fake_telegram;
 mod helpers;

@@ -100,8 +100,12 @@ impl Posted {
     /// ignored (the CSRF token among them); repeated names collect.
     pub fn parse(body: &[u8]) -> Self {
         let mut posted = Self {
+            // Only what was sent: an unchecked box or radio sends nothing.
             form: ComposerForm {
+                audience: String::new(),
                 statuses: Vec::new(),
+                content_type: String::new(),
+                when: String::new(),
                 ..ComposerForm::default()
             },
             ..Self::default()

@@ -77,6 +77,8 @@ async fn render_form(
 ) -> Result<ComposePage, AppError> {
     let tz = state.config.school_timezone;
     let pool = &state.pool;
+    // Segment counts read the people directory.
+    crate::store::people::catch_up(pool).await?;
     let streams = audience::stream_members(pool).await?;
     let mut segments = Vec::with_capacity(Segment::ALL.len());
     for segment in Segment::ALL {
