@@ -5,6 +5,7 @@
 //! so a double click, the back button or a refresh makes one broadcast.
 //! Drafts keep the raw form on the server.
 
+mod check;
 mod form;
 mod review;
 mod view;

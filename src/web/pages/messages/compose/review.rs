@@ -1,5 +1,5 @@
 //! The checks that need the database — named people and streams exist, the
-//! audience is not empty — on top of [`form::check`], and what the composer
+//! audience is not empty — on top of [`check::check`], and what the composer
 //! shows about a form: who it goes to, how many, and the message as
 //! Telegram will show it.
 
@@ -7,7 +7,8 @@ use chrono::Utc;
 use chrono_tz::Tz;
 use sqlx::PgPool;
 
-use super::form::{self, Checked, ComposerForm, Mistake};
+use super::check::{self, Checked, Mistake};
+use super::form::ComposerForm;
 use crate::domain::audience::Audience;
 use crate::domain::content::{Content, ContentType};
 use crate::domain::telegram_html::Kind;
@@ -36,11 +37,11 @@ fn audience_field(audience: &Audience) -> &'static str {
 }
 
 pub async fn review(pool: &PgPool, form: &ComposerForm, tz: Tz) -> sqlx::Result<Review> {
-    let checked = form::check(form, tz, Utc::now());
+    let checked = check::check(form, tz, Utc::now());
     let mut mistakes = checked.mistakes();
     let mut estimate = None;
     let mut named = Vec::new();
-    if let Ok(ids) = form::user_ids(&form.user_ids)
+    if let Ok(ids) = check::user_ids(&form.user_ids)
         && form.audience == "users"
         && !ids.is_empty()
     {

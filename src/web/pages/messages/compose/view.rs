@@ -6,7 +6,8 @@ use askama_web::WebTemplate;
 use chrono::{DateTime, Offset, Utc};
 use chrono_tz::Tz;
 
-use super::form::{ButtonField, ComposerForm, Mistake};
+use super::check::Mistake;
+use super::form::{ButtonField, ComposerForm};
 use super::review::{self, Review};
 use crate::domain::audience::{Audience, STREAM_STATUSES, Segment};
 use crate::domain::broadcast::ButtonAction;
