@@ -5,6 +5,7 @@ mod audit;
 mod free_lessons;
 mod home;
 mod login;
+mod messages;
 mod registry;
 mod staff;
 mod stream;
@@ -63,6 +64,7 @@ pub fn routes() -> Routes {
         )
         .merge(registry::routes())
         .merge(staff::routes())
+        .merge(messages::routes())
         .get("/audit", Access::ADMIN, audit::show)
 }
 
