@@ -16,6 +16,8 @@ mod helpers;
 mod leads;
 mod local_pg;
 mod messages_api;
+mod messages_detail;
+mod messages_pages;
 mod migrations;
 mod ops;
 mod people_directory;

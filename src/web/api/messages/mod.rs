@@ -319,7 +319,8 @@ pub async fn list_messages(
         },
         limit,
         offset,
-    ).await?;
+    )
+    .await?;
     let delivery = Delivery::of(&state);
     let body: Vec<BroadcastJson> = rows
         .into_iter()

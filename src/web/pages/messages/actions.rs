@@ -136,10 +136,12 @@ pub fn refusal(broadcast: &Broadcast, action: PageAction, deletable: i64) -> Opt
         PageAction::Cancel => step(Action::Cancel),
         PageAction::Pause => step(Action::Pause),
         PageAction::Resume => step(Action::Resume),
-        PageAction::RetryFailed => retry()
-            .or_else(|| (broadcast.counts.failed == 0).then(|| NOTHING_FAILED.to_owned())),
-        PageAction::RetryUnknown => retry()
-            .or_else(|| (broadcast.counts.unknown == 0).then(|| NOTHING_UNKNOWN.to_owned())),
+        PageAction::RetryFailed => {
+            retry().or_else(|| (broadcast.counts.failed == 0).then(|| NOTHING_FAILED.to_owned()))
+        }
+        PageAction::RetryUnknown => {
+            retry().or_else(|| (broadcast.counts.unknown == 0).then(|| NOTHING_UNKNOWN.to_owned()))
+        }
         PageAction::DeleteFromChats => match status {
             BroadcastStatus::Draft | BroadcastStatus::Scheduled => {
                 Some(not_allowed(action, status))
@@ -175,82 +177,126 @@ fn recipients(n: i64) -> String {
 }
 
 /// The question and what will happen, with numbers.
-fn explain(broadcast: &Broadcast, action: PageAction, deletable: i64, tz: Tz) -> (String, Vec<String>) {
+fn explain(
+    broadcast: &Broadcast,
+    action: PageAction,
+    deletable: i64,
+    tz: Tz,
+) -> (String, Vec<String>) {
     let counts = &broadcast.counts;
     let remaining = counts.remaining();
     let (question, details): (&str, Vec<String>) = match action {
         PageAction::Cancel => match broadcast.status {
-            BroadcastStatus::Draft => ("Отменить черновик?", vec![
-                "Он останется в истории отменённым; отправлен не будет.".to_owned(),
-            ]),
-            BroadcastStatus::Scheduled => ("Отменить запланированную рассылку?", vec![format!(
-                "Она не будет отправлена (запланирована на {}).",
-                maybe_local_time(tz, &broadcast.scheduled_at)
-            )]),
-            _ => ("Отменить рассылку?", vec![
-                format!(
-                    "{} ещё не {} сообщение — {} не придёт.",
-                    recipients(remaining),
-                    if remaining % 10 == 1 && remaining % 100 != 11 { "получил" } else { "получили" },
-                    if remaining == 1 { "ему оно" } else { "им оно" },
-                ),
-                format!("Уже доставлено: {}. Эти сообщения останутся в чатах.", counts.sent),
-            ]),
-        },
-        PageAction::Pause => ("Приостановить рассылку?", vec![
-            format!("Доставлено {} из {}; в очереди {}.", counts.sent, counts.total, remaining),
-            "Сообщения, которые уже отправляются, дойдут. Остальные уйдут после «Продолжить».".to_owned(),
-        ]),
-        PageAction::Resume => ("Продолжить рассылку?", vec![format!(
-            "В очереди {} — отправка продолжится сразу.",
-            recipients(remaining)
-        )]),
-        PageAction::RetryFailed => ("Повторить отправку получателям с ошибкой?", vec![format!(
-            "Снова в очередь: {}.",
-            recipients(counts.failed)
-        )]),
-        PageAction::RetryUnknown => ("Повторить отправку получателям с неизвестным исходом?", vec![
-            format!("Снова в очередь: {}.", recipients(counts.unknown)),
-            "Часть из них могла уже получить сообщение и получит его дважды.".to_owned(),
-        ]),
-        PageAction::DeleteFromChats => ("Удалить сообщение из чатов?", vec![
-            format!(
-                "Оно будет удалено у {} — у тех, кому доставлено за последние {DELETE_WINDOW_HOURS} часов.",
-                plural(deletable, "получателя", "получателей", "получателей")
+            BroadcastStatus::Draft => (
+                "Отменить черновик?",
+                vec!["Он останется в истории отменённым; отправлен не будет.".to_owned()],
             ),
-            "Вернуть удалённые сообщения нельзя.".to_owned(),
-        ]),
-        PageAction::Duplicate => ("Создать черновик из этой рассылки?", vec![
-            "Новый черновик получит то же содержание и аудиторию. Ничего не будет отправлено, \
+            BroadcastStatus::Scheduled => (
+                "Отменить запланированную рассылку?",
+                vec![format!(
+                    "Она не будет отправлена (запланирована на {}).",
+                    maybe_local_time(tz, &broadcast.scheduled_at)
+                )],
+            ),
+            _ => (
+                "Отменить рассылку?",
+                vec![
+                    format!(
+                        "{} ещё не {} сообщение — {} не придёт.",
+                        recipients(remaining),
+                        if remaining % 10 == 1 && remaining % 100 != 11 {
+                            "получил"
+                        } else {
+                            "получили"
+                        },
+                        if remaining == 1 {
+                            "ему оно"
+                        } else {
+                            "им оно"
+                        },
+                    ),
+                    format!(
+                        "Уже доставлено: {}. Эти сообщения останутся в чатах.",
+                        counts.sent
+                    ),
+                ],
+            ),
+        },
+        PageAction::Pause => (
+            "Приостановить рассылку?",
+            vec![
+                format!(
+                    "Доставлено {} из {}; в очереди {}.",
+                    counts.sent, counts.total, remaining
+                ),
+                "Сообщения, которые уже отправляются, дойдут. Остальные уйдут после «Продолжить»."
+                    .to_owned(),
+            ],
+        ),
+        PageAction::Resume => (
+            "Продолжить рассылку?",
+            vec![format!(
+                "В очереди {} — отправка продолжится сразу.",
+                recipients(remaining)
+            )],
+        ),
+        PageAction::RetryFailed => (
+            "Повторить отправку получателям с ошибкой?",
+            vec![format!("Снова в очередь: {}.", recipients(counts.failed))],
+        ),
+        PageAction::RetryUnknown => (
+            "Повторить отправку получателям с неизвестным исходом?",
+            vec![
+                format!("Снова в очередь: {}.", recipients(counts.unknown)),
+                "Часть из них могла уже получить сообщение и получит его дважды.".to_owned(),
+            ],
+        ),
+        PageAction::DeleteFromChats => (
+            "Удалить сообщение из чатов?",
+            vec![
+                format!(
+                    "Оно будет удалено у {} — у тех, кому доставлено за последние {DELETE_WINDOW_HOURS} часов.",
+                    plural(deletable, "получателя", "получателей", "получателей")
+                ),
+                "Вернуть удалённые сообщения нельзя.".to_owned(),
+            ],
+        ),
+        PageAction::Duplicate => (
+            "Создать черновик из этой рассылки?",
+            vec![
+                "Новый черновик получит то же содержание и аудиторию. Ничего не будет отправлено, \
              пока вы его не отправите."
-                .to_owned(),
-        ]),
+                    .to_owned(),
+            ],
+        ),
     };
     (question.to_owned(), details)
 }
 
 pub fn routes() -> Routes {
-    PageAction::ALL.into_iter().fold(Routes::default(), |routes, action| {
-        let path = format!("/messages/{{id}}/{}", action.slug());
-        let routes = routes.get(
-            &path,
-            Access::ADMIN,
-            move |state: State<AppState>, principal: Principal, raw: Path<String>| {
-                confirm(state, principal, raw, action)
-            },
-        );
-        match action {
-            // The composer registers `POST /messages/{id}/duplicate`.
-            PageAction::Duplicate => routes,
-            _ => routes.post(
+    PageAction::ALL
+        .into_iter()
+        .fold(Routes::default(), |routes, action| {
+            let path = format!("/messages/{{id}}/{}", action.slug());
+            let routes = routes.get(
                 &path,
                 Access::ADMIN,
                 move |state: State<AppState>, principal: Principal, raw: Path<String>| {
-                    apply(state, principal, raw, action)
+                    confirm(state, principal, raw, action)
                 },
-            ),
-        }
-    })
+            );
+            match action {
+                // The composer registers `POST /messages/{id}/duplicate`.
+                PageAction::Duplicate => routes,
+                _ => routes.post(
+                    &path,
+                    Access::ADMIN,
+                    move |state: State<AppState>, principal: Principal, raw: Path<String>| {
+                        apply(state, principal, raw, action)
+                    },
+                ),
+            }
+        })
 }
 
 #[derive(Template, WebTemplate)]
@@ -303,8 +349,12 @@ async fn apply(
                 AppError::Conflict(not_allowed(action, status))
             }
             CommandError::NothingToRetry => AppError::Conflict(
-                if command == Command::RetryUnknown { NOTHING_UNKNOWN } else { NOTHING_FAILED }
-                    .to_owned(),
+                if command == Command::RetryUnknown {
+                    NOTHING_UNKNOWN
+                } else {
+                    NOTHING_FAILED
+                }
+                .to_owned(),
             ),
             CommandError::NothingToDelete => AppError::Conflict(nothing_to_delete()),
             CommandError::Db(err) => err.into(),

@@ -108,7 +108,11 @@ mod tests {
     use crate::domain::broadcast::BroadcastStatus;
     use crate::store::broadcasts::Counts;
 
-    fn broadcast(audience: Option<serde_json::Value>, kind: Option<&str>, group: Option<&str>) -> Broadcast {
+    fn broadcast(
+        audience: Option<serde_json::Value>,
+        kind: Option<&str>,
+        group: Option<&str>,
+    ) -> Broadcast {
         Broadcast {
             id: 1,
             legacy: audience.is_none(),
@@ -152,14 +156,23 @@ mod tests {
             of(json!({"kind": "stream", "streams": ["8th_stream"], "statuses": [-1, 0, 1, 2]})),
             "8-й поток · все статусы"
         );
-        assert_eq!(of(json!({"kind": "users", "user_ids": [1, 2, 3]})), "3 пользователя");
-        assert_eq!(of(json!({"kind": "users", "user_ids": [1]})), "1 пользователь");
+        assert_eq!(
+            of(json!({"kind": "users", "user_ids": [1, 2, 3]})),
+            "3 пользователя"
+        );
+        assert_eq!(
+            of(json!({"kind": "users", "user_ids": [1]})),
+            "1 пользователь"
+        );
         assert_eq!(
             of(json!({"kind": "segment", "segment": "never_paid"})),
             "Ни разу не оплатившие"
         );
         let legacy = |kind, group| summary(&broadcast(None, kind, group), &names);
-        assert_eq!(legacy(Some("group"), Some("8th_stream")), "Группа · 8-й поток");
+        assert_eq!(
+            legacy(Some("group"), Some("8th_stream")),
+            "Группа · 8-й поток"
+        );
         assert_eq!(legacy(Some("individual"), None), "Отдельные пользователи");
         assert_eq!(legacy(None, None), "неизвестно (старая рассылка)");
     }

@@ -37,7 +37,9 @@ pub fn routes() -> Routes {
 }
 
 /// The recipients filter and page from the query string, and the notice.
-fn parse(query: Option<&str>) -> Result<(Option<RecipientStatus>, i64, Option<&'static str>), AppError> {
+fn parse(
+    query: Option<&str>,
+) -> Result<(Option<RecipientStatus>, i64, Option<&'static str>), AppError> {
     let params = Params::parse(query).without_empty();
     let status = params
         .raw("status")
@@ -68,7 +70,8 @@ pub struct ButtonView {
 }
 
 fn buttons(raw: &Value) -> Vec<Vec<ButtonView>> {
-    let field = |button: &Value, key: &str| button.get(key).and_then(Value::as_str).map(str::to_owned);
+    let field =
+        |button: &Value, key: &str| button.get(key).and_then(Value::as_str).map(str::to_owned);
     raw.as_array()
         .into_iter()
         .flatten()
@@ -130,11 +133,18 @@ impl MessagePage {
         if page > 1 {
             pairs.push(("page", page.to_string()));
         }
-        format!("{}#recipients", with_query(&format!("/messages/{}", self.b.id), &pairs))
+        format!(
+            "{}#recipients",
+            with_query(&format!("/messages/{}", self.b.id), &pairs)
+        )
     }
 
     fn status_href(&self, status: &RecipientStatus) -> String {
-        format!("/messages/{}?status={}#recipients", self.b.id, status.as_str())
+        format!(
+            "/messages/{}?status={}#recipients",
+            self.b.id,
+            status.as_str()
+        )
     }
 
     fn is_filter(&self, status: &RecipientStatus) -> bool {
@@ -232,7 +242,10 @@ mod tests {
         );
         assert_eq!(parse(Some("done=nonsense")).unwrap().2, None);
         for bad in ["status=done", "page=0", "page=1.5"] {
-            assert!(matches!(parse(Some(bad)), Err(AppError::BadRequest(_))), "{bad}");
+            assert!(
+                matches!(parse(Some(bad)), Err(AppError::BadRequest(_))),
+                "{bad}"
+            );
         }
     }
 

@@ -241,7 +241,13 @@ mod tests {
             with_query("/messages", &pairs),
             "/messages?status=done&stream=8th_stream&author=anna+b&page=3"
         );
-        for bad in ["status=sent", "stream=a%20b", "page=0", "page=x", "author=%01"] {
+        for bad in [
+            "status=sent",
+            "stream=a%20b",
+            "page=0",
+            "page=x",
+            "author=%01",
+        ] {
             assert!(
                 matches!(parse(Some(bad)), Err(AppError::BadRequest(_))),
                 "{bad}"

@@ -25,7 +25,8 @@ pub struct Progress {
     pub status: BroadcastStatus,
     pub reason: Option<String>,
     pub counts: Counts,
-    /// Recipients with a final outcome.
+    /// Recipients with a final outcome (for legacy broadcasts: the ones
+    /// the old dashboard counted as delivered).
     pub settled: i64,
     pub percent: i64,
     pub rate: Option<String>,
@@ -53,7 +54,12 @@ impl Progress {
         let deletable = actions::deletable(state, broadcast).await?;
         let telegram = state.telegram.is_some();
         let counts = broadcast.counts;
-        let settled = counts.total - counts.remaining();
+        let settled = counts.sent
+            + counts.failed
+            + counts.blocked
+            + counts.unknown
+            + counts.skipped
+            + counts.deleted;
         let percent = if counts.total > 0 {
             settled * 100 / counts.total
         } else {
@@ -75,7 +81,10 @@ impl Progress {
                 .filter(|_| telegram)
                 .map(duration),
             not_configured: !telegram
-                && matches!(status, BroadcastStatus::Scheduled | BroadcastStatus::Sending),
+                && matches!(
+                    status,
+                    BroadcastStatus::Scheduled | BroadcastStatus::Sending
+                ),
             legacy: broadcast.legacy,
             actions: actions::available(broadcast, deletable),
             live: matches!(

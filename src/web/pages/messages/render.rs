@@ -205,8 +205,11 @@ fn translate(inner: &str, open: &mut Vec<(String, &'static str)>, out: &mut Stri
     true
 }
 
+/// Lowercased attribute names and decoded values (`None` for a bare flag).
+type Attributes = Vec<(String, Option<String>)>;
+
 /// A tag's lowercased name and its attributes (values entity-decoded).
-fn split_tag(inner: &str) -> Option<(String, Vec<(String, Option<String>)>)> {
+fn split_tag(inner: &str) -> Option<(String, Attributes)> {
     let inner = inner.trim_end();
     let name_end = inner
         .find(|c: char| c.is_whitespace())
@@ -286,7 +289,10 @@ mod tests {
             telegram_to_html("<blockquote expandable>q</blockquote>"),
             "<blockquote class=\"expandable\">q</blockquote>"
         );
-        assert_eq!(telegram_to_html("1 &lt; 2\n3 &#62; 2"), "1 &lt; 2\n3 &gt; 2");
+        assert_eq!(
+            telegram_to_html("1 &lt; 2\n3 &#62; 2"),
+            "1 &lt; 2\n3 &gt; 2"
+        );
     }
 
     #[test]
@@ -325,7 +331,10 @@ mod tests {
 
     #[test]
     fn excerpts_are_plain_and_short() {
-        assert_eq!(excerpt("<b>Старт</b>\n\nпотока &amp; всё", 100), "Старт потока & всё");
+        assert_eq!(
+            excerpt("<b>Старт</b>\n\nпотока &amp; всё", 100),
+            "Старт потока & всё"
+        );
         assert_eq!(excerpt("абвгдеёжзи", 5), "абвг…");
         assert_eq!(excerpt("a < b", 10), "a < b");
     }
