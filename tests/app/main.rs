@@ -15,6 +15,7 @@ mod fake_telegram;
 mod helpers;
 mod leads;
 mod local_pg;
+mod messages_actions;
 mod messages_api;
 mod messages_detail;
 mod messages_pages;
