@@ -305,7 +305,17 @@ pub async fn get(pool: &PgPool, id: i32) -> sqlx::Result<Option<Broadcast>> {
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
     pub status: Option<BroadcastStatus>,
+    /// A stream code: broadcasts whose audience names it (legacy ones: whose
+    /// old `recipient_group` is it).
+    pub stream: Option<String>,
+    /// `created_by`, exactly.
+    pub author: Option<String>,
 }
+
+const LIST_WHERE: &str = "($1::text IS NULL OR status = $1) \
+     AND ($2::text IS NULL OR audience -> 'streams' ? $2 \
+          OR (legacy AND recipient_group = $2)) \
+     AND ($3::text IS NULL OR created_by = $3)";
 
 /// Newest first, with the total that match.
 pub async fn list(
@@ -316,18 +326,22 @@ pub async fn list(
 ) -> sqlx::Result<(Vec<Broadcast>, i64)> {
     let status = filter.status.map(BroadcastStatus::as_str);
     let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM message_history WHERE ($1::text IS NULL OR status = $1) \
-         ORDER BY id DESC LIMIT $2 OFFSET $3"
+        "SELECT {COLUMNS} FROM message_history WHERE {LIST_WHERE} \
+         ORDER BY id DESC LIMIT $4 OFFSET $5"
     )))
     .bind(status)
+    .bind(filter.stream.as_deref())
+    .bind(filter.author.as_deref())
     .bind(limit)
     .bind(offset)
     .fetch_all(pool)
     .await?;
-    let total: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM message_history WHERE ($1::text IS NULL OR status = $1)",
-    )
+    let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT count(*) FROM message_history WHERE {LIST_WHERE}"
+    )))
     .bind(status)
+    .bind(filter.stream.as_deref())
+    .bind(filter.author.as_deref())
     .fetch_one(pool)
     .await?;
     Ok((load(pool, rows).await?, total))

@@ -5,6 +5,7 @@ pub mod analytics_cache;
 pub mod audience;
 pub mod audit;
 pub mod bookings;
+pub mod broadcast_history;
 pub mod broadcasts;
 pub mod cluster;
 pub mod delivery;

@@ -29,6 +29,11 @@ const ASSETS: &[Asset] = &[
         body: include_bytes!("../../static/composer.js"),
     },
     Asset {
+        name: "message.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../../static/message.js"),
+    },
+    Asset {
         name: "favicon.svg",
         content_type: "image/svg+xml",
         body: include_bytes!("../../static/favicon.svg"),

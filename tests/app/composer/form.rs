@@ -376,7 +376,7 @@ async fn the_live_panel_counts_measures_and_previews_safely() {
     assert!(html.contains("data-recipients=\"3\""), "{html}");
     assert!(html.contains("ещё 1 заблокировали бота"));
     assert!(html.contains("14 / 4096 символов"), "{html}");
-    assert!(html.contains("<b>Жирно</b> &amp; <a href=\"https://x.y\" target=\"_blank\""));
+    assert!(html.contains("<b>Жирно</b> &amp; <a href=\"https://x.y\" rel=\"noopener"));
 
     // A caption's limit, and markup that must not reach the page.
     let caption = [

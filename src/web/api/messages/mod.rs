@@ -311,7 +311,16 @@ pub async fn list_messages(
             })
         })
         .transpose()?;
-    let (rows, total) = broadcasts::list(&state.pool, &Filter { status }, limit, offset).await?;
+    let (rows, total) = broadcasts::list(
+        &state.pool,
+        &Filter {
+            status,
+            ..Filter::default()
+        },
+        limit,
+        offset,
+    )
+    .await?;
     let delivery = Delivery::of(&state);
     let body: Vec<BroadcastJson> = rows
         .into_iter()

@@ -1,10 +1,21 @@
-//! `/messages`: broadcasts for admins.
+//! `/messages` (admin): the broadcast history, the composer with its drafts,
+//! one broadcast with its live progress and recipients, and the actions
+//! behind a confirmation.
 
+mod actions;
+mod audience;
 mod compose;
+mod detail;
+mod history;
+mod progress;
 pub mod render;
+mod shared;
 
-use super::super::routes::Routes;
+use crate::web::routes::Routes;
 
 pub fn routes() -> Routes {
-    Routes::default().merge(compose::routes())
+    history::routes()
+        .merge(compose::routes())
+        .merge(detail::routes())
+        .merge(actions::routes())
 }

@@ -1,270 +1,341 @@
-//! Telegram HTML as a browser should show it, through an allow-list: the
-//! tags Telegram formats become their browser equivalents (spoilers and
-//! custom emoji as styled spans), every other `<`, `>` and `&` is escaped,
-//! links keep only http(s) addresses, and tags left open are closed. Safe
-//! for any stored text, checked or not (legacy broadcasts were never
-//! checked).
+//! Telegram HTML shown in the browser. Stored texts of new broadcasts were
+//! checked by `domain::telegram_html`, legacy ones were not, so nothing is
+//! passed through: the text is re-tokenised, the tags Telegram knows become
+//! their browser counterparts with only safe attributes, everything else is
+//! escaped, and every open tag is closed. The output is safe to embed in a
+//! page whatever the input.
+
+use std::fmt::Write;
 
 use crate::domain::telegram_html::is_absolute_url;
 
-/// `raw` Telegram HTML as safe browser HTML; new lines become `<br>`.
+/// Telegram HTML as browser HTML, for a container with `white-space: pre-wrap`
+/// (Telegram keeps line breaks as typed).
 pub fn telegram_to_html(raw: &str) -> String {
     let mut out = String::with_capacity(raw.len() + 32);
-    let mut open: Vec<&'static str> = Vec::new();
+    // The browser tags still open, innermost last: (Telegram name, closing tag).
+    let mut open: Vec<(String, &'static str)> = Vec::new();
     let mut rest = raw;
     while let Some(c) = rest.chars().next() {
         match c {
-            '<' => match rest
-                .find('>')
-                .and_then(|end| tag(&rest[1..end]).map(|t| (end, t)))
-            {
-                Some((end, Tag::Open(name, html))) => {
-                    out.push_str(&html);
-                    open.push(name);
-                    rest = &rest[end + 1..];
-                }
-                Some((end, Tag::Close(name))) => {
-                    if let Some(at) = open.iter().rposition(|o| *o == name) {
-                        for closing in open.drain(at..).rev() {
-                            close(&mut out, closing);
-                        }
+            '<' => {
+                let tag = tag_end(rest).and_then(|end| {
+                    let inner = &rest[1..end];
+                    let consumed = translate(inner, &mut open, &mut out);
+                    consumed.then_some(end + 1)
+                });
+                match tag {
+                    Some(len) => rest = &rest[len..],
+                    None => {
+                        out.push_str("&lt;");
+                        rest = &rest[1..];
                     }
-                    rest = &rest[end + 1..];
                 }
-                None => {
-                    out.push_str("&lt;");
-                    rest = &rest[1..];
-                }
-            },
-            '&' => {
-                let entity = entity(rest);
-                match entity {
-                    Some(len) => out.push_str(&rest[..len]),
-                    None => out.push_str("&amp;"),
-                }
-                rest = &rest[entity.unwrap_or(1)..];
             }
-            _ => {
-                match c {
-                    '>' => out.push_str("&gt;"),
-                    '"' => out.push_str("&quot;"),
-                    '\'' => out.push_str("&#39;"),
-                    '\n' => out.push_str("<br>"),
-                    '\r' => {}
-                    c => out.push(c),
-                }
+            '&' => {
+                let (decoded, len) = entity(rest).unwrap_or(('&', 1));
+                push_escaped(&mut out, decoded);
+                rest = &rest[len..];
+            }
+            c => {
+                push_escaped(&mut out, c);
                 rest = &rest[c.len_utf8()..];
             }
         }
     }
-    for closing in open.into_iter().rev() {
-        close(&mut out, closing);
+    while let Some((_, close)) = open.pop() {
+        out.push_str(close);
     }
     out
 }
 
-enum Tag {
-    /// The element opened (its closing name) and the HTML that opens it.
-    Open(&'static str, String),
-    Close(&'static str),
-}
-
-/// The browser element a Telegram tag becomes, and the class it gets.
-fn element(name: &str) -> Option<(&'static str, Option<&'static str>)> {
-    Some(match name {
-        "b" | "strong" => ("b", None),
-        "i" | "em" => ("i", None),
-        "u" | "ins" => ("u", None),
-        "s" | "strike" | "del" => ("s", None),
-        "tg-spoiler" => ("span", Some("tg-spoiler")),
-        "tg-emoji" => ("span", Some("tg-emoji")),
-        "a" => ("a", None),
-        "code" => ("code", None),
-        "pre" => ("pre", None),
-        "blockquote" => ("blockquote", None),
-        "span" => ("span", None),
-        _ => return None,
-    })
-}
-
-fn tag(inner: &str) -> Option<Tag> {
-    if let Some(name) = inner.strip_prefix('/') {
-        let name = name.trim().to_ascii_lowercase();
-        return element(&name).map(|(element, _)| Tag::Close(element));
-    }
-    let inner = inner.trim_end_matches('/');
-    let name_end = inner
-        .find(|c: char| c.is_whitespace())
-        .unwrap_or(inner.len());
-    let name = inner[..name_end].to_ascii_lowercase();
-    let (element, class) = element(&name)?;
-    let attributes = &inner[name_end..];
-    let html = match name.as_str() {
-        "a" => match attribute(attributes, "href").filter(|href| is_web_link(href)) {
-            Some(href) => format!(
-                "<a href=\"{}\" target=\"_blank\" rel=\"noopener noreferrer\">",
-                escape_attribute(&href)
-            ),
-            None => "<a>".to_owned(),
-        },
-        "span" => {
-            let spoiler = attribute(attributes, "class").is_some_and(|c| c == "tg-spoiler");
-            if spoiler {
-                "<span class=\"tg-spoiler\">".to_owned()
-            } else {
-                "<span>".to_owned()
+/// Plain text of a Telegram HTML text (tags dropped, entities decoded,
+/// whitespace collapsed), at most `max` characters with «…» when cut.
+pub fn excerpt(raw: &str, max: usize) -> String {
+    let mut text = String::with_capacity(raw.len().min(max * 4));
+    let mut rest = raw;
+    while let Some(c) = rest.chars().next() {
+        match c {
+            '<' => match tag_end(rest) {
+                Some(end) => rest = &rest[end + 1..],
+                None => {
+                    text.push('<');
+                    rest = &rest[1..];
+                }
+            },
+            '&' => {
+                let (decoded, len) = entity(rest).unwrap_or(('&', 1));
+                text.push(decoded);
+                rest = &rest[len..];
+            }
+            c => {
+                text.push(c);
+                rest = &rest[c.len_utf8()..];
             }
         }
-        _ => match class {
-            Some(class) => format!("<{element} class=\"{class}\">"),
-            None => format!("<{element}>"),
-        },
-    };
-    Some(Tag::Open(element, html))
+    }
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let joined = words.join(" ");
+    if joined.chars().count() <= max {
+        return joined;
+    }
+    let cut: String = joined.chars().take(max.saturating_sub(1)).collect();
+    format!("{}…", cut.trim_end())
 }
 
-fn close(out: &mut String, element: &str) {
-    out.push_str("</");
-    out.push_str(element);
-    out.push('>');
+fn push_escaped(out: &mut String, c: char) {
+    match c {
+        '<' => out.push_str("&lt;"),
+        '>' => out.push_str("&gt;"),
+        '&' => out.push_str("&amp;"),
+        '"' => out.push_str("&quot;"),
+        '\'' => out.push_str("&#39;"),
+        c => out.push(c),
+    }
 }
 
-/// Links a browser may follow from the preview: http(s) only (tg:// opens
-/// Telegram, which is of no use in a preview).
-fn is_web_link(href: &str) -> bool {
-    let lower = href.to_ascii_lowercase();
-    is_absolute_url(href) && (lower.starts_with("http://") || lower.starts_with("https://"))
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    text.chars().for_each(|c| push_escaped(&mut out, c));
+    out
 }
 
-/// The value of attribute `name` (quoted with " or ', or bare), entities
-/// decoded for the few Telegram allows.
-fn attribute(attributes: &str, name: &str) -> Option<String> {
-    let mut rest = attributes.trim_start();
-    while !rest.is_empty() {
-        let key_end = rest
-            .find(|c: char| c == '=' || c.is_whitespace())
-            .unwrap_or(rest.len());
-        let key = rest[..key_end].to_ascii_lowercase();
-        rest = rest[key_end..].trim_start();
-        let mut value = None;
-        if let Some(after) = rest.strip_prefix('=') {
-            let after = after.trim_start();
-            let (v, remaining) = match after.chars().next() {
-                Some(quote @ ('"' | '\'')) => {
-                    let body = &after[1..];
-                    let end = body.find(quote).unwrap_or(body.len());
-                    (&body[..end], body.get(end + 1..).unwrap_or(""))
-                }
-                _ => {
-                    let end = after
-                        .find(|c: char| c.is_whitespace())
-                        .unwrap_or(after.len());
-                    (&after[..end], &after[end..])
-                }
+/// `&lt;`, `&gt;`, `&amp;`, `&quot;` or a numeric reference at the start of
+/// `rest`: the character and the bytes it takes.
+fn entity(rest: &str) -> Option<(char, usize)> {
+    let end = rest
+        .char_indices()
+        .skip(1)
+        .take(12)
+        .find(|&(_, c)| !(c.is_ascii_alphanumeric() || c == '#'))
+        .filter(|&(_, c)| c == ';')
+        .map(|(i, _)| i)?;
+    let decoded = match &rest[1..end] {
+        "lt" => '<',
+        "gt" => '>',
+        "amp" => '&',
+        "quot" => '"',
+        body => {
+            let number = body.strip_prefix('#')?;
+            let value = match number.strip_prefix(['x', 'X']) {
+                Some(hex) => u32::from_str_radix(hex, 16).ok()?,
+                None => number.parse().ok()?,
             };
-            value = Some(decode(v));
-            rest = remaining.trim_start();
+            char::from_u32(value).filter(|c| *c != '\0')?
         }
-        if key == name {
-            return value;
+    };
+    Some((decoded, end + 1))
+}
+
+/// The byte index of the `>` closing the tag that starts `rest`.
+fn tag_end(rest: &str) -> Option<usize> {
+    let mut quote: Option<char> = None;
+    for (i, c) in rest.char_indices().skip(1) {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '"' | '\'') => quote = Some(c),
+            (None, '>') => return Some(i),
+            (None, '<') => return None,
+            _ => {}
         }
     }
     None
 }
 
-fn decode(value: &str) -> String {
+/// Writes the browser form of tag `inner` (between `<` and `>`); false when
+/// it is no tag Telegram knows, so it is shown as text.
+fn translate(inner: &str, open: &mut Vec<(String, &'static str)>, out: &mut String) -> bool {
+    if let Some(name) = inner.strip_prefix('/') {
+        let name = name.trim().to_ascii_lowercase();
+        let Some(at) = open.iter().rposition(|(open, _)| *open == name) else {
+            return false;
+        };
+        // Close whatever was left open inside it, so the output nests.
+        for (_, close) in open.drain(at..).rev() {
+            out.push_str(close);
+        }
+        return true;
+    }
+    let Some((name, attributes)) = split_tag(inner) else {
+        return false;
+    };
+    let value = |key: &str| {
+        attributes
+            .iter()
+            .find(|(k, _)| k == key)
+            .and_then(|(_, v)| v.as_deref())
+    };
+    let (start, close): (String, &'static str) = match name.as_str() {
+        "b" => ("<b>".into(), "</b>"),
+        "strong" => ("<strong>".into(), "</strong>"),
+        "i" => ("<i>".into(), "</i>"),
+        "em" => ("<em>".into(), "</em>"),
+        "u" => ("<u>".into(), "</u>"),
+        "ins" => ("<ins>".into(), "</ins>"),
+        "s" | "strike" => ("<s>".into(), "</s>"),
+        "del" => ("<del>".into(), "</del>"),
+        "tg-spoiler" => ("<span class=\"tg-spoiler\">".into(), "</span>"),
+        "span" if value("class") == Some("tg-spoiler") => {
+            ("<span class=\"tg-spoiler\">".into(), "</span>")
+        }
+        "a" => match value("href").filter(|href| is_absolute_url(href)) {
+            Some(href) => {
+                let mut start = String::new();
+                let _ = write!(
+                    start,
+                    "<a href=\"{}\" rel=\"noopener noreferrer nofollow\" target=\"_blank\">",
+                    escape(href)
+                );
+                (start, "</a>")
+            }
+            None => return false,
+        },
+        "tg-emoji" => ("<span class=\"tg-emoji\">".into(), "</span>"),
+        "code" => ("<code>".into(), "</code>"),
+        "pre" => ("<pre>".into(), "</pre>"),
+        "blockquote" if attributes.iter().any(|(k, _)| k == "expandable") => {
+            ("<blockquote class=\"expandable\">".into(), "</blockquote>")
+        }
+        "blockquote" => ("<blockquote>".into(), "</blockquote>"),
+        _ => return false,
+    };
+    out.push_str(&start);
+    open.push((name, close));
+    true
+}
+
+/// Lowercased attribute names and decoded values (`None` for a bare flag).
+type Attributes = Vec<(String, Option<String>)>;
+
+/// A tag's lowercased name and its attributes (values entity-decoded).
+fn split_tag(inner: &str) -> Option<(String, Attributes)> {
+    let inner = inner.trim_end();
+    let name_end = inner
+        .find(|c: char| c.is_whitespace())
+        .unwrap_or(inner.len());
+    let name = &inner[..name_end];
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+        return None;
+    }
+    let mut attributes = Vec::new();
+    let mut rest = inner[name_end..].trim_start();
+    while !rest.is_empty() {
+        let key_end = rest
+            .find(|c: char| c == '=' || c.is_whitespace())
+            .unwrap_or(rest.len());
+        let key = rest[..key_end].to_ascii_lowercase();
+        if key.is_empty() {
+            return None;
+        }
+        rest = rest[key_end..].trim_start();
+        let value = match rest.strip_prefix('=') {
+            Some(after) => {
+                let after = after.trim_start();
+                let (value, remainder) = match after.chars().next() {
+                    Some(q @ ('"' | '\'')) => {
+                        let close = after[1..].find(q)? + 1;
+                        (&after[1..close], &after[close + 1..])
+                    }
+                    _ => {
+                        let end = after
+                            .find(|c: char| c.is_whitespace())
+                            .unwrap_or(after.len());
+                        (&after[..end], &after[end..])
+                    }
+                };
+                rest = remainder.trim_start();
+                Some(decode_attribute(value))
+            }
+            None => None,
+        };
+        attributes.push((key, value));
+    }
+    Some((name.to_ascii_lowercase(), attributes))
+}
+
+fn decode_attribute(value: &str) -> String {
     value
+        .replace("&quot;", "\"")
         .replace("&lt;", "<")
         .replace("&gt;", ">")
-        .replace("&quot;", "\"")
         .replace("&amp;", "&")
-}
-
-fn escape_attribute(value: &str) -> String {
-    value
-        .replace('&', "&amp;")
-        .replace('"', "&quot;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-}
-
-/// The length of the entity `text` starts with, if it is one a browser
-/// reads the way Telegram does: named `lt`/`gt`/`amp`/`quot`, or numeric.
-fn entity(text: &str) -> Option<usize> {
-    let (end, _) = text.char_indices().take(12).find(|(_, c)| *c == ';')?;
-    let body = &text[1..end];
-    let valid = matches!(body, "lt" | "gt" | "amp" | "quot")
-        || body
-            .strip_prefix("#x")
-            .or_else(|| body.strip_prefix("#X"))
-            .is_some_and(|hex| !hex.is_empty() && hex.chars().all(|c| c.is_ascii_hexdigit()))
-        || body
-            .strip_prefix('#')
-            .is_some_and(|dec| !dec.is_empty() && dec.chars().all(|c| c.is_ascii_digit()));
-    valid.then_some(end + 1)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::telegram_to_html as html;
+    use super::*;
 
     #[test]
-    fn formatting_tags_become_browser_tags() {
+    fn telegram_tags_become_browser_tags() {
         assert_eq!(
-            html(
-                "<b>Жирный</b> <strong>и</strong> <i>к</i> <em>e</em> <u>u</u> <s>s</s> <del>d</del>"
-            ),
-            "<b>Жирный</b> <b>и</b> <i>к</i> <i>e</i> <u>u</u> <s>s</s> <s>d</s>"
+            telegram_to_html("<b>Привет</b>, <i>мир</i> &amp; <strike>x</strike>"),
+            "<b>Привет</b>, <i>мир</i> &amp; <s>x</s>"
         );
         assert_eq!(
-            html("<tg-spoiler>x</tg-spoiler><span class=\"tg-spoiler\">y</span>"),
-            "<span class=\"tg-spoiler\">x</span><span class=\"tg-spoiler\">y</span>"
+            telegram_to_html("<a href=\"https://hashslash.school/?a=1&amp;b=2\">сайт</a>"),
+            "<a href=\"https://hashslash.school/?a=1&amp;b=2\" \
+             rel=\"noopener noreferrer nofollow\" target=\"_blank\">сайт</a>"
         );
         assert_eq!(
-            html("<pre><code class=\"language-rust\">fn</code></pre>"),
-            "<pre><code>fn</code></pre>"
+            telegram_to_html("<span class=\"tg-spoiler\">s</span><tg-spoiler>t</tg-spoiler>"),
+            "<span class=\"tg-spoiler\">s</span><span class=\"tg-spoiler\">t</span>"
         );
-        assert_eq!(html("a\nb"), "a<br>b");
-    }
-
-    #[test]
-    fn links_keep_only_web_addresses() {
         assert_eq!(
-            html("<a href=\"https://x.y/?a=1&amp;b=2\">l</a>"),
-            "<a href=\"https://x.y/?a=1&amp;b=2\" target=\"_blank\" rel=\"noopener noreferrer\">l</a>"
+            telegram_to_html("<pre><code class=\"language-rust\">fn x() {}</code></pre>"),
+            "<pre><code>fn x() {}</code></pre>"
         );
-        assert_eq!(html("<a href='tg://user?id=1'>u</a>"), "<a>u</a>");
-        assert_eq!(html("<a href=\"javascript:alert(1)\">x</a>"), "<a>x</a>");
         assert_eq!(
-            html("<a href=\"https://a.b\" onclick=\"x()\">x</a>"),
-            "<a href=\"https://a.b\" target=\"_blank\" rel=\"noopener noreferrer\">x</a>"
+            telegram_to_html("<blockquote expandable>q</blockquote>"),
+            "<blockquote class=\"expandable\">q</blockquote>"
+        );
+        assert_eq!(
+            telegram_to_html("1 &lt; 2\n3 &#62; 2"),
+            "1 &lt; 2\n3 &gt; 2"
         );
     }
 
     #[test]
-    fn anything_else_is_escaped_text() {
+    fn anything_else_is_shown_as_text() {
         assert_eq!(
-            html("<script>alert(1)</script>"),
+            telegram_to_html("<script>alert(1)</script>"),
             "&lt;script&gt;alert(1)&lt;/script&gt;"
         );
         assert_eq!(
-            html("<img src=x onerror=alert(1)>"),
+            telegram_to_html("<img src=x onerror=alert(1)>"),
             "&lt;img src=x onerror=alert(1)&gt;"
         );
         assert_eq!(
-            html("1 < 2 & 3 > 2 \"q\""),
-            "1 &lt; 2 &amp; 3 &gt; 2 &quot;q&quot;"
+            telegram_to_html("<a href=\"javascript:alert(1)\">x</a>"),
+            "&lt;a href=&quot;javascript:alert(1)&quot;&gt;x&lt;/a&gt;"
         );
         assert_eq!(
-            html("&lt;b&gt; &amp; &#169; &#x1F600; &nope;"),
-            "&lt;b&gt; &amp; &#169; &#x1F600; &amp;nope;"
+            telegram_to_html("<b onclick=\"x\">b</b>"),
+            "<b>b</b>",
+            "attributes of formatting tags are dropped"
         );
+        assert_eq!(telegram_to_html("a < b & c > d"), "a &lt; b &amp; c &gt; d");
+        assert_eq!(telegram_to_html("&nbsp;&bogus;"), "&amp;nbsp;&amp;bogus;");
+        assert_eq!(telegram_to_html("x\"y'z"), "x&quot;y&#39;z");
     }
 
     #[test]
-    fn open_tags_are_closed_and_stray_closers_dropped() {
-        assert_eq!(html("<b><i>x"), "<b><i>x</i></b>");
-        assert_eq!(html("x</b>y"), "xy");
-        assert_eq!(html("<b><i>x</b>y"), "<b><i>x</i></b>y");
+    fn output_always_nests_and_closes() {
+        assert_eq!(telegram_to_html("<b><i>x</b>y"), "<b><i>x</i></b>y");
+        assert_eq!(telegram_to_html("<b>open"), "<b>open</b>");
+        assert_eq!(telegram_to_html("stray</i>"), "stray&lt;/i&gt;");
+        assert_eq!(telegram_to_html("<a href='https://x.ru'>"), {
+            "<a href=\"https://x.ru\" rel=\"noopener noreferrer nofollow\" target=\"_blank\"></a>"
+        });
+    }
+
+    #[test]
+    fn excerpts_are_plain_and_short() {
+        assert_eq!(
+            excerpt("<b>Старт</b>\n\nпотока &amp; всё", 100),
+            "Старт потока & всё"
+        );
+        assert_eq!(excerpt("абвгдеёжзи", 5), "абвг…");
+        assert_eq!(excerpt("a < b", 10), "a < b");
     }
 }

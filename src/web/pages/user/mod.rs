@@ -1,7 +1,7 @@
 //! `/users/{id}`: one user's profile, bookings (with edit forms for editors:
 //! allowed status changes only, the course's registry streams), «move to
-//! stream», events timeline, free-lesson registrations, broadcasts received
-//! (empty until messaging exists) and the audit history of their bookings.
+//! stream», events timeline, free-lesson registrations, the broadcasts they
+//! received and the audit history of their bookings.
 //! The forms post to [`edit`].
 
 pub mod edit;
@@ -20,6 +20,7 @@ use super::{Layout, local_time};
 use crate::domain::booking::BookingStatus;
 use crate::store::audit::Entry;
 use crate::store::bookings::{self, BookingRow};
+use crate::store::broadcast_history::{self, Received};
 use crate::store::streams::{self, Registered};
 use crate::store::user_activity::{self, EventRow, FreeLessonRow};
 use crate::store::users::{self, UserRow};
@@ -33,6 +34,9 @@ use crate::web::extract::Path;
 pub const EVENTS_PAGE: i64 = 50;
 /// Audit entries shown.
 const HISTORY: i64 = 100;
+/// Received broadcasts shown.
+pub const RECEIVED: i64 = 50;
+const RECEIVED_EXCERPT: usize = 100;
 
 /// Outcome banners after a redirect, by a fixed code in the query string.
 const NOTICES: &[(&str, &str)] = &[
@@ -213,6 +217,10 @@ pub struct UserPage {
     events_page: i64,
     events_pages: i64,
     free_lessons: Vec<FreeLessonRow>,
+    /// The newest received broadcasts with their excerpts, and how many
+    /// there are in all.
+    received: Vec<(Received, String)>,
+    received_total: i64,
     history: Vec<(Entry, Vec<FieldChange>)>,
     notice: Option<&'static str>,
     problem: Option<Problem>,
@@ -238,6 +246,14 @@ impl UserPage {
         } else {
             format!("/users/{}#events", self.user.user_id)
         }
+    }
+
+    /// Broadcast pages are for admins; others see the number unlinked.
+    fn sees_messages(&self) -> bool {
+        self.layout
+            .user
+            .as_ref()
+            .is_some_and(|user| user.role.allows(crate::domain::role::Role::Admin))
     }
 
     fn reload_href(&self) -> String {
@@ -301,6 +317,15 @@ pub async fn render(
     .map(EventView::new)
     .collect();
     let free_lessons = user_activity::free_lessons(&state.pool, user_id).await?;
+    let (received, received_total) =
+        broadcast_history::received_by(&state.pool, user_id, RECEIVED).await?;
+    let received = received
+        .into_iter()
+        .map(|row| {
+            let excerpt = super::messages::render::excerpt(&row.text, RECEIVED_EXCERPT);
+            (row, excerpt)
+        })
+        .collect();
     let history = user_activity::booking_history(&state.pool, user_id, HISTORY)
         .await?
         .into_iter()
@@ -318,6 +343,8 @@ pub async fn render(
         events_page,
         events_pages,
         free_lessons,
+        received,
+        received_total,
         history,
         notice,
         problem,

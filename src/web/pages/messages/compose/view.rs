@@ -14,7 +14,7 @@ use crate::domain::broadcast::ButtonAction;
 use crate::domain::content::ContentType;
 use crate::store::audience::{Named, StreamMembers};
 use crate::store::drafts::Draft;
-use crate::web::pages::messages::render::telegram_to_html;
+use crate::web::pages::messages::render::{excerpt, telegram_to_html};
 use crate::web::pages::{Layout, local_time, person_name};
 
 /// A stream audience's status choices: raw value and label, confirmed first.
@@ -163,34 +163,14 @@ impl DraftRow {
         let text = draft.form["text"].as_str().unwrap_or_default();
         Self {
             id: draft.id,
-            excerpt: excerpt(text, 80),
+            excerpt: match excerpt(text, 80) {
+                short if short.is_empty() => "(без текста)".to_owned(),
+                short => short,
+            },
             updated: local_time(tz, &draft.updated_at),
             updated_by: draft.updated_by.clone(),
         }
     }
-}
-
-/// The first `chars` characters of `text` without its markup.
-pub fn excerpt(text: &str, chars: usize) -> String {
-    let mut plain = String::with_capacity(text.len().min(chars * 4));
-    let mut in_tag = false;
-    for c in text.chars() {
-        match c {
-            '<' => in_tag = true,
-            '>' if in_tag => in_tag = false,
-            c if !in_tag => plain.push(if c.is_whitespace() { ' ' } else { c }),
-            _ => {}
-        }
-    }
-    let plain = plain.trim();
-    if plain.is_empty() {
-        return "(без текста)".to_owned();
-    }
-    let mut short: String = plain.chars().take(chars).collect();
-    if plain.chars().count() > chars {
-        short.push('…');
-    }
-    short
 }
 
 /// The school's zone as the schedule field names it: «Europe/Moscow, UTC+03:00».

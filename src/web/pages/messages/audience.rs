@@ -1,0 +1,191 @@
+//! Who a broadcast went to, in a few Russian words: «8-й поток ·
+//! подтверждённые», «3 пользователя», «ни разу не оплатившие»; legacy
+//! broadcasts say what the old dashboard recorded.
+
+use std::collections::HashMap;
+
+use crate::domain::audience::{RawAudience, STREAM_STATUSES};
+use crate::store::broadcasts::Broadcast;
+
+/// «1 пользователь», «3 пользователя», «5 пользователей».
+pub fn plural(n: i64, one: &str, few: &str, many: &str) -> String {
+    let (tens, ones) = (n.abs() % 100, n.abs() % 10);
+    let word = if (11..=14).contains(&tens) {
+        many
+    } else if ones == 1 {
+        one
+    } else if (2..=4).contains(&ones) {
+        few
+    } else {
+        many
+    };
+    format!("{n} {word}")
+}
+
+/// The booking statuses of a stream audience, as a group of people.
+fn statuses_label(statuses: &[i32]) -> String {
+    if STREAM_STATUSES.iter().all(|s| statuses.contains(s)) {
+        return "все статусы".to_owned();
+    }
+    let mut sorted = statuses.to_vec();
+    // Confirmed first: the usual choice reads first.
+    sorted.sort_by_key(|s| std::cmp::Reverse(*s));
+    sorted
+        .iter()
+        .map(|status| match status {
+            2 => "подтверждённые".to_owned(),
+            1 => "в ожидании".to_owned(),
+            0 => "новые заявки".to_owned(),
+            -1 => "отменённые".to_owned(),
+            other => format!("статус {other}"),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// `names`: stream code → display name (codes missing from it show as is).
+pub fn summary(broadcast: &Broadcast, names: &HashMap<String, String>) -> String {
+    let name = |code: &str| names.get(code).cloned().unwrap_or_else(|| code.to_owned());
+    let Some(audience) = &broadcast.audience else {
+        return legacy(broadcast, &name);
+    };
+    match serde_json::from_value::<RawAudience>(audience.clone()) {
+        Ok(RawAudience::Users { user_ids }) => plural(
+            user_ids.len() as i64,
+            "пользователь",
+            "пользователя",
+            "пользователей",
+        ),
+        Ok(RawAudience::Stream { streams, statuses }) => {
+            let streams: Vec<String> = streams.iter().map(|code| name(code)).collect();
+            let statuses = statuses.unwrap_or_else(|| vec![2]);
+            format!("{} · {}", streams.join(", "), statuses_label(&statuses))
+        }
+        Ok(RawAudience::Segment { segment }) => capitalised(segment.label()),
+        Err(_) => "неизвестная аудитория".to_owned(),
+    }
+}
+
+fn legacy(broadcast: &Broadcast, name: &dyn Fn(&str) -> String) -> String {
+    let kind = broadcast
+        .recipient_type
+        .as_deref()
+        .map(str::trim)
+        .filter(|kind| !kind.is_empty())
+        .map(|kind| match kind {
+            "group" => "группа".to_owned(),
+            "individual" => "отдельные пользователи".to_owned(),
+            "all" => "все пользователи".to_owned(),
+            other => other.to_owned(),
+        });
+    let group = broadcast
+        .recipient_group
+        .as_deref()
+        .map(str::trim)
+        .filter(|group| !group.is_empty())
+        .map(name);
+    let parts: Vec<String> = kind.into_iter().chain(group).collect();
+    if parts.is_empty() {
+        "неизвестно (старая рассылка)".to_owned()
+    } else {
+        capitalised(&parts.join(" · "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::domain::broadcast::BroadcastStatus;
+    use crate::store::broadcasts::Counts;
+
+    fn broadcast(
+        audience: Option<serde_json::Value>,
+        kind: Option<&str>,
+        group: Option<&str>,
+    ) -> Broadcast {
+        Broadcast {
+            id: 1,
+            legacy: audience.is_none(),
+            status: BroadcastStatus::Done,
+            content_type: "text".into(),
+            text: "x".into(),
+            file_id: None,
+            buttons: json!([]),
+            link_preview: false,
+            audience,
+            recipient_type: kind.map(str::to_owned),
+            recipient_group: group.map(str::to_owned),
+            created_at: None,
+            scheduled_at: None,
+            started_at: None,
+            finished_at: None,
+            created_by: None,
+            scheduled_by: None,
+            cancelled_by: None,
+            status_reason: None,
+            delete_requested_at: None,
+            counts: Counts::default(),
+            recent: None,
+        }
+    }
+
+    #[test]
+    fn summaries_read_as_russian() {
+        let names: HashMap<String, String> =
+            [("8th_stream".to_owned(), "8-й поток".to_owned())].into();
+        let of = |audience| summary(&broadcast(Some(audience), None, None), &names);
+        assert_eq!(
+            of(json!({"kind": "stream", "streams": ["8th_stream"], "statuses": [2]})),
+            "8-й поток · подтверждённые"
+        );
+        assert_eq!(
+            of(json!({"kind": "stream", "streams": ["8th_stream", "x_1"], "statuses": [1, 2]})),
+            "8-й поток, x_1 · подтверждённые, в ожидании"
+        );
+        assert_eq!(
+            of(json!({"kind": "stream", "streams": ["8th_stream"], "statuses": [-1, 0, 1, 2]})),
+            "8-й поток · все статусы"
+        );
+        assert_eq!(
+            of(json!({"kind": "users", "user_ids": [1, 2, 3]})),
+            "3 пользователя"
+        );
+        assert_eq!(
+            of(json!({"kind": "users", "user_ids": [1]})),
+            "1 пользователь"
+        );
+        assert_eq!(
+            of(json!({"kind": "segment", "segment": "never_paid"})),
+            "Ни разу не оплатившие"
+        );
+        let legacy = |kind, group| summary(&broadcast(None, kind, group), &names);
+        assert_eq!(
+            legacy(Some("group"), Some("8th_stream")),
+            "Группа · 8-й поток"
+        );
+        assert_eq!(legacy(Some("individual"), None), "Отдельные пользователи");
+        assert_eq!(legacy(None, None), "неизвестно (старая рассылка)");
+    }
+
+    #[test]
+    fn plurals() {
+        let p = |n| plural(n, "получатель", "получателя", "получателей");
+        assert_eq!(p(1), "1 получатель");
+        assert_eq!(p(2), "2 получателя");
+        assert_eq!(p(5), "5 получателей");
+        assert_eq!(p(11), "11 получателей");
+        assert_eq!(p(21), "21 получатель");
+        assert_eq!(p(112), "112 получателей");
+        assert_eq!(p(0), "0 получателей");
+    }
+}

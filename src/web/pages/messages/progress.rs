@@ -1,0 +1,141 @@
+//! The live part of a broadcast page: status, progress bar with counts per
+//! delivery status, send rate, ETA and the actions the state allows.
+//! `GET /messages/{id}/progress` answers it alone; `static/message.js`
+//! polls that every 2 s while `data-live` says it may still change.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+
+use super::actions::{self, PageAction};
+use super::shared;
+use crate::domain::broadcast::{BroadcastStatus, RecipientStatus};
+use crate::store::broadcasts::{Broadcast, Counts};
+use crate::web::AppState;
+use crate::web::auth::Principal;
+use crate::web::error::AppError;
+use crate::web::extract::Path;
+
+#[derive(Template, WebTemplate)]
+#[template(path = "partials/message_progress.html")]
+pub struct Progress {
+    pub id: i32,
+    pub status: BroadcastStatus,
+    pub reason: Option<String>,
+    pub counts: Counts,
+    /// Recipients with a final outcome (for legacy broadcasts: the ones
+    /// the old dashboard counted as delivered).
+    pub settled: i64,
+    pub percent: i64,
+    pub rate: Option<String>,
+    pub eta: Option<String>,
+    /// Waiting to be sent, but there is no bot token.
+    pub not_configured: bool,
+    pub legacy: bool,
+    pub actions: Vec<PageAction>,
+    /// Whether it may still change by itself: keep polling.
+    pub live: bool,
+}
+
+/// «45 с», «3 мин 20 с», «2 ч 5 мин».
+pub fn duration(seconds: i64) -> String {
+    let seconds = seconds.max(0);
+    match seconds {
+        0..60 => format!("{seconds} с"),
+        60..3600 => format!("{} мин {} с", seconds / 60, seconds % 60),
+        _ => format!("{} ч {} мин", seconds / 3600, seconds % 3600 / 60),
+    }
+}
+
+impl Progress {
+    pub async fn of(state: &AppState, broadcast: &Broadcast) -> Result<Self, AppError> {
+        let deletable = actions::deletable(state, broadcast).await?;
+        let telegram = state.telegram.is_some();
+        let counts = broadcast.counts;
+        let settled = counts.sent
+            + counts.failed
+            + counts.blocked
+            + counts.unknown
+            + counts.skipped
+            + counts.deleted;
+        let percent = if counts.total > 0 {
+            settled * 100 / counts.total
+        } else {
+            0
+        };
+        let status = broadcast.status;
+        Ok(Self {
+            id: broadcast.id,
+            status,
+            reason: broadcast.status_reason.clone(),
+            counts,
+            settled,
+            percent,
+            rate: broadcast
+                .rate_per_sec()
+                .map(|rate| format!("{rate:.1}").replace('.', ",")),
+            eta: broadcast
+                .eta_seconds(state.config.send_rate_per_sec)
+                .filter(|_| telegram)
+                .map(duration),
+            not_configured: !telegram
+                && matches!(
+                    status,
+                    BroadcastStatus::Scheduled | BroadcastStatus::Sending
+                ),
+            legacy: broadcast.legacy,
+            actions: actions::available(broadcast, deletable),
+            live: matches!(
+                status,
+                BroadcastStatus::Sending | BroadcastStatus::Scheduled | BroadcastStatus::Paused
+            ),
+        })
+    }
+
+    /// The delivery statuses worth a line: the main four always, the rest
+    /// when someone has them.
+    fn lines(&self) -> Vec<(RecipientStatus, i64)> {
+        let c = &self.counts;
+        [
+            (RecipientStatus::Sent, c.sent),
+            (RecipientStatus::Failed, c.failed),
+            (RecipientStatus::Blocked, c.blocked),
+            (RecipientStatus::Pending, c.pending),
+            (RecipientStatus::Sending, c.sending),
+            (RecipientStatus::Unknown, c.unknown),
+            (RecipientStatus::Skipped, c.skipped),
+            (RecipientStatus::Deleted, c.deleted),
+        ]
+        .into_iter()
+        .enumerate()
+        .filter(|(i, (_, n))| *i < 4 || *n > 0)
+        .map(|(_, line)| line)
+        .collect()
+    }
+}
+
+/// `GET /messages/{id}/progress`: the fragment alone.
+pub async fn fragment(
+    State(state): State<AppState>,
+    _principal: Principal,
+    Path(raw): Path<String>,
+) -> Result<Response, AppError> {
+    let broadcast = shared::load(&state.pool, &raw).await?;
+    let progress = Progress::of(&state, &broadcast).await?;
+    Ok(([(header::CACHE_CONTROL, "no-store")], progress).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_naturally() {
+        assert_eq!(duration(0), "0 с");
+        assert_eq!(duration(59), "59 с");
+        assert_eq!(duration(200), "3 мин 20 с");
+        assert_eq!(duration(7500), "2 ч 5 мин");
+    }
+}
