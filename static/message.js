@@ -19,6 +19,31 @@
     return card && card.getAttribute("data-live") === "true" && card.getAttribute("data-src");
   }
 
+  // Once final, the rest of the page (finish time, recipients) is brought
+  // up to date from the page itself, still without a reload.
+  function settle() {
+    fetch(window.location.href, { credentials: "same-origin", headers: { "Accept": "text/html" } })
+      .then(function (response) {
+        if (!response.ok) {
+          throw new Error("HTTP " + response.status);
+        }
+        return response.text();
+      })
+      .then(function (html) {
+        var page = new DOMParser().parseFromString(html, "text/html");
+        ["about", "recipients"].forEach(function (id) {
+          var fresh = page.getElementById(id);
+          var old = document.getElementById(id);
+          if (fresh && old) {
+            old.replaceWith(document.importNode(fresh, true));
+          }
+        });
+      })
+      .catch(function () {
+        // The progress card is current; the rest shows on the next visit.
+      });
+  }
+
   function poll() {
     var card = current();
     if (!live(card)) {
@@ -42,6 +67,9 @@
         var fresh = new DOMParser().parseFromString(html, "text/html").getElementById("progress");
         if (fresh) {
           current().replaceWith(document.importNode(fresh, true));
+          if (!live(current())) {
+            settle();
+          }
         }
       })
       .catch(function () {

@@ -18,6 +18,7 @@ mod leads;
 mod local_pg;
 mod messages_actions;
 mod messages_api;
+mod messages_browser;
 mod messages_detail;
 mod messages_pages;
 mod migrations;
