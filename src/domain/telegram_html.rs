@@ -244,7 +244,7 @@ const FORMATTING: &[&str] = &[
 
 /// A tag's attributes: lowercased names, decoded values (`None` for a bare
 /// flag such as `expandable`).
-type Attributes = Vec<(String, Option<String>)>;
+pub type Attributes = Vec<(String, Option<String>)>;
 
 struct Open {
     name: String,
@@ -501,7 +501,7 @@ impl<'a> Parser<'a> {
 
 /// The byte index of the `>` that ends the tag starting `rest` (quotes
 /// respected), or `None` when the tag is unfinished.
-fn find_tag_end(rest: &str) -> Option<usize> {
+pub fn find_tag_end(rest: &str) -> Option<usize> {
     let mut quote: Option<char> = None;
     for (i, c) in rest.char_indices().skip(1) {
         match (quote, c) {
@@ -518,7 +518,7 @@ fn find_tag_end(rest: &str) -> Option<usize> {
 
 /// Splits `name attr="v" flag` into the name and its attributes (names
 /// lowercased, values entity-decoded); `None` when it is not a tag.
-fn split_tag(inner: &str) -> Option<(&str, Attributes)> {
+pub fn split_tag(inner: &str) -> Option<(&str, Attributes)> {
     // `<br/>`: report the tag itself, not a broken tag.
     let inner = inner.trim_end();
     let inner = inner.strip_suffix('/').unwrap_or(inner);

@@ -77,6 +77,14 @@ pub fn with<'a>(mut fields: Fields<'a>, more: &[(&'a str, &'a str)]) -> Fields<'
     fields
 }
 
+/// `fields` with the submit button `intent` pressed instead.
+pub fn with_intent<'a>(fields: &[(&'a str, &'a str)], intent: &'a str) -> Fields<'a> {
+    fields
+        .iter()
+        .map(|&(name, value)| (name, if name == "intent" { intent } else { value }))
+        .collect()
+}
+
 pub async fn post(
     app: &TestApp,
     session: &Session,

@@ -7,7 +7,9 @@ use hsl_dashboard::domain::role::Role;
 use reqwest::StatusCode;
 use tokio::time::Instant;
 
-use super::{broadcasts, fixture, id_from, plain_app, post, stream_form, with, with_telegram};
+use super::{
+    broadcasts, fixture, id_from, plain_app, post, stream_form, with, with_intent, with_telegram,
+};
 use crate::helpers::{Session, TestApp, hidden_field, spawn_app_with};
 
 #[tokio::test]
@@ -199,16 +201,7 @@ async fn a_scheduled_broadcast_is_read_in_the_school_zone() {
         "{html}"
     );
     assert!(html.contains("Запланировать на 01.03.2030 12:30"));
-    let send: Vec<(&str, &str)> = fields
-        .into_iter()
-        .map(|(name, value)| {
-            if name == "intent" {
-                (name, "send")
-            } else {
-                (name, value)
-            }
-        })
-        .collect();
+    let send = with_intent(&fields, "send");
     let (status, _, location) = post(&app, &admin, "/messages/new", &send).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     let id = id_from(&location.unwrap());
@@ -288,16 +281,7 @@ async fn drafts_are_saved_unfinished_resumed_and_gone_once_sent() {
     assert_eq!(rows, [(draft, "Готово".to_owned())]);
 
     // Sending it makes the broadcast and removes the draft.
-    let send: Vec<(&str, &str)> = finished
-        .iter()
-        .map(|&(name, value)| {
-            if name == "intent" {
-                (name, "send")
-            } else {
-                (name, value)
-            }
-        })
-        .collect();
+    let send = with_intent(&finished, "send");
     let (status, _, location) = post(&app, &admin, "/messages/new", &send).await;
     assert_eq!(status, StatusCode::SEE_OTHER, "{location:?}");
     id_from(&location.unwrap());

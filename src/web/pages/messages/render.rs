@@ -7,7 +7,7 @@
 
 use std::fmt::Write;
 
-use crate::domain::telegram_html::is_absolute_url;
+use crate::domain::telegram_html::{find_tag_end, is_absolute_url, split_tag};
 
 /// Telegram HTML as browser HTML, for a container with `white-space: pre-wrap`
 /// (Telegram keeps line breaks as typed).
@@ -19,7 +19,7 @@ pub fn telegram_to_html(raw: &str) -> String {
     while let Some(c) = rest.chars().next() {
         match c {
             '<' => {
-                let tag = tag_end(rest).and_then(|end| {
+                let tag = find_tag_end(rest).and_then(|end| {
                     let inner = &rest[1..end];
                     let consumed = translate(inner, &mut open, &mut out);
                     consumed.then_some(end + 1)
@@ -56,7 +56,7 @@ pub fn excerpt(raw: &str, max: usize) -> String {
     let mut rest = raw;
     while let Some(c) = rest.chars().next() {
         match c {
-            '<' => match tag_end(rest) {
+            '<' => match find_tag_end(rest) {
                 Some(end) => rest = &rest[end + 1..],
                 None => {
                     text.push('<');
@@ -127,22 +127,6 @@ fn entity(rest: &str) -> Option<(char, usize)> {
     Some((decoded, end + 1))
 }
 
-/// The byte index of the `>` closing the tag that starts `rest`.
-fn tag_end(rest: &str) -> Option<usize> {
-    let mut quote: Option<char> = None;
-    for (i, c) in rest.char_indices().skip(1) {
-        match (quote, c) {
-            (Some(q), c) if c == q => quote = None,
-            (Some(_), _) => {}
-            (None, '"' | '\'') => quote = Some(c),
-            (None, '>') => return Some(i),
-            (None, '<') => return None,
-            _ => {}
-        }
-    }
-    None
-}
-
 /// Writes the browser form of tag `inner` (between `<` and `>`); false when
 /// it is no tag Telegram knows, so it is shown as text.
 fn translate(inner: &str, open: &mut Vec<(String, &'static str)>, out: &mut String) -> bool {
@@ -160,6 +144,7 @@ fn translate(inner: &str, open: &mut Vec<(String, &'static str)>, out: &mut Stri
     let Some((name, attributes)) = split_tag(inner) else {
         return false;
     };
+    let name = name.to_ascii_lowercase();
     let value = |key: &str| {
         attributes
             .iter()
@@ -203,63 +188,6 @@ fn translate(inner: &str, open: &mut Vec<(String, &'static str)>, out: &mut Stri
     out.push_str(&start);
     open.push((name, close));
     true
-}
-
-/// Lowercased attribute names and decoded values (`None` for a bare flag).
-type Attributes = Vec<(String, Option<String>)>;
-
-/// A tag's lowercased name and its attributes (values entity-decoded).
-fn split_tag(inner: &str) -> Option<(String, Attributes)> {
-    let inner = inner.trim_end();
-    let name_end = inner
-        .find(|c: char| c.is_whitespace())
-        .unwrap_or(inner.len());
-    let name = &inner[..name_end];
-    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
-        return None;
-    }
-    let mut attributes = Vec::new();
-    let mut rest = inner[name_end..].trim_start();
-    while !rest.is_empty() {
-        let key_end = rest
-            .find(|c: char| c == '=' || c.is_whitespace())
-            .unwrap_or(rest.len());
-        let key = rest[..key_end].to_ascii_lowercase();
-        if key.is_empty() {
-            return None;
-        }
-        rest = rest[key_end..].trim_start();
-        let value = match rest.strip_prefix('=') {
-            Some(after) => {
-                let after = after.trim_start();
-                let (value, remainder) = match after.chars().next() {
-                    Some(q @ ('"' | '\'')) => {
-                        let close = after[1..].find(q)? + 1;
-                        (&after[1..close], &after[close + 1..])
-                    }
-                    _ => {
-                        let end = after
-                            .find(|c: char| c.is_whitespace())
-                            .unwrap_or(after.len());
-                        (&after[..end], &after[end..])
-                    }
-                };
-                rest = remainder.trim_start();
-                Some(decode_attribute(value))
-            }
-            None => None,
-        };
-        attributes.push((key, value));
-    }
-    Some((name.to_ascii_lowercase(), attributes))
-}
-
-fn decode_attribute(value: &str) -> String {
-    value
-        .replace("&quot;", "\"")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&amp;", "&")
 }
 
 #[cfg(test)]
