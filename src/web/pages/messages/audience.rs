@@ -22,6 +22,15 @@ pub fn plural(n: i64, one: &str, few: &str, many: &str) -> String {
     format!("{n} {word}")
 }
 
+/// A stream audience's booking statuses as the composer offers them and
+/// summaries name them: raw value and words, confirmed first.
+pub const STATUS_CHOICES: [(i32, &str); 4] = [
+    (2, "подтверждённые"),
+    (1, "в ожидании"),
+    (0, "новые заявки"),
+    (-1, "отменённые"),
+];
+
 /// The booking statuses of a stream audience, as a group of people.
 fn statuses_label(statuses: &[i32]) -> String {
     if STREAM_STATUSES.iter().all(|s| statuses.contains(s)) {
@@ -32,12 +41,14 @@ fn statuses_label(statuses: &[i32]) -> String {
     sorted.sort_by_key(|s| std::cmp::Reverse(*s));
     sorted
         .iter()
-        .map(|status| match status {
-            2 => "подтверждённые".to_owned(),
-            1 => "в ожидании".to_owned(),
-            0 => "новые заявки".to_owned(),
-            -1 => "отменённые".to_owned(),
-            other => format!("статус {other}"),
+        .map(|status| {
+            STATUS_CHOICES
+                .iter()
+                .find(|(value, _)| value == status)
+                .map_or_else(
+                    || format!("статус {status}"),
+                    |(_, words)| (*words).to_owned(),
+                )
         })
         .collect::<Vec<_>>()
         .join(", ")
@@ -54,9 +65,14 @@ fn capitalised(text: &str) -> String {
 /// `names`: stream code → display name (codes missing from it show as is).
 pub fn summary(broadcast: &Broadcast, names: &HashMap<String, String>) -> String {
     let name = |code: &str| names.get(code).cloned().unwrap_or_else(|| code.to_owned());
-    let Some(audience) = &broadcast.audience else {
-        return legacy(broadcast, &name);
-    };
+    match &broadcast.audience {
+        Some(audience) => describe(audience, &name),
+        None => legacy(broadcast, &name),
+    }
+}
+
+/// An audience definition (API.md JSON) in words; `name` names a stream code.
+pub fn describe(audience: &serde_json::Value, name: &dyn Fn(&str) -> String) -> String {
     match serde_json::from_value::<RawAudience>(audience.clone()) {
         Ok(RawAudience::Users { user_ids }) => plural(
             user_ids.len() as i64,

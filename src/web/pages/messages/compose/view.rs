@@ -9,28 +9,14 @@ use chrono_tz::Tz;
 use super::check::Mistake;
 use super::form::{ButtonField, ComposerForm};
 use super::review::{self, Review};
-use crate::domain::audience::{Audience, STREAM_STATUSES, Segment};
+use crate::domain::audience::{Audience, Segment};
 use crate::domain::broadcast::ButtonAction;
 use crate::domain::content::ContentType;
 use crate::store::audience::{Named, StreamMembers};
 use crate::store::drafts::Draft;
+use crate::web::pages::messages::audience::{STATUS_CHOICES, describe};
 use crate::web::pages::messages::render::{excerpt, telegram_to_html};
 use crate::web::pages::{Layout, local_time, person_name};
-
-/// A stream audience's status choices: raw value and label, confirmed first.
-pub const STATUS_CHOICES: [(i32, &str); 4] = [
-    (2, "подтверждённые"),
-    (1, "в ожидании"),
-    (0, "новые заявки"),
-    (-1, "отменённые"),
-];
-
-fn status_label(status: i32) -> &'static str {
-    STATUS_CHOICES
-        .iter()
-        .find(|(value, _)| *value == status)
-        .map_or("?", |(_, label)| label)
-}
 
 /// A segment with the number of people it reaches now.
 pub struct SegmentChoice {
@@ -275,34 +261,19 @@ impl AudienceSummary {
                 title: format!("Выбранные пользователи: {}", user_ids.len()),
                 details: named.iter().map(|n| Chip::from(n).label).collect(),
             },
-            Audience::Stream {
-                streams: codes,
-                statuses,
-            } => {
-                let names: Vec<String> = codes
-                    .iter()
-                    .map(|code| {
-                        streams
-                            .iter()
-                            .find(|s| &s.code == code)
-                            .map_or_else(|| code.clone(), |s| s.name().to_owned())
-                    })
-                    .collect();
-                let statuses: Vec<&str> = STREAM_STATUSES
-                    .iter()
-                    .rev()
-                    .filter(|s| statuses.contains(s))
-                    .map(|s| status_label(*s))
-                    .collect();
+            Audience::Stream { .. } | Audience::Segment { .. } => {
+                let name = |code: &str| {
+                    streams
+                        .iter()
+                        .find(|s| s.code == code)
+                        .map_or_else(|| code.to_owned(), |s| s.name().to_owned())
+                };
+                let json = serde_json::to_value(audience).expect("audience serialises");
                 Self {
-                    title: format!("{} · {}", names.join(", "), statuses.join(", ")),
+                    title: describe(&json, &name),
                     details: Vec::new(),
                 }
             }
-            Audience::Segment { segment } => Self {
-                title: format!("Сегмент: {}", segment.label()),
-                details: Vec::new(),
-            },
         }
     }
 }
