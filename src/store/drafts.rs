@@ -30,6 +30,13 @@ pub async fn get(pool: &PgPool, id: i64) -> sqlx::Result<Option<Draft>> {
     .await
 }
 
+/// How many drafts there are.
+pub async fn count(pool: &PgPool) -> sqlx::Result<i64> {
+    sqlx::query_scalar("SELECT count(*) FROM message_drafts")
+        .fetch_one(pool)
+        .await
+}
+
 /// The most recently changed drafts first.
 pub async fn recent(pool: &PgPool, limit: i64) -> sqlx::Result<Vec<Draft>> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(

@@ -262,6 +262,10 @@ async fn drafts_are_saved_unfinished_resumed_and_gone_once_sent() {
         "{html}"
     );
 
+    // The history points to the drafts.
+    let history = app.get_as(&admin, "/messages").await.text().await.unwrap();
+    assert!(history.contains("<a href=\"/messages/new\" class=\"drafts-link\">Черновики: 1</a>"));
+
     // Saving again updates the same draft.
     let draft_field = draft.to_string();
     let finished = with(

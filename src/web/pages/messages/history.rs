@@ -123,6 +123,8 @@ pub struct HistoryPage {
     streams: Vec<Choice>,
     authors: Vec<String>,
     rows: Vec<Row>,
+    /// Saved composer drafts (they are not broadcasts yet).
+    drafts: i64,
     total: i64,
     page: i64,
     pages: i64,
@@ -190,6 +192,7 @@ pub async fn show(
         statuses: BroadcastStatus::ALL,
         authors,
         rows,
+        drafts: crate::store::drafts::count(&state.pool).await?,
         total,
         page,
         pages: shared::pages(total, PAGE_SIZE),
