@@ -1,7 +1,9 @@
 //! The form itself: what it offers, every mistake by its field, requests
 //! it never makes, the live panel and the buttons editor.
 
+use hsl_dashboard::domain::audience::Audience;
 use hsl_dashboard::domain::role::Role;
+use hsl_dashboard::store::audience;
 use reqwest::StatusCode;
 
 use super::{Fields, broadcasts, plain_app, post, stream_form, with};
@@ -428,4 +430,40 @@ async fn more_button_slots_on_request() {
         "one filled, two empty"
     );
     assert!(html.contains("name=\"button_row\" value=\"3\""));
+}
+
+#[tokio::test]
+async fn segment_counts_agree_with_the_audience_definition() {
+    let app = plain_app().await;
+    // More kinds of people: a hackathon participant who also paid and
+    // blocked the bot, one who never paid, a blocked person who never paid,
+    // and a blocked id the bot has never seen.
+    sqlx::raw_sql(
+        "INSERT INTO users (user_id, first_name) VALUES (207, 'Жанна'), (208, 'Зоя');
+         INSERT INTO hackathon_registrations (user_id, first_name) VALUES (201, 'Анна'), (207, 'Жанна'), (207, 'Жанна');
+         INSERT INTO blocked_users (user_id, reason) VALUES (201, 'blocked'), (208, 'deactivated'), (999, 'chat_not_found');",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    hsl_dashboard::store::people::catch_up(&app.pool)
+        .await
+        .unwrap();
+    let counted = audience::segment_estimates(&app.pool).await.unwrap();
+    assert_eq!(counted.len(), 3);
+    for (segment, estimate) in counted {
+        let resolved = audience::estimate(&app.pool, &Audience::Segment { segment })
+            .await
+            .unwrap();
+        assert_eq!(estimate, resolved, "{segment:?}");
+    }
+    // And the numbers themselves: 8 people, 3 of them blocked (201, 206, 208);
+    // never paid: 203, 207, 208 (208 blocked); hackathon: 201 (blocked), 207.
+    let all: Vec<_> = audience::segment_estimates(&app.pool)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(_, e)| (e.people, e.blocked))
+        .collect();
+    assert_eq!(all, [(3, 1), (2, 1), (8, 3)]);
 }

@@ -23,7 +23,7 @@ use self::view::{
     AudienceSummary, Chip, ComposePage, ConfirmPage, DraftRow, Live, LiveFragment, SegmentChoice,
 };
 use super::super::Layout;
-use crate::domain::audience::{Audience, Segment};
+use crate::domain::audience::Audience;
 use crate::domain::broadcast::BroadcastStatus;
 use crate::store::broadcasts::{self, CreateError, NewBroadcast, When};
 use crate::store::{audience, delivery, drafts};
@@ -81,14 +81,14 @@ async fn render_form(
     // Segment counts read the people directory.
     crate::store::people::catch_up(pool).await?;
     let streams = audience::stream_members(pool).await?;
-    let mut segments = Vec::with_capacity(Segment::ALL.len());
-    for segment in Segment::ALL {
-        let estimate = audience::estimate(pool, &Audience::Segment { segment }).await?;
-        segments.push(SegmentChoice {
+    let segments = audience::segment_estimates(pool)
+        .await?
+        .into_iter()
+        .map(|(segment, estimate)| SegmentChoice {
             segment,
             recipients: estimate.recipients(),
-        });
-    }
+        })
+        .collect();
     let drafts = drafts::recent(pool, DRAFTS_SHOWN)
         .await?
         .iter()
