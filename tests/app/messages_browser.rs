@@ -16,7 +16,7 @@ use crate::fake_telegram::FakeTelegram;
 use crate::helpers::spawn_app_with;
 
 /// The confirmed members of `9th_stream`, the current intake.
-const MEMBERS: std::ops::RangeInclusive<i64> = 301..=330;
+const MEMBERS: std::ops::RangeInclusive<i64> = 301..=340;
 
 fn text(value: &Value) -> String {
     value.as_str().map(str::to_owned).unwrap_or_default()
@@ -29,7 +29,7 @@ async fn an_admin_composes_a_stream_broadcast_and_watches_it_finish() {
     let app = spawn_app_with(|config| {
         config.telegram_bot_token = Some(SecretString::from("123456:TEST-browser"));
         config.telegram_api_url = url;
-        // 30 messages take three seconds: long enough to watch.
+        // 40 messages take four seconds: long enough to watch.
         config.send_rate_per_sec = 10;
     })
     .await;
@@ -38,11 +38,11 @@ async fn an_admin_composes_a_stream_broadcast_and_watches_it_finish() {
          INSERT INTO stream_registry (code, course_id, display_name, is_current)
            VALUES ('9th_stream', 1, '9-й поток', true);
          INSERT INTO users (user_id, username, first_name)
-           SELECT id, 'student' || id, 'Студент ' || id FROM generate_series(301, 335) id;
+           SELECT id, 'student' || id, 'Студент ' || id FROM generate_series(301, 345) id;
          INSERT INTO bookings (user_id, username, first_name, course_id, confirmed, course_stream)
-           SELECT id, 'student' || id, 'Студент ' || id, 1, CASE WHEN id <= 330 THEN 2 ELSE 1 END,
+           SELECT id, 'student' || id, 'Студент ' || id, 1, CASE WHEN id <= 340 THEN 2 ELSE 1 END,
                   '9th_stream'
-           FROM generate_series(301, 335) id;",
+           FROM generate_series(301, 345) id;",
     )
     .execute(&app.pool)
     .await
@@ -71,7 +71,7 @@ async fn an_admin_composes_a_stream_broadcast_and_watches_it_finish() {
                 "const b = document.querySelector('.tg-bubble b'); return b ? b.textContent : '';",
             )
             .await;
-        if text(&count) == "30" && text(&bold) == "Завтра" {
+        if text(&count) == "40" && text(&bold) == "Завтра" {
             break;
         }
         assert!(
@@ -84,7 +84,7 @@ async fn an_admin_composes_a_stream_broadcast_and_watches_it_finish() {
 
     browser.click(".compose-actions button[value=review]").await;
     let count = browser.wait_for("[data-confirm-count]").await;
-    assert_eq!(count.text().await.unwrap(), "30");
+    assert_eq!(count.text().await.unwrap(), "40");
     assert_eq!(
         browser.find_all_text(".facts dd").await[0],
         "9-й поток · подтверждённые"
@@ -114,8 +114,19 @@ async fn an_admin_composes_a_stream_broadcast_and_watches_it_finish() {
     assert_eq!(first, "отправляется", "the page opens while it sends");
     let deadline = Instant::now() + Duration::from_secs(30);
     let mut seen = vec![first];
+    // While it sends, the card shows the rate and the time left.
+    let pace = "const r = document.querySelector('#progress [data-rate]'); \
+                const e = document.querySelector('#progress [data-eta]'); \
+                return r && e ? r.textContent + ' · ' + e.textContent : '';";
+    let mut paces = Vec::new();
     loop {
         let now = text(&browser.eval(badge).await);
+        if now == "отправляется" {
+            let shown = text(&browser.eval(pace).await);
+            if !shown.is_empty() && paces.last() != Some(&shown) {
+                paces.push(shown);
+            }
+        }
         if seen.last() != Some(&now) {
             seen.push(now.clone());
         }
@@ -126,6 +137,7 @@ async fn an_admin_composes_a_stream_broadcast_and_watches_it_finish() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     assert_eq!(seen, ["отправляется", "завершено"]);
+    assert!(!paces.is_empty(), "no rate or ETA was shown while sending");
     assert_eq!(
         browser.eval("return window.stayed === true;").await,
         true,
@@ -133,7 +145,7 @@ async fn an_admin_composes_a_stream_broadcast_and_watches_it_finish() {
     );
     assert_eq!(
         browser.find_all_text(".progress-numbers").await,
-        ["30 из 30 (100%)"]
+        ["40 из 40 (100%)"]
     );
     // The recipients table follows, still without a reload.
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -148,7 +160,7 @@ async fn an_admin_composes_a_stream_broadcast_and_watches_it_finish() {
     let statuses = browser
         .find_all_text("#recipients tbody tr td:nth-child(2)")
         .await;
-    assert_eq!(statuses.len(), 30);
+    assert_eq!(statuses.len(), 40);
     assert!(statuses.iter().all(|s| s == "доставлено"), "{statuses:?}");
     assert_eq!(browser.eval("return window.stayed === true;").await, true);
     browser
