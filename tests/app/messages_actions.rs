@@ -185,7 +185,7 @@ async fn scheduled_and_draft_broadcasts_offer_what_their_state_allows() {
     )
     .await;
     let html = page(&app, &session, &format!("/messages/{scheduled}")).await;
-    assert_eq!(actions(&html), ["cancel", "duplicate"]);
+    assert_eq!(actions(&html), ["edit", "cancel", "duplicate"]);
     assert!(html.contains("data-live=\"true\"") && html.contains("Получатели определятся"));
     let response = app
         .get_as(

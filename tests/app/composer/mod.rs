@@ -1,6 +1,7 @@
 //! `/messages/new`, the composer, over HTTP as a browser without scripts
 //! uses it, against real PostgreSQL and (for sends) the fake Bot API.
 
+mod edit;
 mod form;
 mod send;
 

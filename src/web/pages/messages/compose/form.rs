@@ -85,6 +85,8 @@ pub struct Posted {
     pub key: String,
     /// The draft being edited.
     pub draft: String,
+    /// The scheduled broadcast being changed.
+    pub broadcast: String,
 }
 
 impl Posted {
@@ -110,6 +112,7 @@ impl Posted {
                 "intent" => posted.intent = value,
                 "key" => posted.key = value,
                 "draft" => posted.draft = value,
+                "broadcast" => posted.broadcast = value,
                 "audience" => form.audience = value,
                 "user_ids" => form.user_ids = value.chars().take(MAX_USER_ID_TEXT).collect(),
                 "stream" => form.streams.push(value),

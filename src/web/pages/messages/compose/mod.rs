@@ -6,6 +6,7 @@
 //! Drafts keep the raw form on the server.
 
 mod check;
+mod edit;
 mod form;
 mod review;
 mod view;
@@ -65,6 +66,8 @@ struct Page<'a> {
     form: ComposerForm,
     key: String,
     draft: Option<i64>,
+    /// The scheduled broadcast being changed.
+    edit: Option<i32>,
     notice: Option<String>,
     banner: Option<String>,
     review: &'a Review,
@@ -101,6 +104,7 @@ async fn render_form(
         form: page.form,
         key: page.key,
         draft: page.draft,
+        edit: page.edit,
         notice: page.notice,
         banner: page.banner,
         streams,
@@ -111,7 +115,8 @@ async fn render_form(
     })
 }
 
-/// `GET /messages/new[?draft=N]`: an empty form, or a saved draft.
+/// `GET /messages/new[?draft=N | ?broadcast=N]`: an empty form, a saved
+/// draft, or a scheduled broadcast to change.
 pub async fn new(
     State(state): State<AppState>,
     principal: Principal,
@@ -121,7 +126,12 @@ pub async fn new(
     let mut form = ComposerForm::default();
     let mut draft = None;
     let mut notice = None;
-    if let Some(raw) = params.raw("draft") {
+    let mut editing = None;
+    if let Some(raw) = params.raw("broadcast") {
+        let (id, scheduled) = edit::load(&state, raw).await?;
+        form = scheduled;
+        editing = Some(id);
+    } else if let Some(raw) = params.raw("draft") {
         let id = draft_id(raw)?;
         let saved = drafts::get(&state.pool, id)
             .await?
@@ -140,11 +150,12 @@ pub async fn new(
         form,
         key: new_key(),
         draft,
+        edit: editing,
         notice,
         banner: None,
         review: &Review {
-            // A fresh form has no mistakes to show yet; a draft shows its own.
-            mistakes: if draft.is_some() {
+            // A fresh form has no mistakes to show yet; a saved one shows its own.
+            mistakes: if draft.is_some() || editing.is_some() {
                 review.mistakes.clone()
             } else {
                 Vec::new()
@@ -182,12 +193,17 @@ pub async fn submit(
         "" => None,
         raw => Some(draft_id(raw)?),
     };
+    let editing = match posted.broadcast.trim() {
+        "" => None,
+        raw => Some(broadcast_id(raw)?),
+    };
     let tz = state.config.school_timezone;
     let review = review::review(&state.pool, &posted.form, tz).await?;
     let form_page = |notice: Option<String>, banner: Option<String>, blank_buttons: usize| Page {
         form: posted.form.clone(),
         key: key.clone(),
         draft,
+        edit: editing,
         notice,
         banner,
         review: &review,
@@ -215,11 +231,16 @@ pub async fn submit(
                 return Ok(with_status(StatusCode::UNPROCESSABLE_ENTITY, page));
             }
             if posted.intent == "review" {
-                return Ok(
-                    confirm_page(&state, &principal, &posted, &key, draft, &review)
-                        .await?
-                        .into_response(),
-                );
+                let mut page =
+                    confirm_page(&state, &principal, &posted, &key, draft, &review).await?;
+                page.edit = editing;
+                return Ok(page.into_response());
+            }
+            if let Some(id) = editing {
+                return edit::save(&state, &principal, id, &review, |banner| {
+                    form_page(None, Some(banner), 1)
+                })
+                .await;
             }
             send(&state, &principal, &key, draft, &review, |banner| {
                 form_page(None, Some(banner), 1)
@@ -251,6 +272,7 @@ async fn confirm_page(
         form: posted.form.clone(),
         key: key.to_owned(),
         draft,
+        edit: None,
         audience: AudienceSummary::new(&valid.audience, &streams, &review.named),
         when: valid
             .scheduled_at

@@ -123,6 +123,8 @@ pub struct ComposePage {
     pub form: ComposerForm,
     pub key: String,
     pub draft: Option<i64>,
+    /// The scheduled broadcast being changed.
+    pub edit: Option<i32>,
     pub notice: Option<String>,
     /// A problem that is not about one field (e.g. the Telegram test send).
     pub banner: Option<String>,
@@ -240,6 +242,8 @@ pub struct ConfirmPage {
     pub form: ComposerForm,
     pub key: String,
     pub draft: Option<i64>,
+    /// The scheduled broadcast being changed.
+    pub edit: Option<i32>,
     pub audience: AudienceSummary,
     pub when: Option<String>,
     pub zone: String,

@@ -1,0 +1,81 @@
+//! Changing a scheduled broadcast in the composer: its form comes from the
+//! broadcast (time in the school's zone), and «Сохранить изменения» writes
+//! it back as long as the broadcast has not started.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use chrono::Utc;
+
+use super::form::ComposerForm;
+use super::review::Review;
+use super::{Page, render_form};
+use crate::domain::broadcast::BroadcastStatus;
+use crate::store::broadcasts;
+use crate::store::scheduled::{self, Edit, EditError};
+use crate::web::AppState;
+use crate::web::api::messages::{broadcast_id, not_found};
+use crate::web::auth::Principal;
+use crate::web::error::AppError;
+
+fn not_scheduled(status: BroadcastStatus) -> AppError {
+    AppError::Conflict(format!(
+        "Изменить можно только запланированную рассылку, а эта — {}.",
+        status.label()
+    ))
+}
+
+/// The form of scheduled broadcast `raw` (its id).
+pub async fn load(state: &AppState, raw: &str) -> Result<(i32, ComposerForm), AppError> {
+    let id = broadcast_id(raw)?;
+    let broadcast = broadcasts::get(&state.pool, id)
+        .await?
+        .ok_or_else(not_found)?;
+    if broadcast.legacy || broadcast.status != BroadcastStatus::Scheduled {
+        return Err(not_scheduled(broadcast.status));
+    }
+    let mut form = ComposerForm::from_broadcast(&broadcast);
+    if let Some(at) = broadcast.scheduled_at {
+        form.when = "at".into();
+        form.scheduled_at = at
+            .with_timezone(&state.config.school_timezone)
+            .format("%Y-%m-%dT%H:%M")
+            .to_string();
+    }
+    Ok((id, form))
+}
+
+/// Writes the checked form back to broadcast `id` and opens it. «Сразу»
+/// makes it due now: the engine starts it within a tick.
+pub async fn save<'a>(
+    state: &AppState,
+    principal: &Principal,
+    id: i32,
+    review: &'a Review,
+    form_page: impl Fn(String) -> Page<'a>,
+) -> Result<Response, AppError> {
+    let valid = review.valid().expect("checked before");
+    let now = valid.scheduled_at.is_none();
+    let edit = Edit {
+        content: valid.content,
+        audience: valid.audience,
+        at: valid.scheduled_at.unwrap_or_else(Utc::now),
+    };
+    match scheduled::edit(&state.pool, &principal.actor(), id, &edit).await {
+        Ok(()) => {
+            if now {
+                state.wake.wake();
+            }
+            Ok(Redirect::to(&format!("/messages/{id}")).into_response())
+        }
+        Err(EditError::NotFound) => Err(not_found()),
+        Err(EditError::NotScheduled(status)) => {
+            let banner = format!(
+                "Рассылку №{id} уже нельзя изменить: она {}. Изменения не сохранены.",
+                status.label()
+            );
+            let page = render_form(state, principal, form_page(banner)).await?;
+            Ok((StatusCode::CONFLICT, page).into_response())
+        }
+        Err(EditError::Db(err)) => Err(err.into()),
+    }
+}
