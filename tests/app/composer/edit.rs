@@ -2,10 +2,13 @@
 //! with its time in the school's zone, saves it back in place, and refuses
 //! once it is no longer scheduled.
 
+use std::time::Duration;
+
 use hsl_dashboard::domain::role::Role;
 use reqwest::StatusCode;
+use tokio::time::Instant;
 
-use super::{id_from, plain_app, post, stream_form, with, with_intent};
+use super::{id_from, plain_app, post, stream_form, with, with_intent, with_telegram};
 use crate::helpers::hidden_field;
 
 #[tokio::test]
@@ -152,4 +155,44 @@ async fn a_scheduled_broadcast_is_changed_in_place_until_it_starts() {
     let bad = [("key", "k"), ("broadcast", "x"), ("intent", "send")];
     let (status, _, _) = post(&app, &admin, "/messages/new", &bad).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn a_scheduled_broadcast_changed_to_now_starts_at_once() {
+    let (app, fake) = with_telegram().await;
+    let admin = app.quick_session(Role::Admin).await;
+    let scheduled = with(
+        stream_form("edit-now-key", "Позже"),
+        &[
+            ("when", "at"),
+            ("scheduled_at", "2030-03-01T12:30"),
+            ("intent", "send"),
+        ],
+    );
+    let (_, _, location) = post(&app, &admin, "/messages/new", &scheduled).await;
+    let id = id_from(&location.unwrap()).to_string();
+    let now = with(
+        stream_form("edit-now-key-2", "Уже сейчас"),
+        &[("broadcast", id.as_str()), ("intent", "send")],
+    );
+    let (status, _, _) = post(&app, &admin, "/messages/new", &now).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    // 201 and 202, the stream's confirmed members who have not blocked the bot.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while fake.delivered().len() < 2 {
+        assert!(Instant::now() < deadline, "not started: {:?}", fake.calls());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mut chats: Vec<i64> = fake
+        .sends()
+        .iter()
+        .filter_map(|call| call.chat_id)
+        .collect();
+    chats.sort_unstable();
+    assert_eq!(chats, [201, 202]);
+    assert!(
+        fake.sends()
+            .iter()
+            .all(|call| call.body["text"] == "Уже сейчас")
+    );
 }
