@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 
-use super::broadcasts::DELETE_WINDOW_HOURS;
+use super::broadcasts::{DELETABLE, DELETE_WINDOW_HOURS};
 use crate::domain::broadcast::RecipientStatus;
 
 /// Everyone who created a broadcast, for the author filter.
@@ -24,12 +24,9 @@ pub async fn authors(pool: &PgPool) -> sqlx::Result<Vec<String>> {
 /// delete: what `broadcasts::command(DeleteFromChats)` requires one of.
 #[tracing::instrument(skip(pool))]
 pub async fn deletable(pool: &PgPool, id: i32) -> sqlx::Result<i64> {
-    sqlx::query_scalar(
-        "SELECT count(*) FROM message_recipients \
-         WHERE message_id = $1 AND delivery_status = 'sent' \
-           AND telegram_message_id IS NOT NULL \
-           AND sent_at > now() - make_interval(hours => $2::int)",
-    )
+    sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT count(*) FROM message_recipients WHERE {DELETABLE}"
+    )))
     .bind(id)
     .bind(DELETE_WINDOW_HOURS as i32)
     .fetch_one(pool)

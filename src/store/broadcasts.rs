@@ -46,6 +46,21 @@ impl Counts {
         *slot += n;
     }
 
+    /// Each delivery status with its count, outcomes first, in the order
+    /// the pages list them.
+    pub fn by_status(&self) -> [(RecipientStatus, i64); 8] {
+        [
+            (RecipientStatus::Sent, self.sent),
+            (RecipientStatus::Failed, self.failed),
+            (RecipientStatus::Blocked, self.blocked),
+            (RecipientStatus::Pending, self.pending),
+            (RecipientStatus::Sending, self.sending),
+            (RecipientStatus::Unknown, self.unknown),
+            (RecipientStatus::Skipped, self.skipped),
+            (RecipientStatus::Deleted, self.deleted),
+        ]
+    }
+
     /// Still to go: waiting or in flight.
     pub fn remaining(&self) -> i64 {
         self.pending + self.sending
@@ -573,10 +588,21 @@ impl Command {
             Self::DeleteFromChats => "delete-from-chats",
         }
     }
+
+    /// Whether it gives the delivery engine something to do now.
+    pub fn wakes_engine(self) -> bool {
+        !matches!(self, Self::Cancel | Self::Pause)
+    }
 }
 
 /// Telegram lets bots delete their messages in private chats this long.
 pub const DELETE_WINDOW_HOURS: i64 = 48;
+
+/// The recipient rows of broadcast `$1` whose message Telegram still lets
+/// the bot delete; `$2` is [`DELETE_WINDOW_HOURS`].
+pub(super) const DELETABLE: &str = "message_id = $1 AND delivery_status = 'sent' \
+     AND telegram_message_id IS NOT NULL \
+     AND sent_at > now() - make_interval(hours => $2::int)";
 
 #[derive(Debug, thiserror::Error)]
 pub enum CommandError {
@@ -665,12 +691,9 @@ pub async fn command(
             if matches!(before, BroadcastStatus::Draft | BroadcastStatus::Scheduled) {
                 return Err(refuse());
             }
-            let any: bool = sqlx::query_scalar(
-                "SELECT EXISTS (SELECT 1 FROM message_recipients \
-                 WHERE message_id = $1 AND delivery_status = 'sent' \
-                   AND telegram_message_id IS NOT NULL \
-                   AND sent_at > now() - make_interval(hours => $2::int))",
-            )
+            let any: bool = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                "SELECT EXISTS (SELECT 1 FROM message_recipients WHERE {DELETABLE})"
+            )))
             .bind(id)
             .bind(DELETE_WINDOW_HOURS as i32)
             .fetch_one(&mut *tx)

@@ -47,6 +47,13 @@ impl Params {
     }
 }
 
+/// A positive integer that fits an i32 (a serial id); nothing else.
+pub fn positive_i32(raw: &str) -> Option<i32> {
+    strict_int(raw)
+        .filter(|id| (1..=i64::from(i32::MAX)).contains(id))
+        .map(|id| id as i32)
+}
+
 /// `-?[0-9]+` that fits an i64; nothing else.
 pub fn strict_int(raw: &str) -> Option<i64> {
     let digits = raw.strip_prefix('-').unwrap_or(raw);

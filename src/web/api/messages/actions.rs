@@ -53,10 +53,7 @@ async fn act(
     broadcasts::command(&state.pool, id, command, &principal.actor())
         .await
         .map_err(|err| command_error(err, command))?;
-    if matches!(
-        command,
-        Command::Resume | Command::RetryFailed | Command::RetryUnknown | Command::DeleteFromChats
-    ) {
+    if command.wakes_engine() {
         state.wake.wake();
     }
     Ok(Json(broadcast_json(state, id).await?))

@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use self::json::{BroadcastJson, CreatedJson, Delivery, PreviewJson, ProblemJson, RecipientJson};
 use self::request::{Problem, Submission};
 use super::bookings::LIMIT_MESSAGE;
-use super::params::{Params, strict_int};
+use super::params::{Params, positive_i32};
 use crate::domain::audience::Audience;
 use crate::domain::broadcast::{BroadcastStatus, RecipientStatus};
 use crate::domain::content::ContentType;
@@ -66,10 +66,7 @@ impl From<Problem> for Refused {
 
 /// The `{id}` of a broadcast: a positive integer.
 pub(crate) fn broadcast_id(raw: &str) -> Result<i32, AppError> {
-    strict_int(raw)
-        .filter(|id| (1..=i64::from(i32::MAX)).contains(id))
-        .map(|id| id as i32)
-        .ok_or_else(|| AppError::BadRequest("id must be a positive integer".into()))
+    positive_i32(raw).ok_or_else(|| AppError::BadRequest("id must be a positive integer".into()))
 }
 
 pub(crate) fn not_found() -> AppError {

@@ -359,10 +359,7 @@ async fn apply(
             CommandError::NothingToDelete => AppError::Conflict(nothing_to_delete()),
             CommandError::Db(err) => err.into(),
         })?;
-    if matches!(
-        command,
-        Command::Resume | Command::RetryFailed | Command::RetryUnknown | Command::DeleteFromChats
-    ) {
+    if command.wakes_engine() {
         state.wake.wake();
     }
     Ok((

@@ -69,7 +69,8 @@ pub struct ButtonView {
     pub target: String,
 }
 
-fn buttons(raw: &Value) -> Vec<Vec<ButtonView>> {
+/// Stored (API.md) button rows as the pages show them.
+pub fn buttons(raw: &Value) -> Vec<Vec<ButtonView>> {
     let field =
         |button: &Value, key: &str| button.get(key).and_then(Value::as_str).map(str::to_owned);
     raw.as_array()
@@ -192,20 +193,12 @@ pub async fn show(
     )
     .await?;
     let shown_total = broadcasts::recipient_total(&state.pool, id, filter).await?;
-    let c = &b.counts;
-    let filters = [
-        (RecipientStatus::Sent, c.sent),
-        (RecipientStatus::Failed, c.failed),
-        (RecipientStatus::Blocked, c.blocked),
-        (RecipientStatus::Unknown, c.unknown),
-        (RecipientStatus::Pending, c.pending),
-        (RecipientStatus::Sending, c.sending),
-        (RecipientStatus::Skipped, c.skipped),
-        (RecipientStatus::Deleted, c.deleted),
-    ]
-    .into_iter()
-    .filter(|(status, n)| *n > 0 || filter == Some(*status))
-    .collect();
+    let filters = b
+        .counts
+        .by_status()
+        .into_iter()
+        .filter(|(status, n)| *n > 0 || filter == Some(*status))
+        .collect();
     Ok(MessagePage {
         layout: Layout::new("/messages", &principal),
         audience: summary(&b, &names),

@@ -97,22 +97,13 @@ impl Progress {
     /// The delivery statuses worth a line: the main four always, the rest
     /// when someone has them.
     fn lines(&self) -> Vec<(RecipientStatus, i64)> {
-        let c = &self.counts;
-        [
-            (RecipientStatus::Sent, c.sent),
-            (RecipientStatus::Failed, c.failed),
-            (RecipientStatus::Blocked, c.blocked),
-            (RecipientStatus::Pending, c.pending),
-            (RecipientStatus::Sending, c.sending),
-            (RecipientStatus::Unknown, c.unknown),
-            (RecipientStatus::Skipped, c.skipped),
-            (RecipientStatus::Deleted, c.deleted),
-        ]
-        .into_iter()
-        .enumerate()
-        .filter(|(i, (_, n))| *i < 4 || *n > 0)
-        .map(|(_, line)| line)
-        .collect()
+        self.counts
+            .by_status()
+            .into_iter()
+            .enumerate()
+            .filter(|(i, (_, n))| *i < 4 || *n > 0)
+            .map(|(_, line)| line)
+            .collect()
     }
 }
 

@@ -7,20 +7,17 @@ use sqlx::PgPool;
 
 use crate::store::broadcasts::{self, Broadcast};
 use crate::store::streams;
-use crate::web::api::params::strict_int;
+use crate::web::api::params::positive_i32;
 use crate::web::error::AppError;
 
 /// The `{id}` of a broadcast page: a positive integer, else 400.
 pub fn broadcast_id(raw: &str) -> Result<i32, AppError> {
-    strict_int(raw)
-        .filter(|id| (1..=i64::from(i32::MAX)).contains(id))
-        .map(|id| id as i32)
-        .ok_or_else(|| {
-            AppError::BadRequest(
-                "Номер рассылки — целое положительное число (id must be a positive integer)."
-                    .to_owned(),
-            )
-        })
+    positive_i32(raw).ok_or_else(|| {
+        AppError::BadRequest(
+            "Номер рассылки — целое положительное число (id must be a positive integer)."
+                .to_owned(),
+        )
+    })
 }
 
 pub fn not_found() -> AppError {

@@ -129,10 +129,8 @@ pub async fn update_booking(
     Form(form): Form<BookingForm>,
 ) -> Result<Response, AppError> {
     let user_id = user_id(&raw_user)?;
-    let booking_id = crate::web::api::params::strict_int(&raw_booking)
-        .filter(|id| (1..=i64::from(i32::MAX)).contains(id))
-        .ok_or_else(|| AppError::NotFound("Заявка не найдена.".to_owned()))?
-        as i32;
+    let booking_id = crate::web::api::params::positive_i32(&raw_booking)
+        .ok_or_else(|| AppError::NotFound("Заявка не найдена.".to_owned()))?;
     let problem = |status: StatusCode, message: String, stale: bool| {
         (
             status,

@@ -6,14 +6,13 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Utc;
 
+use super::super::shared;
 use super::form::ComposerForm;
 use super::review::Review;
 use super::{Page, render_form};
 use crate::domain::broadcast::BroadcastStatus;
-use crate::store::broadcasts;
 use crate::store::scheduled::{self, Edit, EditError};
 use crate::web::AppState;
-use crate::web::api::messages::{broadcast_id, not_found};
 use crate::web::auth::Principal;
 use crate::web::error::AppError;
 
@@ -26,10 +25,8 @@ fn not_scheduled(status: BroadcastStatus) -> AppError {
 
 /// The form of scheduled broadcast `raw` (its id).
 pub async fn load(state: &AppState, raw: &str) -> Result<(i32, ComposerForm), AppError> {
-    let id = broadcast_id(raw)?;
-    let broadcast = broadcasts::get(&state.pool, id)
-        .await?
-        .ok_or_else(not_found)?;
+    let broadcast = shared::load(&state.pool, raw).await?;
+    let id = broadcast.id;
     if broadcast.legacy || broadcast.status != BroadcastStatus::Scheduled {
         return Err(not_scheduled(broadcast.status));
     }
@@ -67,7 +64,7 @@ pub async fn save<'a>(
             }
             Ok(Redirect::to(&format!("/messages/{id}")).into_response())
         }
-        Err(EditError::NotFound) => Err(not_found()),
+        Err(EditError::NotFound) => Err(shared::not_found()),
         Err(EditError::NotScheduled(status)) => {
             let banner = format!(
                 "Рассылку №{id} уже нельзя изменить: она {}. Изменения не сохранены.",

@@ -24,13 +24,13 @@ use self::view::{
     AudienceSummary, Chip, ComposePage, ConfirmPage, DraftRow, Live, LiveFragment, SegmentChoice,
 };
 use super::super::Layout;
+use super::shared;
 use crate::domain::audience::Audience;
 use crate::domain::broadcast::BroadcastStatus;
 use crate::store::broadcasts::{self, CreateError, NewBroadcast, When};
 use crate::store::{audience, delivery, drafts};
 use crate::web::AppState;
 use crate::web::api::messages::request::MAX_KEY_CHARS;
-use crate::web::api::messages::{broadcast_id, not_found};
 use crate::web::api::params::{Params, strict_int};
 use crate::web::auth::Principal;
 use crate::web::error::AppError;
@@ -81,8 +81,8 @@ async fn render_form(
 ) -> Result<ComposePage, AppError> {
     let tz = state.config.school_timezone;
     let pool = &state.pool;
-    // Segment counts read the people directory.
-    crate::store::people::catch_up(pool).await?;
+    // Segment counts read the people directory, which `page.review` has
+    // brought up to date.
     let streams = audience::stream_members(pool).await?;
     let segments = audience::segment_estimates(pool)
         .await?
@@ -145,7 +145,11 @@ pub async fn new(
                 .map(|source| format!("Черновик — копия рассылки №{source}.")),
         };
     }
-    let review = review::review(&state.pool, &form, state.config.school_timezone).await?;
+    let mut review = review::review(&state.pool, &form, state.config.school_timezone).await?;
+    // A fresh form has no mistakes to show yet; a saved one shows its own.
+    if draft.is_none() && editing.is_none() {
+        review.mistakes.clear();
+    }
     let page = Page {
         form,
         key: new_key(),
@@ -153,15 +157,7 @@ pub async fn new(
         edit: editing,
         notice,
         banner: None,
-        review: &Review {
-            // A fresh form has no mistakes to show yet; a saved one shows its own.
-            mistakes: if draft.is_some() || editing.is_some() {
-                review.mistakes.clone()
-            } else {
-                Vec::new()
-            },
-            ..review.clone()
-        },
+        review: &review,
         blank_buttons: 1,
     };
     Ok(render_form(&state, &principal, page).await?.into_response())
@@ -195,7 +191,7 @@ pub async fn submit(
     };
     let editing = match posted.broadcast.trim() {
         "" => None,
-        raw => Some(broadcast_id(raw)?),
+        raw => Some(shared::broadcast_id(raw)?),
     };
     let tz = state.config.school_timezone;
     let review = review::review(&state.pool, &posted.form, tz).await?;
@@ -398,13 +394,11 @@ pub async fn duplicate(
     principal: Principal,
     Path(raw): Path<String>,
 ) -> Result<Redirect, AppError> {
-    let id = broadcast_id(&raw)?;
-    let broadcast = broadcasts::get(&state.pool, id)
-        .await?
-        .ok_or_else(not_found)?;
+    let broadcast = shared::load(&state.pool, &raw).await?;
     let form = ComposerForm::from_broadcast(&broadcast);
     let form = serde_json::to_value(&form).expect("form serialises");
-    let draft = drafts::save(&state.pool, &principal.actor(), None, &form, Some(id)).await?;
+    let source = Some(broadcast.id);
+    let draft = drafts::save(&state.pool, &principal.actor(), None, &form, source).await?;
     Ok(Redirect::to(&format!("/messages/new?draft={draft}")))
 }
 

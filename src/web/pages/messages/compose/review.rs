@@ -36,7 +36,10 @@ fn audience_field(audience: &Audience) -> &'static str {
     }
 }
 
+/// Checks `form` through and through. Brings the people directory up to
+/// date first: names, estimates and the composer's segment counts read it.
 pub async fn review(pool: &PgPool, form: &ComposerForm, tz: Tz) -> sqlx::Result<Review> {
+    crate::store::people::catch_up(pool).await?;
     let checked = check::check(form, tz, Utc::now());
     let mut mistakes = checked.mistakes();
     let mut estimate = None;
@@ -45,11 +48,9 @@ pub async fn review(pool: &PgPool, form: &ComposerForm, tz: Tz) -> sqlx::Result<
         && form.audience == "users"
         && !ids.is_empty()
     {
-        crate::store::people::catch_up(pool).await?;
         named = audience::named(pool, &ids[..ids.len().min(200)]).await?;
     }
     if let Ok(audience) = &checked.audience {
-        crate::store::people::catch_up(pool).await?;
         let field = audience_field(audience);
         let mut unknown = false;
         match audience {

@@ -10,11 +10,11 @@ use super::check::Mistake;
 use super::form::{ButtonField, ComposerForm};
 use super::review::{self, Review};
 use crate::domain::audience::{Audience, Segment};
-use crate::domain::broadcast::ButtonAction;
 use crate::domain::content::ContentType;
 use crate::store::audience::{Named, StreamMembers};
 use crate::store::drafts::Draft;
 use crate::web::pages::messages::audience::{STATUS_CHOICES, describe};
+use crate::web::pages::messages::detail::{ButtonView, buttons};
 use crate::web::pages::messages::render::{excerpt, telegram_to_html};
 use crate::web::pages::{Layout, local_time, person_name};
 
@@ -46,12 +46,6 @@ impl From<&Named> for Chip {
     }
 }
 
-/// A button as the preview draws it.
-pub struct PreviewButton {
-    pub text: String,
-    pub url: Option<String>,
-}
-
 /// The side panel: the count, the length, the preview and what is wrong.
 pub struct Live {
     pub recipients: Option<i64>,
@@ -61,7 +55,7 @@ pub struct Live {
     /// The message as Telegram shows it, as safe HTML.
     pub preview: Option<String>,
     pub media: Option<&'static str>,
-    pub buttons: Vec<Vec<PreviewButton>>,
+    pub buttons: Vec<Vec<ButtonView>>,
     pub link_preview: bool,
     pub mistakes: Vec<Mistake>,
 }
@@ -71,22 +65,7 @@ impl Live {
         let content = review.content();
         let buttons = content
             .map(|content| {
-                content
-                    .buttons
-                    .rows()
-                    .iter()
-                    .map(|row| {
-                        row.iter()
-                            .map(|button| PreviewButton {
-                                text: button.text.clone(),
-                                url: match &button.action {
-                                    ButtonAction::Url(url) => Some(url.clone()),
-                                    ButtonAction::CallbackData(_) => None,
-                                },
-                            })
-                            .collect()
-                    })
-                    .collect()
+                buttons(&serde_json::to_value(&content.buttons).expect("buttons serialise"))
             })
             .unwrap_or_default();
         Self {
