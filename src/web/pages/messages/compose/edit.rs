@@ -8,11 +8,11 @@ use chrono::Utc;
 
 use super::super::shared;
 use super::form::ComposerForm;
-use super::review::Review;
 use super::{Page, render_form};
 use crate::domain::broadcast::BroadcastStatus;
 use crate::store::scheduled::{self, Edit, EditError};
 use crate::web::AppState;
+use crate::web::api::messages::request::Valid;
 use crate::web::auth::Principal;
 use crate::web::error::AppError;
 
@@ -47,10 +47,9 @@ pub async fn save<'a>(
     state: &AppState,
     principal: &Principal,
     id: i32,
-    review: &'a Review,
+    valid: Valid,
     form_page: impl Fn(String) -> Page<'a>,
 ) -> Result<Response, AppError> {
-    let valid = review.valid().expect("checked before");
     let now = valid.scheduled_at.is_none();
     let edit = Edit {
         content: valid.content,

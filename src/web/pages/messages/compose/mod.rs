@@ -31,6 +31,7 @@ use crate::store::broadcasts::{self, CreateError, NewBroadcast, When};
 use crate::store::{audience, delivery, drafts};
 use crate::web::AppState;
 use crate::web::api::messages::request::MAX_KEY_CHARS;
+use crate::web::api::messages::request::Valid;
 use crate::web::api::params::{Params, strict_int};
 use crate::web::auth::Principal;
 use crate::web::error::AppError;
@@ -222,26 +223,21 @@ pub async fn submit(
         }
         "test" => test_send(&state, &principal, form_page, &review).await,
         "review" | "send" => {
-            if !review.mistakes.is_empty() {
+            let Some(valid) = review.valid() else {
                 let page = render_form(&state, &principal, form_page(None, None, 1)).await?;
                 return Ok(with_status(StatusCode::UNPROCESSABLE_ENTITY, page));
-            }
+            };
             if posted.intent == "review" {
                 let mut page =
-                    confirm_page(&state, &principal, &posted, &key, draft, &review).await?;
+                    confirm_page(&state, &principal, &posted, &key, draft, &review, &valid).await?;
                 page.edit = editing;
                 return Ok(page.into_response());
             }
-            if let Some(id) = editing {
-                return edit::save(&state, &principal, id, &review, |banner| {
-                    form_page(None, Some(banner), 1)
-                })
-                .await;
+            let banner_page = |banner| form_page(None, Some(banner), 1);
+            match editing {
+                Some(id) => edit::save(&state, &principal, id, valid, banner_page).await,
+                None => send(&state, &principal, &key, draft, valid, banner_page).await,
             }
-            send(&state, &principal, &key, draft, &review, |banner| {
-                form_page(None, Some(banner), 1)
-            })
-            .await
         }
         other => Err(AppError::BadRequest(format!(
             "unknown intent {other:?}; expected review, send, edit, draft, test or add_button"
@@ -256,9 +252,9 @@ async fn confirm_page(
     key: &str,
     draft: Option<i64>,
     review: &Review,
+    valid: &Valid,
 ) -> Result<ConfirmPage, AppError> {
     let tz = state.config.school_timezone;
-    let valid = review.valid().expect("checked before");
     let streams = match &valid.audience {
         Audience::Stream { .. } => audience::stream_members(&state.pool).await?,
         _ => Vec::new(),
@@ -286,10 +282,9 @@ async fn send<'a>(
     principal: &Principal,
     key: &str,
     draft: Option<i64>,
-    review: &'a Review,
+    valid: Valid,
     form_page: impl Fn(String) -> Page<'a>,
 ) -> Result<Response, AppError> {
-    let valid = review.valid().expect("checked before");
     let digest = valid.digest();
     let conflict = |id: Option<i32>| {
         let which = id.map_or_else(String::new, |id| format!(" №{id}"));
