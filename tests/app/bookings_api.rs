@@ -12,8 +12,9 @@ use crate::helpers::{TestApp, spawn_app};
 pub async fn fixture(app: &TestApp) {
     sqlx::raw_sql(
         "INSERT INTO courses (id, name, button_text) VALUES (2, 'Python', 'Python');
-         INSERT INTO users (user_id, username, first_name) VALUES (101, 'anna', 'Анна');
-         INSERT INTO events (user_id, event_type) VALUES (103, 'start_command');
+         INSERT INTO users (user_id, username, first_name, first_seen_at, updated_at)
+           VALUES (101, 'anna', 'Анна', '2026-10-30 09:00', '2026-10-30 09:00');
+         INSERT INTO events (user_id, event_type, created_at) VALUES (103, 'start_command', '2026-10-31 09:00+00');
          UPDATE stream_registry SET capacity = 2 WHERE code = '7th_stream';
          INSERT INTO bookings (id, user_id, username, first_name, course_id, confirmed, created_at, course_stream, referral_code, discount_percent) VALUES
            (1, 101, 'anna', 'Анна', 1, 0,    '2026-11-01 10:00+00', '8th_stream', NULL, 0),

@@ -242,7 +242,12 @@ fn start_driver() -> (Child, u16) {
             .arg(format!("--port={port}"))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::null());
+            .stderr(Stdio::null())
+            // `.ci/run` also runs the suite under libfaketime (a date years
+            // ahead); Chromium does not start with that preload, and the
+            // browser's own clock plays no part: pages get dates from the
+            // server.
+            .env_remove("LD_PRELOAD");
         // SAFETY: prctl is async-signal-safe; the closure allocates nothing.
         // If the test process dies without dropping the `Browser`,
         // chromedriver is killed instead of outliving it.

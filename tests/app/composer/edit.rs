@@ -8,18 +8,19 @@ use hsl_dashboard::domain::role::Role;
 use reqwest::StatusCode;
 use tokio::time::Instant;
 
-use super::{id_from, plain_app, post, stream_form, with, with_intent, with_telegram};
+use super::{id_from, later, plain_app, post, stream_form, with, with_intent, with_telegram};
 use crate::helpers::hidden_field;
 
 #[tokio::test]
 async fn a_scheduled_broadcast_is_changed_in_place_until_it_starts() {
     let app = plain_app().await;
     let admin = app.quick_session(Role::Admin).await;
+    let (first, second) = (later(400, 12, 30), later(401, 9, 0));
     let scheduled = with(
         stream_form("edit-key", "Старый текст"),
         &[
             ("when", "at"),
-            ("scheduled_at", "2030-03-01T12:30"),
+            ("scheduled_at", first.form.as_str()),
             ("intent", "send"),
         ],
     );
@@ -46,7 +47,7 @@ async fn a_scheduled_broadcast_is_changed_in_place_until_it_starts() {
     assert_eq!(hidden_field(&html, "broadcast"), Some(id.to_string()));
     assert!(html.contains("Старый текст</textarea>"));
     assert!(
-        html.contains("value=\"2030-03-01T12:30\""),
+        html.contains(&format!("value=\"{}\"", first.form)),
         "the time in Moscow"
     );
     assert!(
@@ -64,13 +65,13 @@ async fn a_scheduled_broadcast_is_changed_in_place_until_it_starts() {
         ("content_type", "text"),
         ("text", "<b>Новый</b> текст"),
         ("when", "at"),
-        ("scheduled_at", "2030-03-02T09:00"),
+        ("scheduled_at", second.form.as_str()),
         ("intent", "review"),
     ];
     let (status, html, _) = post(&app, &admin, "/messages/new", &changed).await;
     assert_eq!(status, StatusCode::OK, "{html}");
     assert!(html.contains(&format!("Проверьте изменения рассылки №{id}")));
-    assert!(html.contains("Сохранить изменения · отправка 02.03.2030 09:00"));
+    assert!(html.contains(&format!("Сохранить изменения · отправка {}", second.shown)));
     let (status, _, location) = post(
         &app,
         &admin,
@@ -97,7 +98,7 @@ async fn a_scheduled_broadcast_is_changed_in_place_until_it_starts() {
         (
             "<b>Новый</b> текст",
             "users",
-            "2030-03-02 06:00",
+            second.utc.as_str(),
             "scheduled"
         )
     );
@@ -161,11 +162,12 @@ async fn a_scheduled_broadcast_is_changed_in_place_until_it_starts() {
 async fn a_scheduled_broadcast_changed_to_now_starts_at_once() {
     let (app, fake) = with_telegram().await;
     let admin = app.quick_session(Role::Admin).await;
+    let at = later(400, 12, 30);
     let scheduled = with(
         stream_form("edit-now-key", "Позже"),
         &[
             ("when", "at"),
-            ("scheduled_at", "2030-03-01T12:30"),
+            ("scheduled_at", at.form.as_str()),
             ("intent", "send"),
         ],
     );

@@ -5,6 +5,8 @@ mod edit;
 mod form;
 mod send;
 
+use chrono::{Days, NaiveTime, TimeZone, Utc};
+use chrono_tz::Europe::Moscow;
 use reqwest::StatusCode;
 use secrecy::SecretString;
 
@@ -113,4 +115,25 @@ pub fn id_from(location: &str) -> i32 {
         .strip_prefix("/messages/")
         .and_then(|id| id.parse().ok())
         .unwrap_or_else(|| panic!("not a broadcast page: {location}"))
+}
+
+/// A time `days` ahead of today at `hour:minute` in the school's zone, as the
+/// composer's `datetime-local` field takes it (`form`), as pages print it
+/// (`shown`) and as the database keeps it in UTC (`utc`). Relative to now, so
+/// a scheduled time never drifts into the past as the calendar moves on.
+pub struct Later {
+    pub form: String,
+    pub shown: String,
+    pub utc: String,
+}
+
+pub fn later(days: u64, hour: u32, minute: u32) -> Later {
+    let day = Utc::now().with_timezone(&Moscow).date_naive() + Days::new(days);
+    let local = day.and_time(NaiveTime::from_hms_opt(hour, minute, 0).unwrap());
+    let at = Moscow.from_local_datetime(&local).single().unwrap();
+    Later {
+        form: local.format("%Y-%m-%dT%H:%M").to_string(),
+        shown: local.format("%d.%m.%Y %H:%M").to_string(),
+        utc: at.with_timezone(&Utc).format("%Y-%m-%d %H:%M").to_string(),
+    }
 }
