@@ -393,7 +393,11 @@ impl Keyboard {
 
 impl Button {
     fn parse(raw: RawButton) -> Result<Self, ButtonProblem> {
-        let typed = [Some(&raw.text), raw.url.as_ref(), raw.callback_data.as_ref()];
+        let typed = [
+            Some(&raw.text),
+            raw.url.as_ref(),
+            raw.callback_data.as_ref(),
+        ];
         if typed
             .into_iter()
             .flatten()

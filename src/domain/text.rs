@@ -31,7 +31,13 @@ mod tests {
         for bad in ["a\0b", "\u{1}", "x\u{1b}[31m", "\u{b}", "\u{c}", "\u{1f}"] {
             assert!(first_forbidden(bad).is_some(), "{bad:?}");
         }
-        for good in ["", "Привет,\tмир\r\nещё", "emoji 🎉", "del\u{7f}", "nbsp\u{a0}"] {
+        for good in [
+            "",
+            "Привет,\tмир\r\nещё",
+            "emoji 🎉",
+            "del\u{7f}",
+            "nbsp\u{a0}",
+        ] {
             assert_eq!(first_forbidden(good), None, "{good:?}");
         }
         assert_eq!(describe('\0'), "U+0000 (NUL)");

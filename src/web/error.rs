@@ -86,10 +86,7 @@ impl AppError {
             Self::MethodNotAllowed => ("Метод не поддерживается", String::new()),
             Self::PayloadTooLarge => (
                 "Слишком большой запрос",
-                format!(
-                    "Данные формы больше {} КБ.",
-                    super::BODY_LIMIT_BYTES / 1024
-                ),
+                format!("Данные формы больше {} КБ.", super::BODY_LIMIT_BYTES / 1024),
             ),
             Self::BadGateway(message) => ("Ошибка Telegram", message.clone()),
             Self::Unavailable(_) => (

@@ -129,7 +129,11 @@ pub fn check_urlencoded(input: &[u8]) -> Result<(), BadText> {
 pub fn check_json(value: &Value) -> Result<(), BadText> {
     fn walk(value: &Value, path: &mut String) -> Result<(), BadText> {
         let bad = |path: &str, c| BadText {
-            field: if path.is_empty() { "body".into() } else { path.into() },
+            field: if path.is_empty() {
+                "body".into()
+            } else {
+                path.into()
+            },
             problem: TextProblem::Control(c),
         };
         match value {
@@ -194,11 +198,17 @@ impl From<BadText> for Refusal {
 
 async fn checked(request: Request) -> Result<Request, Refusal> {
     let uri = request.uri();
-    check_bytes("path", &percent_decode(uri.path().as_bytes()).collect::<Vec<u8>>())?;
+    check_bytes(
+        "path",
+        &percent_decode(uri.path().as_bytes()).collect::<Vec<u8>>(),
+    )?;
     if let Some(query) = uri.query() {
         check_urlencoded(query.as_bytes())?;
     }
-    if matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+    if matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    ) {
         return Ok(request);
     }
     let is_form = request
@@ -287,6 +297,57 @@ mod tests {
             let message = body["error"].as_str().unwrap_or_default();
             assert!(!message.is_empty(), "{uri}: {body}");
         }
+    }
+
+    #[test]
+    fn bad_text_is_found_and_named() {
+        let control = |field: &str, c| {
+            Err(BadText {
+                field: field.into(),
+                problem: TextProblem::Control(c),
+            })
+        };
+        assert_eq!(
+            check_urlencoded(b"a=1&search=x%00y"),
+            control("search", '\0')
+        );
+        assert_eq!(check_urlencoded(b"q=%1b"), control("q", '\u{1b}'));
+        assert_eq!(check_urlencoded(b"a%00=1"), control("a\\0", '\0'));
+        assert_eq!(
+            check_urlencoded(b"name=%D0"),
+            Err(BadText {
+                field: "name".into(),
+                problem: TextProblem::NotUtf8,
+            })
+        );
+        for good in [
+            &b""[..],
+            b"&&a",
+            b"a=%09%0A%0D+b&b=%D0%90",
+            b"x=%F0%9F%8E%89",
+        ] {
+            assert_eq!(check_urlencoded(good), Ok(()), "{good:?}");
+        }
+        let body = serde_json::json!({
+            "content": {"buttons": [[{"text": "ok"}, {"url": "x\u{0}"}]]},
+            "n": 1,
+        });
+        assert_eq!(
+            check_json(&body),
+            control("content.buttons[0][1].url", '\0')
+        );
+        assert_eq!(
+            check_json(&serde_json::json!("\u{7}")),
+            control("body", '\u{7}')
+        );
+        assert_eq!(
+            check_json(&serde_json::json!({"k\u{0}": 1})),
+            control("k\\0", '\0')
+        );
+        assert_eq!(
+            check_json(&serde_json::json!({"a": ["\t\n", null, true]})),
+            Ok(())
+        );
     }
 
     #[tokio::test]

@@ -5,9 +5,12 @@
 
 use std::time::{Duration, Instant};
 
+use hsl_dashboard::App;
 use hsl_dashboard::domain::role::Role;
+use hsl_dashboard::domain::staff::TokenName;
 use hsl_dashboard::local_pg::{Durability, LocalPg};
-use hsl_dashboard::store::{self, cluster};
+use hsl_dashboard::store::audit::Actor;
+use hsl_dashboard::store::{self, cluster, tokens};
 use reqwest::StatusCode;
 use serde_json::Value;
 use sqlx::Connection;
@@ -15,7 +18,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::helpers::{
-    TestDatabase, http_client, scratch_dir, spawn_app, spawn_app_on, spawn_app_with,
+    TestDatabase, http_client, migrated_database, scratch_dir, spawn_app, spawn_app_on,
+    spawn_app_with, test_config,
 };
 
 #[tokio::test]
@@ -36,7 +40,10 @@ async fn signed_in_responses_are_never_cached() {
     ] {
         let response = app.get_as(&admin, path).await;
         assert_eq!(
-            response.headers().get("cache-control").map(|v| v.to_str().unwrap()),
+            response
+                .headers()
+                .get("cache-control")
+                .map(|v| v.to_str().unwrap()),
             Some("no-store"),
             "{path}: {}",
             response.status()
@@ -101,7 +108,12 @@ async fn an_oversized_api_body_gets_a_json_413() {
             .unwrap()
             .starts_with("text/html")
     );
-    assert!(page.text().await.unwrap().contains("Слишком большой запрос"));
+    assert!(
+        page.text()
+            .await
+            .unwrap()
+            .contains("Слишком большой запрос")
+    );
 }
 
 /// API.md: with the database unreachable, `/api/bookings` answers 503 with
@@ -140,16 +152,29 @@ async fn bookings_keep_their_fixed_body_while_the_database_is_down() {
 
     let fixed = r#"{"error":"Failed to fetch bookings"}"#;
     let by_token = bookings(app.client.get(app.url("/api/bookings")).bearer_auth(&token)).await;
-    assert_eq!(by_token, (StatusCode::SERVICE_UNAVAILABLE, fixed.to_owned()));
+    assert_eq!(
+        by_token,
+        (StatusCode::SERVICE_UNAVAILABLE, fixed.to_owned())
+    );
     let by_session = bookings(
         app.client
             .get(app.url("/api/bookings?limit=5"))
             .header("cookie", &session.cookie),
     )
     .await;
-    assert_eq!(by_session, (StatusCode::SERVICE_UNAVAILABLE, fixed.to_owned()));
-    // Bad parameters are still the caller's fault... once the caller is
-    // known; other routes keep the general message.
+    assert_eq!(
+        by_session,
+        (StatusCode::SERVICE_UNAVAILABLE, fixed.to_owned())
+    );
+    for (path, message) in [
+        ("/api/course-streams", "Failed to fetch course streams"),
+        ("/api/courses", "Failed to fetch courses"),
+    ] {
+        let answer = bookings(app.client.get(app.url(path)).bearer_auth(&token)).await;
+        let body = serde_json::json!({ "error": message }).to_string();
+        assert_eq!(answer, (StatusCode::SERVICE_UNAVAILABLE, body), "{path}");
+    }
+    // Other routes keep the general message.
     let users = bookings(app.client.get(app.url("/api/users")).bearer_auth(&token)).await;
     assert_eq!(users.0, StatusCode::SERVICE_UNAVAILABLE);
     assert!(users.1.contains("database unavailable"), "{}", users.1);
@@ -214,12 +239,14 @@ async fn connections_beyond_the_cap_wait_for_a_free_one() {
     let mut held = Vec::new();
     for _ in 0..2 {
         let mut stream = TcpStream::connect(&addr).await.unwrap();
-        stream.write_all(b"GET /healthz HTTP/1.1\r\n").await.unwrap();
+        stream
+            .write_all(b"GET /healthz HTTP/1.1\r\n")
+            .await
+            .unwrap();
         held.push(stream);
     }
     let (client, url) = (http_client(), app.url("/healthz"));
-    let mut third =
-        tokio::spawn(async move { client.get(url).send().await.map(|r| r.status()) });
+    let mut third = tokio::spawn(async move { client.get(url).send().await.map(|r| r.status()) });
     // With both slots taken the third is not served (a working cap can
     // never answer it here; the old server did at once).
     assert!(
@@ -235,4 +262,68 @@ async fn connections_beyond_the_cap_wait_for_a_free_one() {
         .unwrap()
         .unwrap();
     assert_eq!(status, StatusCode::OK);
+}
+
+/// The server loop stops accepting on shutdown but finishes the request in
+/// flight (here: one whose body is still arriving) before it returns.
+#[tokio::test]
+async fn shutdown_finishes_the_request_in_flight() {
+    let db = migrated_database().await;
+    let app = App::build(test_config(&db.url)).await.unwrap();
+    let addr = app.local_addr();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let mut running = tokio::spawn(app.run_until(async move {
+        let _ = stopped.await;
+    }));
+    let pool = db.pool().await;
+    let token = {
+        let name = TokenName::parse("shutdown-test").unwrap();
+        let mut conn = pool.acquire().await.unwrap();
+        tokens::issue(&mut conn, &Actor::cli(), &name, Role::Admin)
+            .await
+            .unwrap()
+            .1
+    };
+    let body = br#"{"audience": {"kind": "segment", "segment": "all"}}"#;
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "POST /api/messages/preview HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(&body[..10]).await.unwrap();
+    // The token check stamps the token's first use: from then on the
+    // request is in the server's hands, waiting for the rest of its body.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let used: bool = sqlx::query_scalar(
+            "SELECT last_used_at IS NOT NULL FROM api_tokens WHERE name = 'shutdown-test'",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        if used {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the request never arrived");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    stop.send(()).unwrap();
+    assert!(
+        tokio::time::timeout(Duration::from_millis(500), &mut running)
+            .await
+            .is_err(),
+        "returned with a request in flight"
+    );
+    stream.write_all(&body[10..]).await.unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    tokio::time::timeout(Duration::from_secs(10), running)
+        .await
+        .expect("returns once the request is answered")
+        .unwrap()
+        .unwrap();
+    assert!(TcpStream::connect(addr).await.is_err(), "still accepting");
 }

@@ -60,9 +60,18 @@ async fn invalid_utf8_and_other_control_characters_are_refused_too() {
     for (query, expected) in [
         ("search=%FF%FE", "search: not valid UTF-8"),
         ("search=caf%C3", "search: not valid UTF-8"),
-        ("search=%1B%5B31m", "search: contains the control character U+001B"),
-        ("search=a%01", "search: contains the control character U+0001"),
-        ("se%00arch=x", "se\\0arch: contains the control character U+0000"),
+        (
+            "search=%1B%5B31m",
+            "search: contains the control character U+001B",
+        ),
+        (
+            "search=a%01",
+            "search: contains the control character U+0001",
+        ),
+        (
+            "se%00arch=x",
+            "se\\0arch: contains the control character U+0000",
+        ),
     ] {
         let response = app
             .client
@@ -78,7 +87,11 @@ async fn invalid_utf8_and_other_control_characters_are_refused_too() {
     let page = refused(app.get_as(&admin, "/users?search=%FF").await, "page").await;
     assert!(page.contains("не в кодировке UTF-8"), "{page}");
     // Tabs, line breaks and any Unicode text pass.
-    for query in ["search=a%09b%0D%0A", "search=%D0%90%D0%BD%D0%BD%D0%B0", "search=%F0%9F%8E%89"] {
+    for query in [
+        "search=a%09b%0D%0A",
+        "search=%D0%90%D0%BD%D0%BD%D0%B0",
+        "search=%F0%9F%8E%89",
+    ] {
         let response = app
             .client
             .get(app.url(&format!("/api/users?{query}")))
@@ -99,7 +112,10 @@ fn message(content: Value) -> Value {
 fn bad_contents() -> Vec<(Value, &'static str)> {
     let link = |button: Value| json!({"type": "text", "text": "Привет", "buttons": [[button]]});
     vec![
-        (json!({"type": "text", "text": "При\u{0}вет"}), "content.text"),
+        (
+            json!({"type": "text", "text": "При\u{0}вет"}),
+            "content.text",
+        ),
         (
             json!({"type": "photo", "file_id": "AgAC", "caption": "\u{0}"}),
             "content.caption",
