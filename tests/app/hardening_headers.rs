@@ -224,8 +224,25 @@ async fn a_client_trickling_its_headers_is_cut_off() {
         "closed after {elapsed:?}, before the timeout"
     );
 
-    // A client that sends its request in time is served as always.
+    // A client that sends its request in time is served as always…
     assert_eq!(app.get("/healthz").await.status(), StatusCode::OK);
+    // …and a keep-alive connection left idle after its answer is closed
+    // the same way.
+    let stream = TcpStream::connect(&addr).await.unwrap();
+    let (mut read, mut write) = stream.into_split();
+    write
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = [0u8; 12];
+    read.read_exact(&mut answer).await.unwrap();
+    assert_eq!(&answer, b"HTTP/1.1 200");
+    let idle = Instant::now();
+    assert!(
+        closed_by(&mut read, idle + Duration::from_secs(20)).await,
+        "an idle connection stays open"
+    );
+    assert!(idle.elapsed() >= timeout - Duration::from_millis(100));
 }
 
 #[tokio::test]
