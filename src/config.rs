@@ -32,6 +32,8 @@ pub struct Config {
     pub session_key: Option<SecretString>,
     pub scheduler_enabled: bool,
     pub log_format: LogFormat,
+    /// Header-read timeout and connection cap (defaults; tests shorten them).
+    pub limits: crate::serve::Limits,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -177,6 +179,7 @@ impl Config {
             session_key,
             scheduler_enabled,
             log_format,
+            limits: crate::serve::Limits::default(),
         })
     }
 

@@ -10,6 +10,7 @@ pub mod delivery;
 pub mod domain;
 pub mod local_pg;
 pub mod secrets;
+pub mod serve;
 pub mod store;
 pub mod telegram;
 pub mod telemetry;
@@ -35,6 +36,7 @@ pub struct App {
     addr: SocketAddr,
     /// The delivery engine, unless `SCHEDULER_ENABLED=false`.
     engine: Option<delivery::Engine>,
+    limits: serve::Limits,
 }
 
 impl App {
@@ -52,6 +54,7 @@ impl App {
         let telegram = telegram::Telegram::from_config(&config)?;
         let engine_config = delivery::EngineConfig::from_config(&config);
         let scheduler_enabled = config.scheduler_enabled;
+        let limits = config.limits;
         let mut state = AppState::new(pool.clone(), config);
         state.telegram = telegram.clone();
         let engine = scheduler_enabled.then(|| {
@@ -69,6 +72,7 @@ impl App {
             pool,
             addr,
             engine,
+            limits,
         })
     }
 
@@ -99,14 +103,7 @@ impl App {
             }))
         });
         let directory = tokio::spawn(keep_people_directory(self.pool.clone()));
-        let served = axum::serve(
-            self.listener,
-            self.router
-                .into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await
-        .context("serving HTTP");
+        serve::serve(self.listener, self.router, self.limits, shutdown).await;
         let _ = stop_engine.send(true);
         if let Some(engine) = engine
             && let Err(err) = engine.await
@@ -115,7 +112,7 @@ impl App {
         }
         directory.abort();
         self.pool.close().await;
-        served
+        Ok(())
     }
 }
 

@@ -316,6 +316,8 @@ pub enum ButtonProblem {
     Url,
     #[error("callback_data must be 1–{MAX_CALLBACK_BYTES} bytes")]
     CallbackData,
+    #[error("text, url and callback_data must not contain control characters (such as NUL)")]
+    Control,
 }
 
 impl KeyboardError {
@@ -343,6 +345,7 @@ impl KeyboardError {
                     ButtonProblem::CallbackData => {
                         format!("callback_data — от 1 до {MAX_CALLBACK_BYTES} байт")
                     }
+                    ButtonProblem::Control => "недопустимый управляющий символ".to_owned(),
                 };
                 format!("Кнопка {row}.{column}: {what}.")
             }
@@ -390,6 +393,18 @@ impl Keyboard {
 
 impl Button {
     fn parse(raw: RawButton) -> Result<Self, ButtonProblem> {
+        let typed = [
+            Some(&raw.text),
+            raw.url.as_ref(),
+            raw.callback_data.as_ref(),
+        ];
+        if typed
+            .into_iter()
+            .flatten()
+            .any(|part| super::text::first_forbidden(part).is_some())
+        {
+            return Err(ButtonProblem::Control);
+        }
         let text = raw.text.trim();
         if text.is_empty() || text.chars().count() > MAX_BUTTON_TEXT {
             return Err(ButtonProblem::Text);

@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 
 use super::broadcast::{Keyboard, KeyboardError, RawButton};
 use super::telegram_html::{HtmlError, Kind, TelegramHtml};
+use super::text;
 
 /// Longest `file_id` accepted; Telegram's are well under this.
 pub const MAX_FILE_ID: usize = 256;
@@ -97,6 +98,9 @@ pub enum ContentError {
     Buttons(KeyboardError),
     #[error("file_id must be 1–{MAX_FILE_ID} characters of letters, digits, '-' and '_'")]
     FileId,
+    /// A character PostgreSQL or Telegram would refuse (see `domain::text`).
+    #[error("{field} contains the control character {}, which is not allowed", text::describe(*.found))]
+    Control { field: &'static str, found: char },
 }
 
 impl ContentError {
@@ -115,8 +119,28 @@ impl ContentError {
             Self::FileId => "file_id: только латинские буквы, цифры, «-» и «_», \
                              до 256 символов."
                 .to_owned(),
+            Self::Control { field, found } => {
+                let what = if *field == "caption" {
+                    "Подпись"
+                } else {
+                    "Текст"
+                };
+                format!(
+                    "{what} содержит недопустимый управляющий символ {}.",
+                    text::describe(*found)
+                )
+            }
         }
     }
+}
+
+/// The text or caption `raw`, checked for control characters and as
+/// Telegram HTML.
+fn html(raw: &str, field: &'static str, kind: Kind) -> Result<TelegramHtml, ContentError> {
+    if let Some(found) = text::first_forbidden(raw) {
+        return Err(ContentError::Control { field, found });
+    }
+    TelegramHtml::parse(raw, kind).map_err(|error| ContentError::Html { field, error })
 }
 
 impl Content {
@@ -127,13 +151,8 @@ impl Content {
                 link_preview,
                 buttons,
             } => Ok(Self {
+                html: html(&text, "text", Kind::Message)?,
                 kind: ContentType::Text,
-                html: TelegramHtml::parse(&text, Kind::Message).map_err(|error| {
-                    ContentError::Html {
-                        field: "text",
-                        error,
-                    }
-                })?,
                 file_id: None,
                 buttons: Keyboard::parse(buttons).map_err(ContentError::Buttons)?,
                 link_preview,
@@ -156,12 +175,7 @@ impl Content {
         }
         Ok(Self {
             kind,
-            html: TelegramHtml::parse(&raw.caption, Kind::Caption).map_err(|error| {
-                ContentError::Html {
-                    field: "caption",
-                    error,
-                }
-            })?,
+            html: html(&raw.caption, "caption", Kind::Caption)?,
             file_id: Some(file_id.to_owned()),
             buttons: Keyboard::parse(raw.buttons).map_err(ContentError::Buttons)?,
             link_preview: false,
@@ -249,6 +263,46 @@ mod tests {
         )
         .unwrap();
         assert_eq!(stored, content);
+    }
+
+    #[test]
+    fn control_characters_in_text_caption_or_buttons_are_refused() {
+        let text = parse(json!({"type": "text", "text": "a\u{0}b"})).unwrap_err();
+        assert_eq!(
+            text,
+            ContentError::Control {
+                field: "text",
+                found: '\0'
+            }
+        );
+        assert!(text.to_string().contains("U+0000"), "{text}");
+        let caption = parse(json!({"type": "photo", "file_id": "x", "caption": "\u{1b}"}));
+        assert!(matches!(
+            caption,
+            Err(ContentError::Control {
+                field: "caption",
+                ..
+            })
+        ));
+        for button in [
+            json!({"text": "a\u{0}", "url": "https://example.org"}),
+            json!({"text": "a", "url": "https://example.org/\u{0}"}),
+            json!({"text": "a", "callback_data": "\u{0}"}),
+        ] {
+            let err = parse(json!({"type": "text", "text": "hi", "buttons": [[button]]}));
+            assert!(
+                matches!(
+                    err,
+                    Err(ContentError::Buttons(KeyboardError::Button {
+                        problem: crate::domain::broadcast::ButtonProblem::Control,
+                        ..
+                    }))
+                ),
+                "{err:?}"
+            );
+        }
+        let fine = parse(json!({"type": "text", "text": "строка\r\n\tвторая"}));
+        assert!(fine.is_ok(), "{fine:?}");
     }
 
     #[test]

@@ -11,5 +11,6 @@ pub mod role;
 pub mod staff;
 pub mod stream;
 pub mod telegram_html;
+pub mod text;
 pub mod user;
 pub mod watermark;

@@ -89,6 +89,19 @@ pub async fn migrate(url: &str) -> anyhow::Result<()> {
 
 /// Whether an error means the database could not be reached (as opposed to a
 /// bad query): such errors become 503, not 500.
+/// Whether PostgreSQL refused text it cannot store: NUL or an invalid byte
+/// sequence (22021 `character_not_in_repertoire`), `\u0000` in `jsonb` or a
+/// character the encoding lacks (22P05 `untranslatable_character`). Input
+/// is checked before it gets here; this is the backstop.
+pub fn is_bad_text(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::Database(db) => db
+            .code()
+            .is_some_and(|code| matches!(code.as_ref(), "22021" | "22P05")),
+        _ => false,
+    }
+}
+
 pub fn is_unavailable(err: &sqlx::Error) -> bool {
     match err {
         sqlx::Error::PoolTimedOut

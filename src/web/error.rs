@@ -32,6 +32,8 @@ pub enum AppError {
     Conflict(String),
     #[error("method not allowed")]
     MethodNotAllowed,
+    #[error("the request body is larger than {} bytes", super::BODY_LIMIT_BYTES)]
+    PayloadTooLarge,
     /// A service we depend on (Telegram) refused or failed; the message is
     /// safe to show.
     #[error("{0}")]
@@ -53,6 +55,7 @@ impl AppError {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::BadGateway(_) => StatusCode::BAD_GATEWAY,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -81,6 +84,10 @@ impl AppError {
             Self::NotFound(_) => ("Страница не найдена", String::new()),
             Self::Conflict(message) => ("Конфликт", message.clone()),
             Self::MethodNotAllowed => ("Метод не поддерживается", String::new()),
+            Self::PayloadTooLarge => (
+                "Слишком большой запрос",
+                format!("Данные формы больше {} КБ.", super::BODY_LIMIT_BYTES / 1024),
+            ),
             Self::BadGateway(message) => ("Ошибка Telegram", message.clone()),
             Self::Unavailable(_) => (
                 "База данных недоступна",
@@ -98,6 +105,13 @@ impl From<sqlx::Error> for AppError {
     fn from(err: sqlx::Error) -> Self {
         if store::is_unavailable(&err) {
             Self::Unavailable(err.into())
+        } else if store::is_bad_text(&err) {
+            tracing::warn!(error = %err, "the database refused text that passed the input checks");
+            Self::BadRequest(
+                "the request contains text the database cannot store \
+                 (e.g. a NUL character or invalid UTF-8)"
+                    .into(),
+            )
         } else {
             Self::Internal(err.into())
         }
@@ -113,8 +127,25 @@ impl From<anyhow::Error> for AppError {
     }
 }
 
+impl AppError {
+    /// A body that could not be read: too large (413), or broken off.
+    pub fn from_body_error(err: &axum::Error) -> Self {
+        let mut source: Option<&(dyn std::error::Error + 'static)> = Some(err);
+        while let Some(cause) = source {
+            if cause.is::<http_body_util::LengthLimitError>() {
+                return Self::PayloadTooLarge;
+            }
+            source = cause.source();
+        }
+        Self::BadRequest("the request body could not be read".into())
+    }
+}
+
 impl From<JsonRejection> for AppError {
     fn from(rejection: JsonRejection) -> Self {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            return Self::PayloadTooLarge;
+        }
         Self::BadRequest(format!("invalid JSON body: {}", rejection.body_text()))
     }
 }
@@ -127,6 +158,9 @@ impl From<QueryRejection> for AppError {
 
 impl From<FormRejection> for AppError {
     fn from(rejection: FormRejection) -> Self {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            return Self::PayloadTooLarge;
+        }
         Self::BadRequest(format!("invalid form: {}", rejection.body_text()))
     }
 }

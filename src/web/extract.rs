@@ -1,13 +1,25 @@
 //! Drop-in replacements for axum's `Json`, `Query` and `Path` whose rejections
 //! become [`AppError`]s: a malformed body, query or path is always a 400 with
 //! a message, never axum's plain-text default.
+//!
+//! In front of all of them (and of handlers that read the raw query or
+//! body), [`reject_bad_text`] refuses text PostgreSQL cannot store or no
+//! person types, naming the field.
 
-use axum::extract::FromRequest;
-use axum::extract::FromRequestParts;
+use std::fmt::Write as _;
+
+use axum::body::Body;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::{Method, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use percent_encoding::percent_decode;
 use serde::Serialize;
+use serde_json::Value;
 
 use super::error::AppError;
+use super::{BODY_LIMIT_BYTES, is_machine_path};
+use crate::domain::text;
 
 #[derive(Debug, Clone, Copy, Default, FromRequest)]
 #[from_request(via(axum::Json), rejection(AppError))]
@@ -31,6 +43,193 @@ pub struct Path<T>(pub T);
 #[derive(Debug, Clone, Copy, Default, FromRequest)]
 #[from_request(via(axum::Form), rejection(AppError))]
 pub struct Form<T>(pub T);
+
+/// Routes whose handler checks the text of its JSON body itself and lists
+/// the problems in its answer instead of refusing the request.
+const LISTS_ITS_OWN_TEXT_PROBLEMS: &[&str] = &["/api/messages/preview"];
+
+/// Text that cannot be accepted, and where it is.
+#[derive(Debug, PartialEq, Eq)]
+pub struct BadText {
+    /// The parameter, form field or JSON path (`content.buttons[0][0].url`).
+    pub field: String,
+    pub problem: TextProblem,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum TextProblem {
+    NotUtf8,
+    Control(char),
+}
+
+impl BadText {
+    /// A 400: English for the API, Russian for pages.
+    pub fn into_error(self, machine: bool) -> AppError {
+        let Self { field, problem } = self;
+        AppError::BadRequest(match (problem, machine) {
+            (TextProblem::NotUtf8, true) => format!("{field}: not valid UTF-8"),
+            (TextProblem::Control(c), true) => format!(
+                "{field}: contains the control character {}, which is not allowed",
+                text::describe(c)
+            ),
+            (TextProblem::NotUtf8, false) => {
+                format!("Поле «{field}»: текст не в кодировке UTF-8.")
+            }
+            (TextProblem::Control(c), false) => format!(
+                "Поле «{field}» содержит недопустимый управляющий символ {}.",
+                text::describe(c)
+            ),
+        })
+    }
+}
+
+/// A field name fit for a message: printable and short.
+fn printable(name: &str) -> String {
+    name.chars().take(64).flat_map(char::escape_debug).collect()
+}
+
+fn check_bytes(field: &str, bytes: &[u8]) -> Result<(), BadText> {
+    let problem = match std::str::from_utf8(bytes) {
+        Err(_) => TextProblem::NotUtf8,
+        Ok(text) => match text::first_forbidden(text) {
+            None => return Ok(()),
+            Some(c) => TextProblem::Control(c),
+        },
+    };
+    Err(BadText {
+        field: printable(field),
+        problem,
+    })
+}
+
+/// Every name and value of a query string or urlencoded form, decoded as
+/// `application/x-www-form-urlencoded` is (`+` is a space).
+pub fn check_urlencoded(input: &[u8]) -> Result<(), BadText> {
+    let decode = |raw: &[u8]| -> Vec<u8> {
+        let spaced: Vec<u8> = raw
+            .iter()
+            .map(|&b| if b == b'+' { b' ' } else { b })
+            .collect();
+        percent_decode(&spaced).collect()
+    };
+    for pair in input.split(|&b| b == b'&').filter(|pair| !pair.is_empty()) {
+        let (name, value) = match pair.iter().position(|&b| b == b'=') {
+            Some(at) => (&pair[..at], &pair[at + 1..]),
+            None => (pair, &b""[..]),
+        };
+        let (name, value) = (decode(name), decode(value));
+        let field = String::from_utf8_lossy(&name).into_owned();
+        check_bytes(&field, &name)?;
+        check_bytes(&field, &value)?;
+    }
+    Ok(())
+}
+
+/// Every key and string of a JSON document.
+pub fn check_json(value: &Value) -> Result<(), BadText> {
+    fn walk(value: &Value, path: &mut String) -> Result<(), BadText> {
+        let bad = |path: &str, c| BadText {
+            field: if path.is_empty() {
+                "body".into()
+            } else {
+                path.into()
+            },
+            problem: TextProblem::Control(c),
+        };
+        match value {
+            Value::String(string) => match text::first_forbidden(string) {
+                Some(c) => Err(bad(path, c)),
+                None => Ok(()),
+            },
+            Value::Array(items) => {
+                for (index, item) in items.iter().enumerate() {
+                    let len = path.len();
+                    let _ = write!(path, "[{index}]");
+                    walk(item, path)?;
+                    path.truncate(len);
+                }
+                Ok(())
+            }
+            Value::Object(object) => {
+                for (key, item) in object {
+                    let len = path.len();
+                    if !path.is_empty() {
+                        path.push('.');
+                    }
+                    path.push_str(&printable(key));
+                    if let Some(c) = text::first_forbidden(key) {
+                        return Err(bad(path, c));
+                    }
+                    walk(item, path)?;
+                    path.truncate(len);
+                }
+                Ok(())
+            }
+            Value::Null | Value::Bool(_) | Value::Number(_) => Ok(()),
+        }
+    }
+    walk(value, &mut String::new())
+}
+
+/// Refuses a request whose path, query, urlencoded form or JSON body holds
+/// invalid UTF-8 or a control character PostgreSQL refuses or no person
+/// types (see `domain::text`): 400 naming the field, before any handler or
+/// the database sees it. Runs behind the access check, so strangers learn
+/// nothing and the error page shows the signed-in user's navigation.
+pub async fn reject_bad_text(request: Request, next: Next) -> Response {
+    let machine = is_machine_path(request.uri().path());
+    match checked(request).await {
+        Ok(request) => next.run(request).await,
+        Err(Refusal::Text(bad)) => bad.into_error(machine).into_response(),
+        Err(Refusal::Body(err)) => err.into_response(),
+    }
+}
+
+enum Refusal {
+    Text(BadText),
+    Body(AppError),
+}
+
+impl From<BadText> for Refusal {
+    fn from(bad: BadText) -> Self {
+        Self::Text(bad)
+    }
+}
+
+async fn checked(request: Request) -> Result<Request, Refusal> {
+    let uri = request.uri();
+    check_bytes(
+        "path",
+        &percent_decode(uri.path().as_bytes()).collect::<Vec<u8>>(),
+    )?;
+    if let Some(query) = uri.query() {
+        check_urlencoded(query.as_bytes())?;
+    }
+    if matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    ) {
+        return Ok(request);
+    }
+    let is_form = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("application/x-www-form-urlencoded"));
+    let own_checks = LISTS_ITS_OWN_TEXT_PROBLEMS.contains(&uri.path());
+    let (parts, body) = request.into_parts();
+    let bytes = axum::body::to_bytes(body, BODY_LIMIT_BYTES)
+        .await
+        .map_err(|err| Refusal::Body(AppError::from_body_error(&err)))?;
+    if is_form {
+        check_urlencoded(&bytes)?;
+    } else if !own_checks && let Ok(value) = serde_json::from_slice::<Value>(&bytes) {
+        // Handlers read JSON whatever the Content-Type says; a body that is
+        // not JSON is theirs to refuse.
+        check_json(&value)?;
+    }
+    Ok(Request::from_parts(parts, Body::from(bytes)))
+}
 
 #[cfg(test)]
 mod tests {
@@ -98,6 +297,57 @@ mod tests {
             let message = body["error"].as_str().unwrap_or_default();
             assert!(!message.is_empty(), "{uri}: {body}");
         }
+    }
+
+    #[test]
+    fn bad_text_is_found_and_named() {
+        let control = |field: &str, c| {
+            Err(BadText {
+                field: field.into(),
+                problem: TextProblem::Control(c),
+            })
+        };
+        assert_eq!(
+            check_urlencoded(b"a=1&search=x%00y"),
+            control("search", '\0')
+        );
+        assert_eq!(check_urlencoded(b"q=%1b"), control("q", '\u{1b}'));
+        assert_eq!(check_urlencoded(b"a%00=1"), control("a\\0", '\0'));
+        assert_eq!(
+            check_urlencoded(b"name=%D0"),
+            Err(BadText {
+                field: "name".into(),
+                problem: TextProblem::NotUtf8,
+            })
+        );
+        for good in [
+            &b""[..],
+            b"&&a",
+            b"a=%09%0A%0D+b&b=%D0%90",
+            b"x=%F0%9F%8E%89",
+        ] {
+            assert_eq!(check_urlencoded(good), Ok(()), "{good:?}");
+        }
+        let body = serde_json::json!({
+            "content": {"buttons": [[{"text": "ok"}, {"url": "x\u{0}"}]]},
+            "n": 1,
+        });
+        assert_eq!(
+            check_json(&body),
+            control("content.buttons[0][1].url", '\0')
+        );
+        assert_eq!(
+            check_json(&serde_json::json!("\u{7}")),
+            control("body", '\u{7}')
+        );
+        assert_eq!(
+            check_json(&serde_json::json!({"k\u{0}": 1})),
+            control("k\\0", '\0')
+        );
+        assert_eq!(
+            check_json(&serde_json::json!({"a": ["\t\n", null, true]})),
+            Ok(())
+        );
     }
 
     #[tokio::test]

@@ -17,9 +17,10 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::Request;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
-use axum::middleware;
-use axum::response::Response;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
 use metrics_exporter_prometheus::PrometheusHandle;
+use serde_json::json;
 use sqlx::PgPool;
 use tower_http::compression::CompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
@@ -110,6 +111,8 @@ pub fn router(state: AppState) -> Router {
         .fallback(auth::not_found)
         .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed })
         .with_state(state)
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT_BYTES))
+        .layer(middleware::from_fn(too_large_as_error))
         .layer(middleware::from_fn(pages::html_errors))
         .layer(middleware::from_fn(metrics::track))
         .layer(CompressionLayer::new())
@@ -117,7 +120,10 @@ pub fn router(state: AppState) -> Router {
             StatusCode::SERVICE_UNAVAILABLE,
             REQUEST_TIMEOUT,
         ))
-        .layer(RequestBodyLimitLayer::new(BODY_LIMIT_BYTES))
+        .layer(middleware::from_fn(fixed_fault_bodies))
+        // Pages, JSON and CSV hold names and figures: no cache keeps them.
+        // Static files say otherwise themselves.
+        .layer(security_header(header::CACHE_CONTROL, "no-store"))
         .layer(security_header(
             header::CONTENT_SECURITY_POLICY,
             CONTENT_SECURITY_POLICY,
@@ -156,6 +162,42 @@ pub fn router(state: AppState) -> Router {
         )
         .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
         .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid))
+}
+
+/// A 413 from the body limit or an extractor becomes the usual error: JSON
+/// `{"error"}` under `/api`, the error page elsewhere.
+async fn too_large_as_error(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    if response.status() == StatusCode::PAYLOAD_TOO_LARGE
+        && response.extensions().get::<error::ErrorDetails>().is_none()
+    {
+        return AppError::PayloadTooLarge.into_response();
+    }
+    response
+}
+
+/// Routes that API.md promises a fixed body for every server fault (503
+/// while the database is down, else 500), whichever part fails: the
+/// credential check and the timeout as well as the handler.
+const FIXED_FAULT_BODIES: &[(&str, &str)] = &[
+    ("/api/bookings", "Failed to fetch bookings"),
+    ("/api/course-streams", "Failed to fetch course streams"),
+    ("/api/courses", "Failed to fetch courses"),
+];
+
+async fn fixed_fault_bodies(request: Request, next: Next) -> Response {
+    let path = request.uri().path();
+    let fixed = FIXED_FAULT_BODIES
+        .iter()
+        .find(|(route, _)| *route == path)
+        .map(|(_, message)| *message);
+    let response = next.run(request).await;
+    match fixed {
+        Some(message) if response.status().is_server_error() => {
+            (response.status(), axum::Json(json!({ "error": message }))).into_response()
+        }
+        _ => response,
+    }
 }
 
 fn security_header(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {

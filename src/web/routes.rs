@@ -13,6 +13,7 @@ use utoipa_axum::router::OpenApiRouter;
 
 use super::AppState;
 use super::auth::{self, Access};
+use super::extract::reject_bad_text;
 
 /// The [`auth::authorize`] layer for `access`.
 macro_rules! guard {
@@ -83,24 +84,32 @@ impl Routes {
         self.entries.iter().map(|(info, _)| info.clone())
     }
 
-    /// The router, each route behind its access check.
+    /// The router, each route behind its access check and then the text
+    /// check.
     pub fn into_router(self, state: &AppState) -> Router<AppState> {
         self.entries
             .into_iter()
             .fold(Router::new(), |router, (info, method_router)| {
                 let guard = guard!(state, info.access);
-                router.route(&info.path, method_router.route_layer(guard))
+                let method_router = method_router
+                    .route_layer(middleware::from_fn(reject_bad_text))
+                    .route_layer(guard);
+                router.route(&info.path, method_router)
             })
     }
 }
 
-/// An OpenAPI route group behind its access check.
+/// An OpenAPI route group behind its access check and then the text check.
 pub fn guard_api(
     group: OpenApiRouter<AppState>,
     state: &AppState,
     access: Access,
 ) -> Router<AppState> {
-    group.route_layer(guard!(state, access)).split_for_parts().0
+    group
+        .route_layer(middleware::from_fn(reject_bad_text))
+        .route_layer(guard!(state, access))
+        .split_for_parts()
+        .0
 }
 
 /// The table entries of an OpenAPI document whose routes share `access`.

@@ -13,6 +13,8 @@ mod browser;
 mod composer;
 mod delivery;
 mod fake_telegram;
+mod hardening_headers;
+mod hardening_input;
 mod helpers;
 mod leads;
 mod local_pg;

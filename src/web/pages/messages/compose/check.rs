@@ -195,7 +195,7 @@ fn content(form: &ComposerForm) -> Result<Content, Mistake> {
     Content::parse(raw).map_err(|err| {
         use crate::domain::content::ContentError;
         let field = match err {
-            ContentError::Html { .. } => "text",
+            ContentError::Html { .. } | ContentError::Control { .. } => "text",
             ContentError::Buttons(_) => "buttons",
             ContentError::FileId => "file_id",
         };
