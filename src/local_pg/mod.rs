@@ -7,15 +7,21 @@
 //! - `postgres` is started directly as our child (no `pg_ctl` daemon), in its
 //!   own process group so a terminal's Ctrl-C reaches only the dashboard, which
 //!   drains its requests and then stops the database with a fast shutdown.
-//! - The child gets a parent-death signal (SIGINT = fast shutdown), so even a
-//!   `kill -9` of the dashboard (or a test binary exiting without running
-//!   destructors) shuts the cluster down cleanly. The signal is tied to the
-//!   spawning *thread*, hence the dedicated supervisor thread per server.
+//! - A supervisor thread per server starts it, gives it a parent-death signal
+//!   and restarts it if it dies on its own (see [`supervisor`]).
+//! - Closed to other local users: no TCP listener, and the Unix socket lives
+//!   in a 0700 directory of the server's OS user (root gets in regardless).
+//!   `pg_hba.conf` allows only that socket and is rewritten at every start.
 //! - `initdb` refuses to run as root, so as root every program runs as the
-//!   `postgres` OS user and the cluster's directories are chowned to it.
+//!   `postgres` OS user and the cluster's directories are chowned to it. When
+//!   that user cannot enter the project, the cluster lives outside it (see
+//!   [`home`]).
 //! - A stale `postmaster.pid` (the process is gone) is removed; a cluster left
 //!   running by a killed previous run is stopped and restarted under our
 //!   supervision; a cluster owned by another live dashboard is refused.
+
+pub mod home;
+mod supervisor;
 
 use std::fs;
 use std::io::{BufRead, BufReader};
@@ -24,13 +30,16 @@ use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::{Arc, Condvar, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, anyhow, bail};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::{Gid, Pid, Uid, User};
 use sqlx::{Connection, PgConnection};
+use url::Url;
+
+use home::Home;
+use supervisor::Supervisor;
 
 /// What to install when no server binaries are found.
 pub const INSTALL_HINT: &str = "PostgreSQL server binaries (initdb, postgres) were not found on PATH \
@@ -90,6 +99,32 @@ impl PgBinaries {
         cmd
     }
 
+    /// The path of one of the server's programs (e.g. `psql`).
+    pub fn program(&self, program: &str) -> PathBuf {
+        self.bin_dir.join(program)
+    }
+
+    /// Whether the server's OS user can enter `dir` (every folder above it
+    /// included): tried for real, as that user.
+    fn can_enter(&self, dir: &Path) -> anyhow::Result<bool> {
+        if self.run_as.is_none() {
+            return Ok(true);
+        }
+        let probe = self
+            .command("postgres")
+            .arg("--version")
+            .current_dir(dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        match probe {
+            Ok(_) => Ok(true),
+            Err(err) if err.kind() == std::io::ErrorKind::PermissionDenied => Ok(false),
+            Err(err) => Err(err).context("running postgres --version"),
+        }
+    }
+
     /// Gives `path` to the user the server runs as.
     fn hand_over(&self, path: &Path) -> anyhow::Result<()> {
         if let Some((uid, gid)) = self.run_as {
@@ -130,15 +165,21 @@ fn find_bin_dir() -> Option<PathBuf> {
 #[derive(Debug)]
 pub struct LocalPg {
     port: u16,
-    pid: Pid,
+    home: Home,
+    socket_dir: PathBuf,
+    /// `socket_dir` was made for this server and goes when it stops.
+    temporary_socket_dir: bool,
     cluster_created: bool,
-    exited: ExitFlag,
+    supervisor: Supervisor,
     stopped: bool,
 }
 
 impl LocalPg {
-    /// Starts (creating on first use) the cluster under `root`: the cluster in
-    /// `root/pg`, the socket in `root/run`, the server log in `root/postgres.log`.
+    /// Starts (creating on first use) the cluster for the data folder `root`:
+    /// the cluster in `root/pg`, the socket in `root/run`, the server log in
+    /// `root/postgres.log` — or, when the server's OS user cannot enter
+    /// `root`, the same under a folder in [`home::OUTSIDE_BASE`] that
+    /// `root/pg` links to.
     pub async fn start(root: &Path, durability: Durability) -> anyhow::Result<Self> {
         Self::start_on(root, durability, None).await
     }
@@ -152,42 +193,58 @@ impl LocalPg {
     ) -> anyhow::Result<Self> {
         fs::create_dir_all(root).with_context(|| format!("creating {}", root.display()))?;
         // Absolute paths: the server programs run in other working directories.
-        let root = &fs::canonicalize(root)?;
-        let prepared_root = root.clone();
-        let (bins, cluster_created) =
-            tokio::task::spawn_blocking(move || prepare_cluster(&prepared_root))
-                .await
-                .context("local PostgreSQL start-up task panicked")??;
-        let cluster = root.join("pg");
-        let socket_dir = root.join("run");
-        let log_path = root.join("postgres.log");
+        let root = fs::canonicalize(root)?;
+        let prepared = tokio::task::spawn_blocking(move || prepare_cluster(&root))
+            .await
+            .context("local PostgreSQL start-up task panicked")??;
+        let Prepared {
+            bins,
+            home,
+            socket_dir,
+            temporary_socket_dir,
+            created: cluster_created,
+        } = prepared;
 
         let mut last_error = None;
         for _attempt in 0..3 {
-            // Another process may grab the probed port first: then postgres
-            // exits at once and we try another.
+            // The port only names the socket (there is no TCP listener), but
+            // distinct ports keep the servers' System V IPC keys apart.
             let port = match port {
                 Some(port) => port,
                 None => free_port()?,
             };
-            let (pid, exited) =
-                spawn_server(&bins, &cluster, &socket_dir, &log_path, port, durability)?;
-            match wait_until_ready(port, &exited, &log_path).await {
-                Ok(()) => {
+            let server = Server {
+                bins: bins.clone(),
+                cluster: home.cluster(),
+                socket_dir: socket_dir.clone(),
+                log: home.log(),
+                port,
+                durability,
+            };
+            let supervisor =
+                Supervisor::spawn(format!("postgres-{port}"), move || server.command())?;
+            let url = socket_url(&socket_dir, port, "postgres");
+            match wait_until_ready(&url, &supervisor, &home.log()).await {
+                Ok(()) if supervisor.supervise() => {
                     return Ok(Self {
                         port,
-                        pid,
+                        home,
+                        socket_dir,
+                        temporary_socket_dir,
                         cluster_created,
-                        exited,
+                        supervisor,
                         stopped: false,
                     });
                 }
+                Ok(()) => last_error = Some(anyhow!("PostgreSQL exited right after start-up")),
                 Err(err) => {
-                    let _ = kill(pid, Signal::SIGQUIT);
-                    exited.wait(STOP_TIMEOUT);
+                    supervisor.stop(Signal::SIGQUIT, STOP_TIMEOUT);
                     last_error = Some(err);
                 }
             }
+        }
+        if temporary_socket_dir {
+            let _ = fs::remove_dir_all(&socket_dir);
         }
         Err(last_error.unwrap_or_else(|| anyhow!("PostgreSQL did not start")))
     }
@@ -196,18 +253,32 @@ impl LocalPg {
         self.port
     }
 
+    /// The directory of the server's Unix socket (0700, the server user's).
+    pub fn socket_dir(&self) -> &Path {
+        &self.socket_dir
+    }
+
+    /// The cluster's real location (outside the data folder when
+    /// [`LocalPg::is_linked`]).
+    pub fn cluster_dir(&self) -> PathBuf {
+        self.home.cluster()
+    }
+
+    /// The cluster lives outside the data folder, which holds a link `pg` to it.
+    pub fn is_linked(&self) -> bool {
+        self.home.linked
+    }
+
     /// Whether `initdb` ran in this start (the cluster is brand new).
     pub fn cluster_created(&self) -> bool {
         self.cluster_created
     }
 
-    /// Connection URL for `database` as the superuser over loopback TCP.
+    /// Connection URL for `database` as the superuser over the Unix socket
+    /// (`postgres://postgres@localhost:PORT/db?host=/socket/dir`, which sqlx
+    /// and psql both read).
     pub fn url(&self, database: &str) -> String {
-        format!(
-            "postgres://{SUPERUSER}@{}:{}/{database}",
-            Ipv4Addr::LOCALHOST,
-            self.port
-        )
+        socket_url(&self.socket_dir, self.port, database)
     }
 
     /// Fast shutdown: disconnects clients, checkpoints, exits. Waits for it.
@@ -220,12 +291,16 @@ impl LocalPg {
             return Ok(());
         }
         self.stopped = true;
-        let _ = kill(self.pid, Signal::SIGINT);
-        if !self.exited.wait(STOP_TIMEOUT) {
-            let _ = kill(self.pid, Signal::SIGQUIT);
-            if !self.exited.wait(STOP_TIMEOUT) {
-                bail!("PostgreSQL (pid {}) did not stop", self.pid);
-            }
+        let stopped = self.supervisor.stop(Signal::SIGINT, STOP_TIMEOUT)
+            || self.supervisor.stop(Signal::SIGQUIT, STOP_TIMEOUT);
+        if self.temporary_socket_dir {
+            let _ = fs::remove_dir_all(&self.socket_dir);
+        }
+        if !stopped {
+            bail!(
+                "PostgreSQL ({}) did not stop",
+                self.home.cluster().display()
+            );
         }
         Ok(())
     }
@@ -237,63 +312,86 @@ impl Drop for LocalPg {
     }
 }
 
-/// Blocking set-up before the server starts; returns whether initdb ran.
-fn prepare_cluster(root: &Path) -> anyhow::Result<(PgBinaries, bool)> {
-    let bins = PgBinaries::locate()?;
-    // The postgres user must be able to reach the cluster inside `root`.
-    fs::set_permissions(root, fs::Permissions::from_mode(0o755))
-        .with_context(|| format!("chmod {}", root.display()))?;
+fn socket_url(socket_dir: &Path, port: u16, database: &str) -> String {
+    let mut url =
+        Url::parse(&format!("postgres://{SUPERUSER}@localhost:{port}/")).expect("a valid URL");
+    url.set_path(database);
+    url.query_pairs_mut()
+        .append_pair("host", &socket_dir.to_string_lossy());
+    url.into()
+}
 
-    let cluster = root.join("pg");
-    let socket_dir = root.join("run");
+/// What [`prepare_cluster`] found or made.
+struct Prepared {
+    bins: PgBinaries,
+    home: Home,
+    socket_dir: PathBuf,
+    temporary_socket_dir: bool,
+    /// initdb ran.
+    created: bool,
+}
+
+/// Only the Unix socket, whose directory only the server's OS user (and
+/// root) may enter; TCP is refused even if someone turns a listener on.
+const PG_HBA: &str = "\
+# Written by hsl-dashboard at every start: only the Unix socket is open, in a
+# directory (0700) that only the server's OS user and root may enter.
+local all all trust
+host all all all reject
+";
+
+/// Blocking set-up before the server starts.
+fn prepare_cluster(root: &Path) -> anyhow::Result<Prepared> {
+    let bins = PgBinaries::locate()?;
+    let home = home::home_for(&bins, root)?;
+    let cluster = home.cluster();
     let created = if cluster.join("PG_VERSION").is_file() {
         false
     } else {
-        init_cluster(&bins, root, &cluster)?;
+        init_cluster(&bins, &home.dir, &cluster)?;
         true
     };
     take_over_leftovers(&cluster)?;
-    // Lock files of a dead server in the socket directory would block start-up.
-    let _ = fs::remove_dir_all(&socket_dir);
-    fs::create_dir_all(&socket_dir)?;
-    bins.hand_over(&socket_dir)?;
-    Ok((bins, created))
+    // Clusters made before the socket-only set-up trusted TCP too.
+    fs::write(cluster.join("pg_hba.conf"), PG_HBA).context("writing pg_hba.conf")?;
+    let (socket_dir, temporary_socket_dir) = home::socket_dir_for(&home.dir)?;
+    home::make_socket_dir(&bins, &socket_dir, temporary_socket_dir)?;
+    Ok(Prepared {
+        bins,
+        home,
+        socket_dir,
+        temporary_socket_dir,
+        created,
+    })
 }
 
-fn init_cluster(bins: &PgBinaries, root: &Path, cluster: &Path) -> anyhow::Result<()> {
+fn init_cluster(bins: &PgBinaries, home: &Path, cluster: &Path) -> anyhow::Result<()> {
     // initdb into a scratch directory and rename, so an interrupted initdb
     // never leaves a half-made cluster that looks real.
-    let scratch = root.join("pg.initdb");
-    let _ = fs::remove_dir_all(&scratch);
-    fs::create_dir_all(&scratch)?;
-    fs::set_permissions(&scratch, fs::Permissions::from_mode(0o700))?;
-    bins.hand_over(&scratch)?;
-
+    let scratch = home.join("pg.initdb");
+    let fresh_scratch = || -> anyhow::Result<()> {
+        let _ = fs::remove_dir_all(&scratch);
+        fs::create_dir_all(&scratch)?;
+        fs::set_permissions(&scratch, fs::Permissions::from_mode(0o700))?;
+        bins.hand_over(&scratch)
+    };
     let run = |locale_args: &[&str]| {
         bins.command("initdb")
-            .current_dir(root)
+            .current_dir(home)
             .arg("--pgdata")
             .arg(&scratch)
-            .args([
-                "--username",
-                SUPERUSER,
-                "--auth",
-                "trust",
-                "--encoding",
-                "UTF8",
-            ])
+            .args(["--username", SUPERUSER, "--encoding", "UTF8"])
+            .args(["--auth-local", "trust", "--auth-host", "reject"])
             .args(locale_args)
             .stdin(Stdio::null())
             .output()
     };
+    fresh_scratch()?;
     // C.UTF-8 gives byte-order collation (fast, stable) with Unicode-aware
     // lower()/ILIKE, which Cyrillic search needs; fall back where it's missing.
     let mut output = run(&["--locale", "C.UTF-8"]).context("running initdb")?;
     if !output.status.success() {
-        let _ = fs::remove_dir_all(&scratch);
-        fs::create_dir_all(&scratch)?;
-        fs::set_permissions(&scratch, fs::Permissions::from_mode(0o700))?;
-        bins.hand_over(&scratch)?;
+        fresh_scratch()?;
         output = run(&["--no-locale"]).context("running initdb")?;
     }
     if !output.status.success() {
@@ -371,85 +469,69 @@ fn free_port() -> anyhow::Result<u16> {
     Ok(listener.local_addr()?.port())
 }
 
-fn spawn_server(
-    bins: &PgBinaries,
-    cluster: &Path,
-    socket_dir: &Path,
-    log_path: &Path,
+/// How to run the postmaster; every (re)start builds its command afresh.
+struct Server {
+    bins: PgBinaries,
+    cluster: PathBuf,
+    socket_dir: PathBuf,
+    log: PathBuf,
     port: u16,
     durability: Durability,
-) -> anyhow::Result<(Pid, ExitFlag)> {
-    let log = fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(log_path)
-        .with_context(|| format!("opening {}", log_path.display()))?;
-    let mut cmd = bins.command("postgres");
-    cmd.current_dir(cluster)
-        .arg("-D")
-        .arg(cluster)
-        .arg("-p")
-        .arg(port.to_string())
-        .arg("-k")
-        .arg(socket_dir)
-        .args(["-c", "listen_addresses=127.0.0.1"])
-        .args(["-c", "max_connections=200"])
-        .stdin(Stdio::null())
-        .stdout(log.try_clone()?)
-        .stderr(log)
-        .process_group(0);
-    if durability == Durability::Throwaway {
-        for setting in [
-            "fsync=off",
-            "synchronous_commit=off",
-            "full_page_writes=off",
-        ] {
-            cmd.args(["-c", setting]);
-        }
-    }
-    // SAFETY: prctl is async-signal-safe; the closure allocates nothing.
-    unsafe {
-        cmd.pre_exec(|| {
-            nix::sys::prctl::set_pdeathsig(Signal::SIGINT).map_err(std::io::Error::from)
-        });
-    }
-
-    let (pid_tx, pid_rx) = mpsc::channel();
-    let exited = ExitFlag::default();
-    let exit_signal = exited.clone();
-    std::thread::Builder::new()
-        .name(format!("postgres-{port}"))
-        .spawn(move || match cmd.spawn() {
-            Ok(mut child) => {
-                let _ = pid_tx.send(Ok(child.id()));
-                // This thread must outlive the server: the parent-death signal
-                // fires when the spawning thread exits.
-                let _ = child.wait();
-                exit_signal.set();
-            }
-            Err(err) => {
-                let _ = pid_tx.send(Err(err));
-            }
-        })
-        .context("spawning the PostgreSQL supervisor thread")?;
-    let pid = pid_rx
-        .recv()
-        .context("PostgreSQL supervisor thread died")?
-        .context("starting postgres")?;
-    Ok((Pid::from_raw(pid as i32), exited))
 }
 
-async fn wait_until_ready(port: u16, exited: &ExitFlag, log: &Path) -> anyhow::Result<()> {
-    let url = format!("postgres://{SUPERUSER}@127.0.0.1:{port}/postgres");
+impl Server {
+    fn command(&self) -> std::io::Result<Command> {
+        let log = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)?;
+        let mut cmd = self.bins.command("postgres");
+        cmd.current_dir(&self.cluster)
+            .arg("-D")
+            .arg(&self.cluster)
+            .arg("-p")
+            .arg(self.port.to_string())
+            .arg("-k")
+            .arg(&self.socket_dir)
+            // No TCP at all: other local users could reach a loopback port.
+            .args(["-c", "listen_addresses="])
+            .args(["-c", "unix_socket_permissions=0700"])
+            .args(["-c", "max_connections=200"])
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            // Its own process group: a terminal's Ctrl-C reaches only the
+            // dashboard, which drains its requests and then stops the database.
+            .process_group(0);
+        if self.durability == Durability::Throwaway {
+            for setting in [
+                "fsync=off",
+                "synchronous_commit=off",
+                "full_page_writes=off",
+            ] {
+                cmd.args(["-c", setting]);
+            }
+        }
+        // SAFETY: prctl is async-signal-safe; the closure allocates nothing.
+        unsafe {
+            cmd.pre_exec(|| {
+                nix::sys::prctl::set_pdeathsig(Signal::SIGINT).map_err(std::io::Error::from)
+            });
+        }
+        Ok(cmd)
+    }
+}
+
+async fn wait_until_ready(url: &str, supervisor: &Supervisor, log: &Path) -> anyhow::Result<()> {
     let deadline = Instant::now() + START_TIMEOUT;
     loop {
-        if exited.is_set() {
+        if supervisor.has_finished() {
             bail!(
                 "PostgreSQL exited during start-up:\n{}",
                 tail(log, 15).unwrap_or_default()
             );
         }
-        if let Ok(conn) = PgConnection::connect(&url).await {
+        if let Ok(conn) = PgConnection::connect(url).await {
             let _ = conn.close().await;
             return Ok(());
         }
@@ -460,32 +542,6 @@ async fn wait_until_ready(port: u16, exited: &ExitFlag, log: &Path) -> anyhow::R
             );
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-/// Set once by the supervisor thread when the server process has exited.
-#[derive(Debug, Clone, Default)]
-struct ExitFlag(Arc<(Mutex<bool>, Condvar)>);
-
-impl ExitFlag {
-    fn set(&self) {
-        let (lock, cvar) = &*self.0;
-        *lock.lock().unwrap_or_else(|e| e.into_inner()) = true;
-        cvar.notify_all();
-    }
-
-    fn is_set(&self) -> bool {
-        *self.0.0.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Waits up to `timeout`; true if the process has exited.
-    fn wait(&self, timeout: Duration) -> bool {
-        let (lock, cvar) = &*self.0;
-        let guard = lock.lock().unwrap_or_else(|e| e.into_inner());
-        let (guard, _) = cvar
-            .wait_timeout_while(guard, timeout, |exited| !*exited)
-            .unwrap_or_else(|e| e.into_inner());
-        *guard
     }
 }
 
