@@ -20,7 +20,9 @@
 //!   running by a killed previous run is stopped and restarted under our
 //!   supervision; a cluster owned by another live dashboard is refused.
 
+mod binaries;
 pub mod home;
+mod leftovers;
 mod supervisor;
 
 use std::fs;
@@ -33,12 +35,13 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, anyhow, bail};
-use nix::sys::signal::{Signal, kill};
-use nix::unistd::{Gid, Pid, Uid, User};
+use nix::sys::signal::Signal;
 use sqlx::{Connection, PgConnection};
 use url::Url;
 
+pub use binaries::PgBinaries;
 use home::Home;
+use leftovers::take_over_leftovers;
 use supervisor::Supervisor;
 
 /// What to install when no server binaries are found.
@@ -57,108 +60,6 @@ pub enum Durability {
     Durable,
     /// `fsync=off` and friends: for throwaway test clusters only.
     Throwaway,
-}
-
-/// Located server binaries plus the OS identity to run them as.
-#[derive(Debug, Clone)]
-pub struct PgBinaries {
-    bin_dir: PathBuf,
-    run_as: Option<(Uid, Gid)>,
-}
-
-impl PgBinaries {
-    /// Finds `initdb` and `postgres` in one directory: `PATH` first, then the
-    /// newest `/usr/lib/postgresql/<version>/bin`.
-    pub fn locate() -> anyhow::Result<Self> {
-        let bin_dir = find_bin_dir().ok_or_else(|| anyhow!(INSTALL_HINT))?;
-        let run_as = if Uid::effective().is_root() {
-            let user = User::from_name(SUPERUSER)
-                .context("looking up the postgres OS user")?
-                .ok_or_else(|| {
-                    anyhow!(
-                        "running as root, but there is no `postgres` OS user to run the \
-                         database as (initdb refuses root). Install the server package \
-                         (e.g. `apt-get install postgresql`), which creates that user, \
-                         or run the dashboard as a normal user."
-                    )
-                })?;
-            Some((user.uid, user.gid))
-        } else {
-            None
-        };
-        Ok(Self { bin_dir, run_as })
-    }
-
-    /// A command for one of the server programs, already set to run as the
-    /// `postgres` user when we are root.
-    pub fn command(&self, program: &str) -> Command {
-        let mut cmd = Command::new(self.bin_dir.join(program));
-        if let Some((uid, gid)) = self.run_as {
-            cmd.uid(uid.as_raw()).gid(gid.as_raw());
-        }
-        cmd
-    }
-
-    /// The path of one of the server's programs (e.g. `psql`).
-    pub fn program(&self, program: &str) -> PathBuf {
-        self.bin_dir.join(program)
-    }
-
-    /// Whether the server's OS user can enter `dir` (every folder above it
-    /// included): tried for real, as that user.
-    fn can_enter(&self, dir: &Path) -> anyhow::Result<bool> {
-        if self.run_as.is_none() {
-            return Ok(true);
-        }
-        let probe = self
-            .command("postgres")
-            .arg("--version")
-            .current_dir(dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
-        match probe {
-            Ok(_) => Ok(true),
-            Err(err) if err.kind() == std::io::ErrorKind::PermissionDenied => Ok(false),
-            Err(err) => Err(err).context("running postgres --version"),
-        }
-    }
-
-    /// Gives `path` to the user the server runs as.
-    fn hand_over(&self, path: &Path) -> anyhow::Result<()> {
-        if let Some((uid, gid)) = self.run_as {
-            std::os::unix::fs::chown(path, Some(uid.as_raw()), Some(gid.as_raw()))
-                .with_context(|| format!("chown {} to postgres", path.display()))?;
-        }
-        Ok(())
-    }
-}
-
-fn find_bin_dir() -> Option<PathBuf> {
-    let has_both = |dir: &Path| dir.join("initdb").is_file() && dir.join("postgres").is_file();
-    let from_path = std::env::var_os("PATH").and_then(|path| {
-        std::env::split_paths(&path).find_map(|dir| {
-            // Follow symlinks such as /usr/local/bin/initdb -> /usr/lib/postgresql/15/bin/initdb,
-            // because initdb looks for `postgres` next to its real location.
-            let initdb = fs::canonicalize(dir.join("initdb")).ok()?;
-            let real_dir = initdb.parent()?.to_path_buf();
-            has_both(&real_dir).then_some(real_dir)
-        })
-    });
-    from_path.or_else(|| {
-        let mut versions: Vec<(u32, PathBuf)> = fs::read_dir("/usr/lib/postgresql")
-            .ok()?
-            .filter_map(|entry| {
-                let entry = entry.ok()?;
-                let version = entry.file_name().to_str()?.parse::<u32>().ok()?;
-                let bin = entry.path().join("bin");
-                has_both(&bin).then_some((version, bin))
-            })
-            .collect();
-        versions.sort();
-        versions.pop().map(|(_, bin)| bin)
-    })
 }
 
 /// A running PostgreSQL server that this process supervises.
@@ -404,66 +305,6 @@ fn init_cluster(bins: &PgBinaries, home: &Path, cluster: &Path) -> anyhow::Resul
     Ok(())
 }
 
-/// Deals with a `postmaster.pid` left by a previous run.
-fn take_over_leftovers(cluster: &Path) -> anyhow::Result<()> {
-    let pid_file = cluster.join("postmaster.pid");
-    let Ok(contents) = fs::read_to_string(&pid_file) else {
-        return Ok(());
-    };
-    let pid = contents
-        .lines()
-        .next()
-        .and_then(|line| line.trim().parse::<i32>().ok());
-    let Some(pid) = pid.filter(|pid| process_name(*pid).as_deref() == Some("postgres")) else {
-        // Nobody (or an unrelated process that reused the pid) holds it: stale.
-        fs::remove_file(&pid_file).context("removing a stale postmaster.pid")?;
-        return Ok(());
-    };
-    if let Some(parent) = parent_pid(pid)
-        && process_name(parent).as_deref() == Some("hsl-dashboard")
-        && parent != std::process::id() as i32
-    {
-        bail!(
-            "the database in {} is in use by another running hsl-dashboard (pid {parent}); \
-             stop it first",
-            cluster.display()
-        );
-    }
-    // A cluster left running (e.g. started by hand or by a killed run that
-    // daemonised it): stop it and restart it under our supervision.
-    let pid = Pid::from_raw(pid);
-    let _ = kill(pid, Signal::SIGINT);
-    let deadline = Instant::now() + STOP_TIMEOUT;
-    while pid_file.exists() {
-        if Instant::now() > deadline {
-            let _ = kill(pid, Signal::SIGQUIT);
-            bail!(
-                "a PostgreSQL server left running on {} did not stop",
-                cluster.display()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Ok(())
-}
-
-fn process_name(pid: i32) -> Option<String> {
-    fs::read_to_string(format!("/proc/{pid}/comm"))
-        .ok()
-        .map(|name| name.trim().to_owned())
-}
-
-fn parent_pid(pid: i32) -> Option<i32> {
-    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // Field 4, after the parenthesised command name (which may contain spaces).
-    stat.rsplit_once(')')?
-        .1
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
-}
-
 fn free_port() -> anyhow::Result<u16> {
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).context("finding a free port")?;
     Ok(listener.local_addr()?.port())
@@ -549,21 +390,4 @@ fn tail(path: &Path, lines: usize) -> Option<String> {
     let file = fs::File::open(path).ok()?;
     let all: Vec<String> = BufReader::new(file).lines().map_while(Result::ok).collect();
     Some(all[all.len().saturating_sub(lines)..].join("\n"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parent_pid_of_self_is_our_parent() {
-        let me = std::process::id() as i32;
-        let expected = nix::unistd::getppid().as_raw();
-        assert_eq!(parent_pid(me), Some(expected));
-    }
-
-    #[test]
-    fn process_name_of_missing_pid_is_none() {
-        assert_eq!(process_name(i32::MAX), None);
-    }
 }
