@@ -36,6 +36,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, anyhow, bail};
 use nix::sys::signal::Signal;
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use sqlx::{Connection, PgConnection};
 use url::Url;
 
@@ -214,11 +215,18 @@ impl Drop for LocalPg {
 }
 
 fn socket_url(socket_dir: &Path, port: u16, database: &str) -> String {
+    // Slashes stay as they are, so the printed URL reads as a path.
+    const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
+        .remove(b'/')
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'_')
+        .remove(b'~');
     let mut url =
         Url::parse(&format!("postgres://{SUPERUSER}@localhost:{port}/")).expect("a valid URL");
     url.set_path(database);
-    url.query_pairs_mut()
-        .append_pair("host", &socket_dir.to_string_lossy());
+    let host = utf8_percent_encode(&socket_dir.to_string_lossy(), QUERY_VALUE).to_string();
+    url.set_query(Some(&format!("host={host}")));
     url.into()
 }
 
@@ -390,4 +398,25 @@ fn tail(path: &Path, lines: usize) -> Option<String> {
     let file = fs::File::open(path).ok()?;
     let all: Vec<String> = BufReader::new(file).lines().map_while(Result::ok).collect();
     Some(all[all.len().saturating_sub(lines)..].join("\n"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_url_names_the_socket_directory_readably_and_sqlx_reads_it() {
+        let url = socket_url(Path::new("/tmp/a b/.data/run"), 5432, "hsl_dashboard");
+        assert_eq!(
+            url,
+            "postgres://postgres@localhost:5432/hsl_dashboard?host=/tmp/a%20b/.data/run"
+        );
+        let options: sqlx::postgres::PgConnectOptions = url.parse().unwrap();
+        assert_eq!(
+            options.get_socket(),
+            Some(&PathBuf::from("/tmp/a b/.data/run"))
+        );
+        assert_eq!(options.get_port(), 5432);
+        assert_eq!(options.get_database(), Some("hsl_dashboard"));
+    }
 }
