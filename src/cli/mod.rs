@@ -205,8 +205,19 @@ impl Database {
         let pg = LocalPg::start(data_dir, Durability::Durable)
             .await
             .context("starting the embedded PostgreSQL")?;
+        let cluster = if pg.is_linked() {
+            let cluster = pg.cluster_dir();
+            say!(
+                "The postgres OS user cannot enter this folder, so the cluster lives in {} \
+                 (./{DATA_DIR}/pg links to it).",
+                cluster.display()
+            );
+            cluster.display().to_string()
+        } else {
+            format!("./{DATA_DIR}/pg")
+        };
         if pg.cluster_created() {
-            say!("Created a new PostgreSQL cluster in ./{DATA_DIR}/pg");
+            say!("Created a new PostgreSQL cluster in {cluster}");
         }
         let first_admin_password = ensure_embedded_database(&pg, seed_on_create).await?;
         let url = pg.url(EMBEDDED_DATABASE);

@@ -16,7 +16,7 @@ use crate::helpers::{http_client, migrated_database, post_login, scratch_dir, se
 const BIN: &str = env!("CARGO_BIN_EXE_hsl-dashboard");
 
 /// The binary with a clean environment: none of the developer's settings leak in.
-fn command(cwd: &Path) -> Command {
+pub(crate) fn command(cwd: &Path) -> Command {
     let mut cmd = Command::new(BIN);
     cmd.current_dir(cwd)
         .env_clear()
@@ -26,21 +26,29 @@ fn command(cwd: &Path) -> Command {
     cmd
 }
 
-struct Running {
+pub(crate) struct Running {
     child: Child,
     lines: mpsc::Receiver<String>,
     seen: Vec<String>,
 }
 
 impl Running {
-    fn start(cwd: &Path) -> Self {
+    pub(crate) fn start(cwd: &Path) -> Self {
         let mut cmd = command(cwd);
         cmd.stderr(Stdio::inherit());
         Self::spawn(cmd)
     }
 
+    /// Like [`Running::start`], its log (stderr) written to `log`.
+    pub(crate) fn start_logging_to(cwd: &Path, log: &Path) -> Self {
+        let mut cmd = command(cwd);
+        cmd.env("RUST_LOG", "info")
+            .stderr(std::fs::File::create(log).unwrap());
+        Self::spawn(cmd)
+    }
+
     /// Runs `serve` from `cmd` on a free port, stdout read line by line.
-    fn spawn(mut cmd: Command) -> Self {
+    pub(crate) fn spawn(mut cmd: Command) -> Self {
         let mut child = cmd
             .env("BIND_ADDR", "127.0.0.1:0")
             .stdout(Stdio::piped())
@@ -63,7 +71,7 @@ impl Running {
     }
 
     /// Waits for the "running at http://…" line and returns the base URL.
-    fn base_url(&mut self) -> String {
+    pub(crate) fn base_url(&mut self) -> String {
         loop {
             let line = self
                 .lines
@@ -76,8 +84,22 @@ impl Running {
         }
     }
 
+    /// Waits for a line containing `needle` and returns it.
+    pub(crate) fn line_with(&mut self, needle: &str) -> String {
+        loop {
+            let line = self
+                .lines
+                .recv_timeout(Duration::from_secs(90))
+                .unwrap_or_else(|_| panic!("no line with {needle:?}; output: {:?}", self.seen));
+            self.seen.push(line.clone());
+            if line.contains(needle) {
+                return line;
+            }
+        }
+    }
+
     /// SIGINT, as Ctrl-C in a terminal; returns the rest of the output.
-    fn interrupt(mut self) -> (std::process::ExitStatus, Vec<String>) {
+    pub(crate) fn interrupt(mut self) -> (std::process::ExitStatus, Vec<String>) {
         kill(Pid::from_raw(self.child.id() as i32), Signal::SIGINT).unwrap();
         let status = self.child.wait().unwrap();
         // The reader thread may still be delivering the last lines (under

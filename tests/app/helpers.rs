@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use hsl_dashboard::config::Config;
 use hsl_dashboard::domain::role::Role;
 use hsl_dashboard::domain::staff::{Login, TokenName};
-use hsl_dashboard::local_pg::{Durability, LocalPg};
+use hsl_dashboard::local_pg::{Durability, LocalPg, home};
 use hsl_dashboard::store::audit::Actor;
 use hsl_dashboard::store::{self, cluster, sessions, staff, tokens};
 use hsl_dashboard::{App, secrets};
@@ -88,6 +88,7 @@ pub fn scratch_dir(purpose: &str) -> PathBuf {
                 && pid != std::process::id()
                 && !PathBuf::from(format!("/proc/{pid}")).exists()
             {
+                remove_linked_cluster(&entry.path());
                 let _ = std::fs::remove_dir_all(entry.path());
             }
         }
@@ -96,6 +97,20 @@ pub fn scratch_dir(purpose: &str) -> PathBuf {
     let dir = base.join(format!("{}-{purpose}-{n}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     dir
+}
+
+/// A cluster that a data folder in `dir` (itself, or `dir/.data`) keeps
+/// outside, in `/var/lib/hsl-dashboard`, when run as root from a folder the
+/// `postgres` user cannot enter.
+fn remove_linked_cluster(dir: &std::path::Path) {
+    for link in [dir.join("pg"), dir.join(".data/pg")] {
+        if let Ok(target) = std::fs::read_link(&link)
+            && let Some(home) = target.parent()
+            && home.parent() == Some(std::path::Path::new(home::OUTSIDE_BASE))
+        {
+            let _ = std::fs::remove_dir_all(home);
+        }
+    }
 }
 
 /// A database for one test, created on the test server.

@@ -110,3 +110,50 @@ async fn takes_over_a_cluster_left_running() {
     );
     stop(pg).await;
 }
+
+/// Another local account gets in neither over TCP nor through the socket.
+#[tokio::test]
+async fn other_os_users_cannot_connect() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+
+    let root = scratch_dir("closed");
+    let pg = LocalPg::start(&root, Durability::Throwaway).await.unwrap();
+    let port = pg.port().to_string();
+    let socket_dir = pg.socket_dir().to_owned();
+    assert!(answers(&pg).await, "we get in");
+
+    if nix::unistd::Uid::effective().is_root() {
+        let nobody = nix::unistd::User::from_name("nobody").unwrap().unwrap();
+        for (host, reason) in [
+            ("127.0.0.1", "refused"),
+            ("localhost", "refused"),
+            (socket_dir.to_str().unwrap(), "Permission denied"),
+        ] {
+            let output = std::process::Command::new(PgBinaries::locate().unwrap().program("psql"))
+                .uid(nobody.uid.as_raw())
+                .gid(nobody.gid.as_raw())
+                .current_dir("/")
+                .env_clear()
+                .env("PGCONNECT_TIMEOUT", "10")
+                .args(["-X", "-w", "-At", "-h", host, "-p", &port])
+                .args(["-U", "postgres", "-d", "postgres", "-c", "SELECT 1"])
+                .stdin(Stdio::null())
+                .output()
+                .unwrap();
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            assert!(
+                !output.status.success(),
+                "nobody got in via {host}: {}",
+                String::from_utf8_lossy(&output.stdout)
+            );
+            assert!(stderr.contains(reason), "via {host}: {stderr}");
+        }
+    } else {
+        // The server runs as ourselves; nobody else can even reach it.
+        assert!(std::net::TcpStream::connect(("127.0.0.1", pg.port())).is_err());
+    }
+    let socket_dir_mode = std::fs::metadata(&socket_dir).unwrap().permissions().mode();
+    assert_eq!(socket_dir_mode & 0o777, 0o700);
+    stop(pg).await;
+}

@@ -12,6 +12,7 @@ mod bookings_api;
 mod browser;
 mod composer;
 mod delivery;
+mod embedded_pg;
 mod fake_telegram;
 mod hardening_headers;
 mod hardening_input;
