@@ -14,6 +14,7 @@ mod composer;
 mod delivery;
 mod fake_telegram;
 mod helpers;
+mod html_form;
 mod leads;
 mod local_pg;
 mod messages_actions;
