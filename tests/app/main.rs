@@ -12,6 +12,7 @@ mod bookings_api;
 mod browser;
 mod composer;
 mod delivery;
+mod delivery_crash;
 mod fake_telegram;
 mod helpers;
 mod html_form;
