@@ -1,18 +1,22 @@
 //! After a crash, `unknown` means "Telegram may have it": exactly the
 //! requests that reached Telegram without an answer. The rows the dead
 //! sender had claimed but not yet sent go back to the queue and are
-//! delivered once. The crash is simulated as in `delivery.rs`: the engine's
-//! task is dropped mid-flight (its requests and lock connection go with it).
+//! delivered once. The crash is simulated as in `delivery.rs` (the engine's
+//! task is dropped mid-flight, its requests and lock connection with it),
+//! and with the real binary and `kill -9`.
 
 use std::collections::{HashMap, HashSet};
+use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use sqlx::PgPool;
 use tokio::time::Instant;
 
-use crate::delivery::{engine, fast, members, range, statuses, telegram, to_users, wait_for};
+use crate::delivery::{
+    TOKEN, engine, fast, members, range, statuses, telegram, to_users, wait_for,
+};
 use crate::fake_telegram::FakeTelegram;
-use crate::helpers::migrated_database;
+use crate::helpers::{TestDatabase, migrated_database};
 
 /// Rows of broadcast `id` still `sending` under a lease that has not run out.
 async fn leased(pool: &PgPool, id: i32) -> i64 {
@@ -79,14 +83,27 @@ async fn after_a_crash_only_the_requests_telegram_received_are_unknown() {
     wait_for(&pool, id, "done", Duration::from_secs(10)).await;
     restarted.abort();
 
+    assert_recovered(&pool, id, &fake, &received, before_restart).await;
+}
+
+/// After recovery of broadcast `id` (20 recipients): `unknown` is exactly
+/// `received` (what Telegram got before the crash and never answered), and
+/// everyone else got the message once, after the restart.
+async fn assert_recovered(
+    pool: &PgPool,
+    id: i32,
+    fake: &FakeTelegram,
+    received: &HashSet<i64>,
+    before_restart: usize,
+) {
     // `unknown` = exactly the requests Telegram received and never answered.
-    let rows = statuses(&pool, id).await;
+    let rows = statuses(pool, id).await;
     let unknown: HashSet<i64> = rows
         .iter()
         .filter(|(_, s)| *s == "unknown")
         .map(|(user, _)| *user)
         .collect();
-    assert_eq!(unknown, received, "{rows:?}");
+    assert_eq!(&unknown, received, "{rows:?}");
     assert_eq!(
         rows.values().filter(|s| *s == "sent").count(),
         20 - received.len(),
@@ -106,8 +123,77 @@ async fn after_a_crash_only_the_requests_telegram_received_are_unknown() {
          WHERE message_id = $1 AND delivery_status = 'sent'",
     )
     .bind(id)
-    .fetch_all(&pool)
+    .fetch_all(pool)
     .await
     .unwrap();
     assert!(attempts.iter().all(|a| *a == 1), "{attempts:?}");
+}
+
+const BIN: &str = env!("CARGO_BIN_EXE_hsl-dashboard");
+
+/// The real binary serving (and sending) against `db`; killed when dropped.
+struct Server(Child);
+
+impl Server {
+    fn start(db: &TestDatabase, fake: &FakeTelegram, rate: u32) -> Self {
+        let child = Command::new(BIN)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("RUST_LOG", "warn")
+            .env("DATABASE_URL", &db.url)
+            .env("BIND_ADDR", "127.0.0.1:0")
+            .env("TELEGRAM_BOT_TOKEN", TOKEN)
+            .env("TELEGRAM_API_URL", &fake.url)
+            .env("SEND_RATE_PER_SEC", rate.to_string())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        Self(child)
+    }
+}
+
+impl Drop for Server {
+    /// SIGKILL: `kill -9`.
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test]
+async fn after_kill_9_of_the_binary_only_the_requests_telegram_received_are_unknown() {
+    let db = migrated_database().await;
+    let pool = db.pool().await;
+    let fake = FakeTelegram::start().await;
+    fake.set_latency(Duration::from_secs(3600));
+    members(&pool, range(1, 20), "8th_stream", 2).await;
+    let id = to_users(&pool, &range(1, 20)).await;
+
+    // At 2 msg/s the binary claims 8 rows and sends one every 500 ms.
+    let server = Server::start(&db, &fake, 2);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while fake.sends().len() < 3 {
+        assert!(Instant::now() < deadline, "Telegram never got 3 requests");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    drop(server);
+    let received: HashSet<i64> = fake.sends().iter().map(|c| c.chat_id.unwrap()).collect();
+    let claimed: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM message_recipients \
+         WHERE message_id = $1 AND delivery_status = 'sending'",
+    )
+    .bind(id)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert!(claimed > received.len() as i64, "{claimed} claimed");
+    let before_restart = fake.sends().len();
+
+    // Started again, it takes the dead run's claims back when their 30 s
+    // lease runs out.
+    fake.set_latency(Duration::ZERO);
+    let _server = Server::start(&db, &fake, 100);
+    wait_for(&pool, id, "done", Duration::from_secs(90)).await;
+    assert_recovered(&pool, id, &fake, &received, before_restart).await;
 }
