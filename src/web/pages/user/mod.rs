@@ -4,7 +4,10 @@
 //! received and the audit history of their bookings.
 //! The forms post to [`edit`].
 
+mod booking_view;
 pub mod edit;
+
+pub use booking_view::{BookingView, Sent, StreamChoice};
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -19,9 +22,9 @@ use super::person_name;
 use super::{Layout, local_time};
 use crate::domain::booking::BookingStatus;
 use crate::store::audit::Entry;
-use crate::store::bookings::{self, BookingRow};
+use crate::store::bookings;
 use crate::store::broadcast_history::{self, Received};
-use crate::store::streams::{self, Registered};
+use crate::store::streams;
 use crate::store::user_activity::{self, EventRow, FreeLessonRow};
 use crate::store::users::{self, UserRow};
 use crate::web::AppState;
@@ -72,165 +75,6 @@ pub struct Problem {
     /// The booking whose form was sent, and what was typed there.
     pub booking_id: Option<i32>,
     pub form: Option<BookingForm>,
-}
-
-/// A stream a booking may be put in: code and name.
-pub struct StreamChoice {
-    pub code: String,
-    pub name: String,
-}
-
-/// A booking with what its form offers.
-pub struct BookingView {
-    pub row: BookingRow,
-    pub status: BookingStatus,
-    pub targets: Vec<BookingStatus>,
-    pub streams: Vec<StreamChoice>,
-    /// The current stream when the registry does not offer it.
-    pub unregistered_stream: Option<String>,
-    /// What the form's fields carry.
-    pub referral_code: String,
-    pub discount_percent: String,
-    /// The status option chosen: empty for «Не менять», else a raw status.
-    pub confirmed: String,
-    pub stream: Option<String>,
-    /// The booking changed after the page the editor sent from was served:
-    /// the fields carry its current values (and its current version), and
-    /// what the editor typed is only shown beside them, so nothing is
-    /// written that they have not seen.
-    pub changed_meanwhile: bool,
-    /// What the editor typed where it differs from the current values.
-    pub typed: Vec<Typed>,
-}
-
-/// A value an editor typed that is not in the form any more, in words.
-pub struct Typed {
-    /// The form field's name.
-    pub field: &'static str,
-    pub shown: String,
-}
-
-/// An editor's input for a booking whose form was refused.
-pub struct Sent<'a> {
-    pub form: &'a BookingForm,
-    /// Refused because the booking changed (a stale version).
-    pub stale: bool,
-}
-
-impl BookingView {
-    fn new(row: BookingRow, registry: &[Registered], sent: Option<Sent<'_>>) -> Self {
-        let status = BookingStatus::from_raw(row.confirmed);
-        let streams: Vec<StreamChoice> = registry
-            .iter()
-            .filter(|r| Some(r.entry.course_id) == row.course_id && !r.entry.archived)
-            .map(|r| StreamChoice {
-                code: r.entry.code.clone(),
-                name: r.entry.display_name.clone(),
-            })
-            .collect();
-        let unregistered_stream = row
-            .course_stream
-            .clone()
-            .filter(|code| !streams.iter().any(|s| &s.code == code));
-        let current_referral = row.referral_code.clone().unwrap_or_default();
-        let current_discount = row
-            .discount_percent
-            .map(|d| d.to_string())
-            .unwrap_or_default();
-        let text = |field: &Option<String>| field.as_deref().unwrap_or_default().trim().to_owned();
-        let mut view = Self {
-            targets: status.allowed_targets(),
-            status,
-            unregistered_stream,
-            referral_code: current_referral,
-            discount_percent: current_discount,
-            confirmed: String::new(),
-            stream: row.course_stream.clone(),
-            changed_meanwhile: false,
-            typed: Vec::new(),
-            streams,
-            row,
-        };
-        let Some(Sent { form, stale }) = sent else {
-            return view;
-        };
-        let typed_stream = Some(text(&form.course_stream)).filter(|code| !code.is_empty());
-        if !stale && form.version.as_deref() == Some(view.row.version.as_str()) {
-            // Refused as it stands (bad input, a rule): the booking is as the
-            // editor saw it, so their input goes back into the fields.
-            view.referral_code = form.referral_code.clone().unwrap_or_default();
-            view.discount_percent = form.discount_percent.clone().unwrap_or_default();
-            view.confirmed = text(&form.confirmed);
-            view.stream = typed_stream;
-            return view;
-        }
-        view.changed_meanwhile = true;
-        let empty = |value: String| {
-            if value.is_empty() {
-                "(пусто)".to_owned()
-            } else {
-                value
-            }
-        };
-        let confirmed = text(&form.confirmed);
-        if !confirmed.is_empty() {
-            let typed = BookingStatus::parse_raw_param(&confirmed);
-            if typed != Some(view.status) {
-                let shown = typed.map_or(confirmed, |s| s.label().to_owned());
-                view.typed.push(Typed {
-                    field: "confirmed",
-                    shown,
-                });
-            }
-        }
-        if typed_stream != view.row.course_stream {
-            let shown = match &typed_stream {
-                None => "Без потока".to_owned(),
-                Some(code) => view
-                    .streams
-                    .iter()
-                    .find(|s| &s.code == code)
-                    .map_or_else(|| code.clone(), |s| s.name.clone()),
-            };
-            view.typed.push(Typed {
-                field: "course_stream",
-                shown,
-            });
-        }
-        let referral = text(&form.referral_code);
-        if referral != view.referral_code {
-            view.typed.push(Typed {
-                field: "referral_code",
-                shown: empty(referral),
-            });
-        }
-        let discount = text(&form.discount_percent);
-        if discount != view.discount_percent {
-            view.typed.push(Typed {
-                field: "discount_percent",
-                shown: empty(discount),
-            });
-        }
-        view
-    }
-
-    fn is_stream(&self, code: &str) -> bool {
-        self.stream.as_deref() == Some(code)
-    }
-
-    fn is_confirmed(&self, target: &BookingStatus) -> bool {
-        target
-            .raw()
-            .is_some_and(|raw| raw.to_string() == self.confirmed)
-    }
-
-    /// What the editor typed into `field`, when it is not in the form.
-    fn typed(&self, field: &str) -> Option<&str> {
-        self.typed
-            .iter()
-            .find(|t| t.field == field)
-            .map(|t| t.shown.as_str())
-    }
 }
 
 /// An event with its details as «key: value» lines.
