@@ -41,15 +41,15 @@ async fn after_a_crash_only_the_requests_telegram_received_are_unknown() {
     let id = to_users(&pool, &range(1, 20)).await;
     let telegram = telegram(&db, &fake);
 
-    // At 2 msg/s the engine claims 8 rows (its least in flight) at once and
-    // hands them to Telegram 500 ms apart.
-    let crashed = tokio::spawn(engine(&pool, &telegram, fast(2)).run(std::future::pending()));
+    // At 1 msg/s the engine claims 8 rows (its least in flight) at once and
+    // hands them to Telegram a second apart.
+    let crashed = tokio::spawn(engine(&pool, &telegram, fast(1)).run(std::future::pending()));
     let deadline = Instant::now() + Duration::from_secs(10);
     while fake.sends().len() < 3 {
         assert!(Instant::now() < deadline, "Telegram never got 3 requests");
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    // kill -9 right after the third request, half a second before the next.
+    // kill -9 right after the third request, a second before the next.
     crashed.abort();
     let _ = crashed.await;
     let received: HashSet<i64> = fake.sends().iter().map(|c| c.chat_id.unwrap()).collect();
@@ -170,8 +170,8 @@ async fn after_kill_9_of_the_binary_only_the_requests_telegram_received_are_unkn
     members(&pool, range(1, 20), "8th_stream", 2).await;
     let id = to_users(&pool, &range(1, 20)).await;
 
-    // At 2 msg/s the binary claims 8 rows and sends one every 500 ms.
-    let server = Server::start(&db, &fake, 2);
+    // At 1 msg/s the binary claims 8 rows and sends one a second.
+    let server = Server::start(&db, &fake, 1);
     let deadline = Instant::now() + Duration::from_secs(60);
     while fake.sends().len() < 3 {
         assert!(Instant::now() < deadline, "Telegram never got 3 requests");
