@@ -4,11 +4,14 @@
 //! others stand by and take over within a tick if the holder dies (its
 //! connection closes and the lock with it).
 //!
-//! While leading, each tick (≤ 1 s) the engine turns expired leases into
-//! `unknown`, starts due scheduled broadcasts and finishes completed ones;
-//! between ticks it keeps up to `max_in_flight` requests going, claimed a
-//! few at a time round-robin across the sending broadcasts so a big one
-//! does not starve a small one.
+//! While leading, each tick (≤ 1 s) the engine recovers expired leases
+//! (rows a dead sender had dispatched become `unknown`, rows it had only
+//! claimed go back to `pending`), starts due scheduled broadcasts and
+//! finishes completed ones; between ticks it keeps up to `max_in_flight`
+//! requests going, claimed a few at a time round-robin across the sending
+//! broadcasts so a big one does not starve a small one. A claimed row is
+//! marked dispatched only once the rate limiter lets it go, right before
+//! its request starts.
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
@@ -35,7 +38,8 @@ pub struct EngineConfig {
     /// The longest sleep between housekeeping rounds.
     pub tick: Duration,
     /// How long a claimed recipient may stay `sending` before another
-    /// engine treats its outcome as unknown.
+    /// engine takes it back: to `pending` if its request had not started,
+    /// else as `unknown`.
     pub lease: Duration,
     /// Requests in flight at once, so Telegram's latency does not cap the
     /// rate.
@@ -248,11 +252,20 @@ impl Engine {
         }
         let own: Vec<i32> = self.shared().in_flight.iter().copied().collect();
         match store::expire_leases(&self.pool, &own).await {
-            Ok(0) => {}
-            Ok(n) => tracing::warn!(
-                recipients = n,
-                "in-flight sends of a stopped sender are now unknown"
-            ),
+            Ok(expired) => {
+                if expired.unknown > 0 {
+                    tracing::warn!(
+                        recipients = expired.unknown,
+                        "in-flight sends of a stopped sender are now unknown"
+                    );
+                }
+                if expired.requeued > 0 {
+                    tracing::info!(
+                        recipients = expired.requeued,
+                        "unsent claims of a stopped sender are back in the queue"
+                    );
+                }
+            }
             Err(err) => tracing::error!(error = %err, "expiring delivery leases failed"),
         }
         match store::start_due(&self.pool).await {
@@ -393,9 +406,11 @@ impl Engine {
         };
         tasks.spawn(async move {
             sender.limiter.acquire().await;
-            let outcome = Outcome::of(sender.telegram.send(recipient.user_id, &content).await)
-                .redacted(|text| sender.telegram.redact(text));
-            sender.record(&recipient, outcome).await;
+            if sender.dispatch(&recipient).await {
+                let outcome = Outcome::of(sender.telegram.send(recipient.user_id, &content).await)
+                    .redacted(|text| sender.telegram.redact(text));
+                sender.record(&recipient, outcome).await;
+            }
             sender.shared().in_flight.remove(&recipient.id);
         });
     }
@@ -450,6 +465,27 @@ struct Sender {
 impl Sender {
     fn shared(&self) -> std::sync::MutexGuard<'_, Shared> {
         self.shared.lock().expect("engine state lock")
+    }
+
+    /// Marks the row dispatched, right before its request: whether to send.
+    /// Not when the claim is no longer ours, nor when the mark can't be
+    /// written (then the row stays claimed and goes back to the queue when
+    /// its lease runs out), so a request never starts unrecorded.
+    async fn dispatch(&self, recipient: &Claimed) -> bool {
+        match store::mark_dispatched(&self.pool, recipient).await {
+            Ok(true) => true,
+            Ok(false) => {
+                tracing::warn!(
+                    recipient = recipient.id,
+                    "a claim ran out before its turn came; not sent"
+                );
+                false
+            }
+            Err(err) => {
+                tracing::error!(error = %err, "marking a send dispatched failed; not sent");
+                false
+            }
+        }
     }
 
     /// Writes the outcome at once. If the database is unreachable the row

@@ -1,8 +1,10 @@
 //! The delivery engine's queries. Every one is a single statement in its
 //! own transaction: work is claimed with `FOR UPDATE SKIP LOCKED` under a
-//! lease, and each outcome is written the moment it is known, so no
-//! transaction is ever open across a Telegram call and a crash loses at
-//! most the outcomes of the requests in flight (which become `unknown`).
+//! lease, a claimed row is marked dispatched right before its request
+//! starts, and each outcome is written the moment it is known. So no
+//! transaction is ever open across a Telegram call, and a crash loses at
+//! most the outcomes of the requests in flight (which become `unknown`);
+//! rows claimed but not yet dispatched go back to the queue.
 
 use std::time::Duration;
 
@@ -23,6 +25,9 @@ pub struct Claimed {
     pub user_id: i64,
     /// Including this one.
     pub attempts: i32,
+    /// The claim's lease, which also identifies the claim: a row whose
+    /// lease ran out and was claimed again is no longer this claim's.
+    pub lease_until: DateTime<Utc>,
 }
 
 /// A broadcast being sent, with its content as stored.
@@ -49,20 +54,40 @@ pub async fn try_lead(conn: &mut PgConnection, key: i64) -> sqlx::Result<bool> {
         .await
 }
 
-/// Rows left `sending` past their lease were in flight when a sender died:
-/// Telegram may or may not have delivered them, so they become `unknown`
-/// and are not resent. `own` are this sender's rows in flight.
-pub async fn expire_leases(pool: &PgPool, own: &[i32]) -> sqlx::Result<u64> {
-    Ok(sqlx::query(
-        "UPDATE message_recipients SET delivery_status = 'unknown', lease_until = NULL, \
-             last_error = 'исход неизвестен: отправитель остановился во время отправки', \
-             updated_at = now() \
-         WHERE delivery_status = 'sending' AND lease_until < now() AND id <> ALL($1)",
+/// What [`expire_leases`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Expired {
+    /// Claimed but never handed to Telegram: back to `pending`.
+    pub requeued: u64,
+    /// Their request had started: now `unknown`.
+    pub unknown: u64,
+}
+
+/// Rows left `sending` past their lease belonged to a sender that died.
+/// Those whose request had started (`dispatched_at`) may or may not have
+/// been delivered: they become `unknown` and are not resent. The others
+/// never reached Telegram: they go back to `pending`, and the claim does
+/// not count as an attempt. `own` are this sender's rows in flight.
+pub async fn expire_leases(pool: &PgPool, own: &[i32]) -> sqlx::Result<Expired> {
+    let dispatched: Vec<bool> = sqlx::query_scalar(
+        "UPDATE message_recipients SET lease_until = NULL, updated_at = now(), \
+             delivery_status = CASE WHEN dispatched_at IS NULL THEN 'pending' \
+                                    ELSE 'unknown' END, \
+             attempts = CASE WHEN dispatched_at IS NULL THEN greatest(attempts - 1, 0) \
+                             ELSE attempts END, \
+             last_error = CASE WHEN dispatched_at IS NULL THEN last_error \
+                 ELSE 'исход неизвестен: отправитель остановился во время отправки' END \
+         WHERE delivery_status = 'sending' AND lease_until < now() AND id <> ALL($1) \
+         RETURNING dispatched_at IS NOT NULL",
     )
     .bind(own)
-    .execute(pool)
-    .await?
-    .rows_affected())
+    .fetch_all(pool)
+    .await?;
+    let unknown = dispatched.iter().filter(|d| **d).count() as u64;
+    Ok(Expired {
+        requeued: dispatched.len() as u64 - unknown,
+        unknown,
+    })
 }
 
 /// Starts the scheduled broadcasts that are due: writes their recipients
@@ -125,7 +150,8 @@ pub async fn active(pool: &PgPool) -> sqlx::Result<Vec<Active>> {
 }
 
 /// Claims up to `limit` due pending recipients of broadcast `message_id`,
-/// oldest first, marking them `sending` until `lease` from now.
+/// oldest first, marking them `sending` (not yet dispatched) until `lease`
+/// from now.
 pub async fn claim(
     pool: &PgPool,
     message_id: i32,
@@ -135,7 +161,7 @@ pub async fn claim(
     sqlx::query_as(
         "UPDATE message_recipients r SET delivery_status = 'sending', \
              attempts = r.attempts + 1, lease_until = now() + make_interval(secs => $3), \
-             updated_at = now() \
+             dispatched_at = NULL, updated_at = now() \
          FROM (SELECT id FROM message_recipients \
                WHERE message_id = $1 AND delivery_status = 'pending' \
                  AND (next_attempt_at IS NULL OR next_attempt_at <= now()) \
@@ -143,13 +169,31 @@ pub async fn claim(
          WHERE r.id = due.id \
            AND EXISTS (SELECT 1 FROM message_history h \
                        WHERE h.id = $1 AND h.status = 'sending') \
-         RETURNING r.id, r.message_id, r.user_id, r.attempts",
+         RETURNING r.id, r.message_id, r.user_id, r.attempts, r.lease_until",
     )
     .bind(message_id)
     .bind(limit)
     .bind(secs(lease))
     .fetch_all(pool)
     .await
+}
+
+/// Marks a claimed row dispatched, right before its request to Telegram
+/// starts: from now on a crash leaves its outcome `unknown`. False if the
+/// claim is no longer this sender's (its lease ran out and the row was
+/// requeued or claimed again): then it must not be sent.
+pub async fn mark_dispatched(pool: &PgPool, claimed: &Claimed) -> sqlx::Result<bool> {
+    Ok(sqlx::query(
+        "UPDATE message_recipients SET dispatched_at = now() \
+         WHERE id = $1 AND delivery_status = 'sending' AND lease_until = $2 \
+           AND dispatched_at IS NULL",
+    )
+    .bind(claimed.id)
+    .bind(claimed.lease_until)
+    .execute(pool)
+    .await?
+    .rows_affected()
+        == 1)
 }
 
 pub async fn mark_sent(pool: &PgPool, id: i32, telegram_message_id: i32) -> sqlx::Result<()> {

@@ -20,10 +20,15 @@ use tokio::time::Instant;
 use crate::fake_telegram::{FakeTelegram, Reply};
 use crate::helpers::{TestDatabase, migrated_database, spawn_app_with, test_config};
 
-const TOKEN: &str = "123456:TEST-TOKEN";
+pub(crate) const TOKEN: &str = "123456:TEST-TOKEN";
 
 /// People with their latest booking in `stream` at `status`.
-async fn members(pool: &PgPool, ids: impl IntoIterator<Item = i64>, stream: &str, status: i32) {
+pub(crate) async fn members(
+    pool: &PgPool,
+    ids: impl IntoIterator<Item = i64>,
+    stream: &str,
+    status: i32,
+) {
     for id in ids {
         sqlx::query(
             "INSERT INTO users (user_id, username, first_name) VALUES ($1, 'u' || $1, 'Имя') \
@@ -46,14 +51,14 @@ async fn members(pool: &PgPool, ids: impl IntoIterator<Item = i64>, stream: &str
     }
 }
 
-fn telegram(db: &TestDatabase, fake: &FakeTelegram) -> Telegram {
+pub(crate) fn telegram(db: &TestDatabase, fake: &FakeTelegram) -> Telegram {
     let mut config = test_config(&db.url);
     config.telegram_bot_token = Some(SecretString::from(TOKEN));
     config.telegram_api_url = fake.url.parse().unwrap();
     Telegram::from_config(&config).unwrap().unwrap()
 }
 
-fn engine(pool: &PgPool, telegram: &Telegram, config: EngineConfig) -> Engine {
+pub(crate) fn engine(pool: &PgPool, telegram: &Telegram, config: EngineConfig) -> Engine {
     Engine::new(
         pool.clone(),
         Some(telegram.clone()),
@@ -66,7 +71,7 @@ fn engine(pool: &PgPool, telegram: &Telegram, config: EngineConfig) -> Engine {
 /// One pass of a new engine once it leads. A sender that just stopped
 /// releases its lock when its backend exits, a moment after it hangs up;
 /// a standby simply tries again, as this does for up to 3 s.
-async fn run_once_leading(pool: &PgPool, telegram: &Telegram, config: EngineConfig) {
+pub(crate) async fn run_once_leading(pool: &PgPool, telegram: &Telegram, config: EngineConfig) {
     let deadline = Instant::now() + Duration::from_secs(3);
     while !engine(pool, telegram, config.clone())
         .run_once()
@@ -78,7 +83,7 @@ async fn run_once_leading(pool: &PgPool, telegram: &Telegram, config: EngineConf
     }
 }
 
-fn fast(rate: u32) -> EngineConfig {
+pub(crate) fn fast(rate: u32) -> EngineConfig {
     EngineConfig {
         tick: Duration::from_millis(100),
         lease: Duration::from_secs(1),
@@ -110,7 +115,7 @@ async fn broadcast(pool: &PgPool, content: Content, audience: Audience, when: Wh
     created.id
 }
 
-async fn to_users(pool: &PgPool, ids: &[i64]) -> i32 {
+pub(crate) async fn to_users(pool: &PgPool, ids: &[i64]) -> i32 {
     broadcast(
         pool,
         text("<b>Привет</b>"),
@@ -120,7 +125,7 @@ async fn to_users(pool: &PgPool, ids: &[i64]) -> i32 {
     .await
 }
 
-async fn statuses(pool: &PgPool, id: i32) -> HashMap<i64, String> {
+pub(crate) async fn statuses(pool: &PgPool, id: i32) -> HashMap<i64, String> {
     sqlx::query_as::<_, (i64, String)>(
         "SELECT user_id, delivery_status FROM message_recipients WHERE message_id = $1",
     )
@@ -132,7 +137,7 @@ async fn statuses(pool: &PgPool, id: i32) -> HashMap<i64, String> {
     .collect()
 }
 
-async fn status(pool: &PgPool, id: i32) -> (String, Option<String>) {
+pub(crate) async fn status(pool: &PgPool, id: i32) -> (String, Option<String>) {
     sqlx::query_as("SELECT status, status_reason FROM message_history WHERE id = $1")
         .bind(id)
         .fetch_one(pool)
@@ -141,7 +146,7 @@ async fn status(pool: &PgPool, id: i32) -> (String, Option<String>) {
 }
 
 /// Polls until broadcast `id` has status `wanted`.
-async fn wait_for(pool: &PgPool, id: i32, wanted: &str, within: Duration) {
+pub(crate) async fn wait_for(pool: &PgPool, id: i32, wanted: &str, within: Duration) {
     let deadline = Instant::now() + within;
     loop {
         let (now, _) = status(pool, id).await;
@@ -156,7 +161,7 @@ async fn wait_for(pool: &PgPool, id: i32, wanted: &str, within: Duration) {
     }
 }
 
-fn range(from: i64, to: i64) -> Vec<i64> {
+pub(crate) fn range(from: i64, to: i64) -> Vec<i64> {
     (from..=to).collect()
 }
 
@@ -421,8 +426,11 @@ async fn a_crash_mid_broadcast_resumes_without_resending() {
     tokio::time::sleep(Duration::from_millis(1200)).await;
     crashed.abort();
     let _ = crashed.await;
+    // In flight: claimed and handed to Telegram (claimed rows still waiting
+    // for their turn go back to the queue).
     let in_flight: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM message_recipients WHERE message_id = $1 AND delivery_status = 'sending'",
+        "SELECT count(*) FROM message_recipients WHERE message_id = $1 \
+         AND delivery_status = 'sending' AND dispatched_at IS NOT NULL",
     )
     .bind(id)
     .fetch_one(&pool)

@@ -7,6 +7,7 @@ use hsl_dashboard::domain::role::Role;
 use reqwest::StatusCode;
 
 use crate::helpers::{Session, TestApp, spawn_app};
+use crate::html_form;
 use crate::users_api::people;
 
 async fn setup() -> (TestApp, Session) {
@@ -295,4 +296,128 @@ async fn a_browser_searches_for_a_user_and_opens_their_page() {
     assert_eq!(browser.find_all_text("h1").await, ["Зоя"]);
     assert_eq!(browser.find_all_text("#total-events").await, ["2"]);
     browser.screenshot("target/screenshots/user.png").await;
+}
+
+/// Sends a form as a browser does: the fields as served (CSRF included),
+/// with the session cookie.
+async fn submit(
+    app: &TestApp,
+    session: &Session,
+    (action, fields): &(String, Vec<(String, String)>),
+) -> reqwest::Response {
+    let pairs: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    app.client
+        .post(app.url(action))
+        .header("cookie", &session.cookie)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(crate::helpers::form_body(&pairs))
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Tab A saves a referral code; tab B, opened earlier, changes the discount
+/// and is refused. The form B gets back carries the current values with the
+/// current version, and what B typed beside them: B pressing «Сохранить»
+/// again as served keeps A's code, and B's discount is written only once B
+/// enters it again into the current form.
+#[tokio::test]
+async fn a_stale_tab_gets_the_current_values_and_cannot_overwrite_them() {
+    let (app, _) = setup().await;
+    let editor = app.login_as(Role::Editor).await;
+    let marker = "data-booking-form=\"1\"";
+    let tab_b = page(&app, &editor, "/users/101").await;
+    let tab_a = page(&app, &editor, "/users/101").await;
+    let before = booking(&app, 1).await;
+
+    let mut a = html_form::submitted(&tab_a, marker);
+    html_form::set(&mut a.1, "referral_code", "FRIEND_A");
+    assert_eq!(
+        submit(&app, &editor, &a).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(booking(&app, 1).await.2.as_deref(), Some("FRIEND_A"));
+    let version_after_a = version(&page(&app, &editor, "/users/101").await, 1);
+    assert_ne!(version_after_a, version(&tab_b, 1));
+
+    let mut b = html_form::submitted(&tab_b, marker);
+    html_form::set(&mut b.1, "discount_percent", "15");
+    let response = submit(&app, &editor, &b).await;
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+    let conflict = response.text().await.unwrap();
+    assert!(
+        conflict.contains("Заявку изменил другой пользователь"),
+        "{conflict}"
+    );
+    assert_eq!(booking(&app, 1).await.2.as_deref(), Some("FRIEND_A"));
+
+    // «Сохранить» again, on the form as served: A's code stays, and nothing
+    // of B's is written.
+    let served = html_form::submitted(&conflict, marker);
+    assert_eq!(
+        submit(&app, &editor, &served).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let after = booking(&app, 1).await;
+    assert_eq!(after.2.as_deref(), Some("FRIEND_A"));
+    assert_eq!(after.3, before.3);
+    // It carried the values and the version B was shown: the current ones.
+    assert_eq!(html_form::value(&served.1, "referral_code"), "FRIEND_A");
+    let discount = before.3.map(|d| d.to_string()).unwrap_or_default();
+    assert_eq!(html_form::value(&served.1, "discount_percent"), discount);
+    assert_eq!(html_form::value(&served.1, "version"), version_after_a);
+    // What B typed, labelled, beside the fields it differs from.
+    let form = booking_form(&conflict, 1);
+    assert!(form.contains("Вы ввели: 15"), "{form}");
+    assert!(form.contains("Вы ввели: (пусто)"), "{form}");
+
+    // B applies the discount deliberately, on the current form.
+    let fresh = page(&app, &editor, "/users/101").await;
+    let mut again = html_form::submitted(&fresh, marker);
+    html_form::set(&mut again.1, "discount_percent", "15");
+    assert_eq!(
+        submit(&app, &editor, &again).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let after = booking(&app, 1).await;
+    assert_eq!((after.2.as_deref(), after.3), (Some("FRIEND_A"), Some(15)));
+}
+
+/// The same with a typo: tab B's refusal is bad input (checked before the
+/// version), but the booking changed since B's page was served, so the form
+/// it gets back still shows the current values, not B's stale ones.
+#[tokio::test]
+async fn a_stale_tab_with_bad_input_gets_the_current_values_too() {
+    let (app, _) = setup().await;
+    let editor = app.login_as(Role::Editor).await;
+    let marker = "data-booking-form=\"1\"";
+    let tab_b = page(&app, &editor, "/users/101").await;
+    let tab_a = page(&app, &editor, "/users/101").await;
+    let mut a = html_form::submitted(&tab_a, marker);
+    html_form::set(&mut a.1, "referral_code", "FRIEND_A");
+    assert_eq!(
+        submit(&app, &editor, &a).await.status(),
+        StatusCode::SEE_OTHER
+    );
+
+    let mut b = html_form::submitted(&tab_b, marker);
+    html_form::set(&mut b.1, "discount_percent", "150");
+    let response = submit(&app, &editor, &b).await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = response.text().await.unwrap();
+    assert!(html.contains("Скидка: целое число от 0 до 100"), "{html}");
+    // B corrects the discount in the form as served and saves.
+    let mut served = html_form::submitted(&html, marker);
+    html_form::set(&mut served.1, "discount_percent", "15");
+    assert_eq!(
+        submit(&app, &editor, &served).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let after = booking(&app, 1).await;
+    assert_eq!((after.2.as_deref(), after.3), (Some("FRIEND_A"), Some(15)));
+    assert_eq!(html_form::value(&served.1, "referral_code"), "FRIEND_A");
+    assert!(booking_form(&html, 1).contains("Вы ввели: 150"));
 }

@@ -36,7 +36,8 @@ fn refusal(err: ChangeError<Refusal>) -> Result<(StatusCode, String, bool), AppE
         ChangeError::Stale => (
             StatusCode::CONFLICT,
             "Заявку изменил другой пользователь, пока вы её редактировали. \
-             Обновите страницу и внесите изменения снова."
+             Ничего не сохранено: в форме — её текущие значения, а то, что вы \
+             ввели, показано рядом. Проверьте и сохраните снова."
                 .to_owned(),
             true,
         ),

@@ -4,7 +4,10 @@
 //! received and the audit history of their bookings.
 //! The forms post to [`edit`].
 
+mod booking_view;
 pub mod edit;
+
+pub use booking_view::{BookingView, Sent, StreamChoice};
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -19,9 +22,9 @@ use super::person_name;
 use super::{Layout, local_time};
 use crate::domain::booking::BookingStatus;
 use crate::store::audit::Entry;
-use crate::store::bookings::{self, BookingRow};
+use crate::store::bookings;
 use crate::store::broadcast_history::{self, Received};
-use crate::store::streams::{self, Registered};
+use crate::store::streams;
 use crate::store::user_activity::{self, EventRow, FreeLessonRow};
 use crate::store::users::{self, UserRow};
 use crate::web::AppState;
@@ -72,66 +75,6 @@ pub struct Problem {
     /// The booking whose form was sent, and what was typed there.
     pub booking_id: Option<i32>,
     pub form: Option<BookingForm>,
-}
-
-/// A stream a booking may be put in: code and name.
-pub struct StreamChoice {
-    pub code: String,
-    pub name: String,
-}
-
-/// A booking with what its form offers.
-pub struct BookingView {
-    pub row: BookingRow,
-    pub status: BookingStatus,
-    pub targets: Vec<BookingStatus>,
-    pub streams: Vec<StreamChoice>,
-    /// The current stream when the registry does not offer it.
-    pub unregistered_stream: Option<String>,
-    pub referral_code: String,
-    pub discount_percent: String,
-}
-
-impl BookingView {
-    fn new(row: BookingRow, registry: &[Registered], typed: Option<&BookingForm>) -> Self {
-        let status = BookingStatus::from_raw(row.confirmed);
-        let streams: Vec<StreamChoice> = registry
-            .iter()
-            .filter(|r| Some(r.entry.course_id) == row.course_id && !r.entry.archived)
-            .map(|r| StreamChoice {
-                code: r.entry.code.clone(),
-                name: r.entry.display_name.clone(),
-            })
-            .collect();
-        let unregistered_stream = row
-            .course_stream
-            .clone()
-            .filter(|code| !streams.iter().any(|s| &s.code == code));
-        let referral_code = match typed {
-            Some(form) => form.referral_code.clone().unwrap_or_default(),
-            None => row.referral_code.clone().unwrap_or_default(),
-        };
-        let discount_percent = match typed {
-            Some(form) => form.discount_percent.clone().unwrap_or_default(),
-            None => row
-                .discount_percent
-                .map(|d| d.to_string())
-                .unwrap_or_default(),
-        };
-        Self {
-            targets: status.allowed_targets(),
-            status,
-            streams,
-            unregistered_stream,
-            referral_code,
-            discount_percent,
-            row,
-        }
-    }
-
-    fn is_stream(&self, code: &str) -> bool {
-        self.row.course_stream.as_deref() == Some(code)
-    }
 }
 
 /// An event with its details as «key: value» lines.
@@ -275,18 +218,19 @@ pub async fn render(
         .await?
         .ok_or_else(|| AppError::NotFound("Пользователь не найден.".to_owned()))?;
     let registry = streams::registry(&state.pool).await?;
-    let typed = |id: i32| {
-        problem
-            .as_ref()
-            .filter(|p| p.booking_id == Some(id))
-            .and_then(|p| p.form.as_ref())
+    let sent = |id: i32| {
+        let problem = problem.as_ref().filter(|p| p.booking_id == Some(id))?;
+        Some(Sent {
+            form: problem.form.as_ref()?,
+            stale: problem.stale,
+        })
     };
     let bookings: Vec<BookingView> = bookings::of_user(&state.pool, user_id)
         .await?
         .into_iter()
         .map(|row| {
             let id = row.id;
-            BookingView::new(row, &registry, typed(id))
+            BookingView::new(row, &registry, sent(id))
         })
         .collect();
     // The API's «latest active»: newest first, the first not cancelled.
