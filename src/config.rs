@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 
 use chrono_tz::Tz;
+use ipnet::IpNet;
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
@@ -32,6 +33,8 @@ pub struct Config {
     pub session_key: Option<SecretString>,
     pub scheduler_enabled: bool,
     pub log_format: LogFormat,
+    /// Reverse proxies whose `X-Forwarded-For` / `X-Forwarded-Proto` count.
+    pub trusted_proxies: Vec<IpNet>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -167,6 +170,16 @@ impl Config {
             Some(_) => return Err(ConfigError::new("LOG_FORMAT", "must be pretty or json")),
         };
 
+        let trusted_proxies = match get("TRUSTED_PROXIES") {
+            None => Vec::new(),
+            Some(raw) => parse_networks(&raw).ok_or_else(|| {
+                ConfigError::new(
+                    "TRUSTED_PROXIES",
+                    "expected comma-separated IP addresses or CIDR networks, e.g. 127.0.0.1,10.0.0.0/8",
+                )
+            })?,
+        };
+
         Ok(Self {
             database_url,
             bind_addr,
@@ -177,6 +190,7 @@ impl Config {
             session_key,
             scheduler_enabled,
             log_format,
+            trusted_proxies,
         })
     }
 
@@ -192,6 +206,20 @@ fn parse_bool(raw: &str) -> Option<bool> {
         "false" | "0" | "no" | "off" => Some(false),
         _ => None,
     }
+}
+
+/// `10.0.0.1, 10.1.0.0/16, ::1`: a bare address is a network of one.
+fn parse_networks(raw: &str) -> Option<Vec<IpNet>> {
+    raw.split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+        .map(|item| {
+            item.parse::<IpNet>()
+                .ok()
+                .or_else(|| item.parse::<std::net::IpAddr>().ok().map(IpNet::from))
+                .map(|net| net.trunc())
+        })
+        .collect()
 }
 
 fn looks_like_bot_token(token: &str) -> bool {
@@ -233,6 +261,7 @@ mod tests {
         assert_eq!(config.school_timezone, chrono_tz::Europe::Moscow);
         assert!(config.scheduler_enabled);
         assert_eq!(config.log_format, LogFormat::Pretty);
+        assert!(config.trusted_proxies.is_empty());
     }
 
     #[test]
@@ -250,6 +279,9 @@ mod tests {
             ("SESSION_KEY", "short"),
             ("SCHEDULER_ENABLED", "maybe"),
             ("LOG_FORMAT", "xml"),
+            ("TRUSTED_PROXIES", "localhost"),
+            ("TRUSTED_PROXIES", "10.0.0.0/33"),
+            ("TRUSTED_PROXIES", "127.0.0.1,,x"),
         ];
         for (name, value) in cases {
             let err = Config::from_vars(&vars(&[(name, value)])).unwrap_err();
@@ -285,8 +317,18 @@ mod tests {
             ("SCHEDULER_ENABLED", "false"),
             ("LOG_FORMAT", "json"),
             ("BIND_ADDR", "0.0.0.0:8080"),
+            ("TRUSTED_PROXIES", " 127.0.0.1, 10.1.2.3/8 ,::1,fd00::/8"),
         ]))
         .unwrap();
+        let proxies: Vec<String> = config
+            .trusted_proxies
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            proxies,
+            ["127.0.0.1/32", "10.0.0.0/8", "::1/128", "fd00::/8"]
+        );
         assert_eq!(config.telegram_bot_token.unwrap().expose_secret(), "42:abc");
         assert_eq!(config.send_rate_per_sec, 1000);
         assert_eq!(config.school_timezone, chrono_tz::Asia::Novosibirsk);

@@ -16,7 +16,7 @@ use crate::helpers::{http_client, migrated_database, post_login, scratch_dir, se
 const BIN: &str = env!("CARGO_BIN_EXE_hsl-dashboard");
 
 /// The binary with a clean environment: none of the developer's settings leak in.
-fn command(cwd: &Path) -> Command {
+pub(crate) fn command(cwd: &Path) -> Command {
     let mut cmd = Command::new(BIN);
     cmd.current_dir(cwd)
         .env_clear()
@@ -26,8 +26,8 @@ fn command(cwd: &Path) -> Command {
     cmd
 }
 
-struct Running {
-    child: Child,
+pub(crate) struct Running {
+    pub(crate) child: Child,
     lines: mpsc::Receiver<String>,
     seen: Vec<String>,
 }
@@ -40,7 +40,7 @@ impl Running {
     }
 
     /// Runs `serve` from `cmd` on a free port, stdout read line by line.
-    fn spawn(mut cmd: Command) -> Self {
+    pub(crate) fn spawn(mut cmd: Command) -> Self {
         let mut child = cmd
             .env("BIND_ADDR", "127.0.0.1:0")
             .stdout(Stdio::piped())
@@ -63,7 +63,7 @@ impl Running {
     }
 
     /// Waits for the "running at http://…" line and returns the base URL.
-    fn base_url(&mut self) -> String {
+    pub(crate) fn base_url(&mut self) -> String {
         loop {
             let line = self
                 .lines
@@ -77,7 +77,7 @@ impl Running {
     }
 
     /// SIGINT, as Ctrl-C in a terminal; returns the rest of the output.
-    fn interrupt(mut self) -> (std::process::ExitStatus, Vec<String>) {
+    pub(crate) fn interrupt(mut self) -> (std::process::ExitStatus, Vec<String>) {
         kill(Pid::from_raw(self.child.id() as i32), Signal::SIGINT).unwrap();
         let status = self.child.wait().unwrap();
         // The reader thread may still be delivering the last lines (under

@@ -16,6 +16,7 @@ mod fake_telegram;
 mod helpers;
 mod leads;
 mod local_pg;
+mod login_defence;
 mod messages_actions;
 mod messages_api;
 mod messages_browser;
