@@ -17,6 +17,7 @@ mod helpers;
 mod leads;
 mod local_pg;
 mod login_defence;
+mod login_flood;
 mod messages_actions;
 mod messages_api;
 mod messages_browser;
