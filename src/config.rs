@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 
 use chrono_tz::Tz;
+use ipnet::IpNet;
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
@@ -34,6 +35,8 @@ pub struct Config {
     pub log_format: LogFormat,
     /// Header-read timeout and connection cap (defaults; tests shorten them).
     pub limits: crate::serve::Limits,
+    /// Reverse proxies whose `X-Forwarded-For` / `X-Forwarded-Proto` count.
+    pub trusted_proxies: Vec<IpNet>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -169,6 +172,16 @@ impl Config {
             Some(_) => return Err(ConfigError::new("LOG_FORMAT", "must be pretty or json")),
         };
 
+        let trusted_proxies = match get("TRUSTED_PROXIES") {
+            None => Vec::new(),
+            Some(raw) => parse_networks(&raw).ok_or_else(|| {
+                ConfigError::new(
+                    "TRUSTED_PROXIES",
+                    "expected comma-separated IP addresses or CIDR networks, e.g. 127.0.0.1,10.0.0.0/8",
+                )
+            })?,
+        };
+
         Ok(Self {
             database_url,
             bind_addr,
@@ -180,6 +193,7 @@ impl Config {
             scheduler_enabled,
             log_format,
             limits: crate::serve::Limits::default(),
+            trusted_proxies,
         })
     }
 
@@ -195,6 +209,20 @@ fn parse_bool(raw: &str) -> Option<bool> {
         "false" | "0" | "no" | "off" => Some(false),
         _ => None,
     }
+}
+
+/// `10.0.0.1, 10.1.0.0/16, ::1`: a bare address is a network of one.
+fn parse_networks(raw: &str) -> Option<Vec<IpNet>> {
+    raw.split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+        .map(|item| {
+            item.parse::<IpNet>()
+                .ok()
+                .or_else(|| item.parse::<std::net::IpAddr>().ok().map(IpNet::from))
+                .map(|net| net.trunc())
+        })
+        .collect()
 }
 
 fn looks_like_bot_token(token: &str) -> bool {
@@ -236,6 +264,7 @@ mod tests {
         assert_eq!(config.school_timezone, chrono_tz::Europe::Moscow);
         assert!(config.scheduler_enabled);
         assert_eq!(config.log_format, LogFormat::Pretty);
+        assert!(config.trusted_proxies.is_empty());
     }
 
     #[test]
@@ -253,6 +282,9 @@ mod tests {
             ("SESSION_KEY", "short"),
             ("SCHEDULER_ENABLED", "maybe"),
             ("LOG_FORMAT", "xml"),
+            ("TRUSTED_PROXIES", "localhost"),
+            ("TRUSTED_PROXIES", "10.0.0.0/33"),
+            ("TRUSTED_PROXIES", "127.0.0.1,,x"),
         ];
         for (name, value) in cases {
             let err = Config::from_vars(&vars(&[(name, value)])).unwrap_err();
@@ -288,8 +320,18 @@ mod tests {
             ("SCHEDULER_ENABLED", "false"),
             ("LOG_FORMAT", "json"),
             ("BIND_ADDR", "0.0.0.0:8080"),
+            ("TRUSTED_PROXIES", " 127.0.0.1, 10.1.2.3/8 ,::1,fd00::/8"),
         ]))
         .unwrap();
+        let proxies: Vec<String> = config
+            .trusted_proxies
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            proxies,
+            ["127.0.0.1/32", "10.0.0.0/8", "::1/128", "fd00::/8"]
+        );
         assert_eq!(config.telegram_bot_token.unwrap().expose_secret(), "42:abc");
         assert_eq!(config.send_rate_per_sec, 1000);
         assert_eq!(config.school_timezone, chrono_tz::Asia::Novosibirsk);

@@ -6,6 +6,7 @@ use hsl_dashboard::config::Config;
 use hsl_dashboard::telemetry;
 
 fn main() -> ExitCode {
+    hsl_dashboard::secrets::return_big_buffers_to_the_os();
     match dotenvy::dotenv() {
         Ok(_) => {}
         Err(err) if err.not_found() => {}

@@ -30,21 +30,23 @@ pub async fn credentials(
         .await
 }
 
-/// Failed attempts inside the window, by the typed login and by address.
+/// Failed attempts inside the window, by the typed login and by client
+/// network (an IPv4 address or an IPv6 /64).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AttemptCounts {
     pub by_login: i64,
-    pub by_addr: i64,
+    pub by_network: i64,
 }
 
 /// Records an attempt as failed *before* the password is checked (so
 /// concurrent guesses can't slip past the limit) and counts the attempts in
-/// the window, this one included. A successful login forgets it again with
-/// [`forget_attempt`].
+/// the window, this one included. A successful login (or one turned away
+/// before its password was checked) forgets it again with [`forget_attempt`].
 pub async fn record_attempt(
     conn: &mut PgConnection,
     login: &str,
     client_addr: Option<&str>,
+    client_network: Option<&str>,
     window_secs: i64,
 ) -> sqlx::Result<(i64, AttemptCounts)> {
     let id: i64 = sqlx::query_scalar(
@@ -54,18 +56,25 @@ pub async fn record_attempt(
     .bind(client_addr)
     .fetch_one(&mut *conn)
     .await?;
-    let (by_login, by_addr): (i64, i64) = sqlx::query_as(
+    let (by_login, by_network): (i64, i64) = sqlx::query_as(
         "SELECT count(*) FILTER (WHERE login = $1), \
-                count(*) FILTER (WHERE client_addr = $2::inet) \
+                count(*) FILTER (WHERE client_addr <<= $2::inet) \
          FROM login_failures \
-         WHERE at > now() - make_interval(secs => $3) AND (login = $1 OR client_addr = $2::inet)",
+         WHERE at > now() - make_interval(secs => $3) \
+           AND (login = $1 OR client_addr <<= $2::inet)",
     )
     .bind(login)
-    .bind(client_addr)
+    .bind(client_network)
     .bind(window_secs as f64)
     .fetch_one(&mut *conn)
     .await?;
-    Ok((id, AttemptCounts { by_login, by_addr }))
+    Ok((
+        id,
+        AttemptCounts {
+            by_login,
+            by_network,
+        },
+    ))
 }
 
 pub async fn forget_attempt(db: impl sqlx::PgExecutor<'_>, attempt_id: i64) -> sqlx::Result<()> {

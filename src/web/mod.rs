@@ -53,6 +53,8 @@ pub struct AppState {
     /// For test sends; `None` without a bot token.
     pub telegram: Option<Telegram>,
     pub session_key: Arc<auth::keys::SessionKey>,
+    /// Bounds concurrent password hashing on the login form.
+    pub hashing: auth::throttle::HashingSlots,
 }
 
 impl AppState {
@@ -66,6 +68,7 @@ impl AppState {
             wake: Arc::default(),
             telegram: None,
             session_key: Arc::new(session_key),
+            hashing: auth::throttle::HashingSlots::per_core(),
         }
     }
 }
@@ -162,6 +165,7 @@ pub fn router(state: AppState) -> Router {
         )
         .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
         .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid))
+        .layer(middleware::map_request(auth::client::plain_request_id))
 }
 
 /// A 413 from the body limit or an extractor becomes the usual error: JSON

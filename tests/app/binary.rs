@@ -27,7 +27,7 @@ pub(crate) fn command(cwd: &Path) -> Command {
 }
 
 pub(crate) struct Running {
-    child: Child,
+    pub(crate) child: Child,
     lines: mpsc::Receiver<String>,
     seen: Vec<String>,
 }

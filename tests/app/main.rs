@@ -21,6 +21,8 @@ mod helpers;
 mod html_form;
 mod leads;
 mod local_pg;
+mod login_defence;
+mod login_flood;
 mod messages_actions;
 mod messages_api;
 mod messages_browser;

@@ -1,6 +1,6 @@
 //! The two cookies we set, read and clear. Both are HttpOnly, and Secure
-//! when the request came over https (through a TLS-terminating proxy that
-//! sets `X-Forwarded-Proto`).
+//! when the request came over https (through a trusted TLS-terminating proxy
+//! that sets `X-Forwarded-Proto`, see [`super::client`]).
 
 use axum::http::{HeaderMap, HeaderValue, header};
 
@@ -20,14 +20,6 @@ pub fn get<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .find(|(key, _)| *key == name)
         .map(|(_, value)| value.trim_matches('"'))
         .filter(|value| !value.is_empty())
-}
-
-pub fn is_https(headers: &HeaderMap) -> bool {
-    headers
-        .get("x-forwarded-proto")
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.split(',').next())
-        .is_some_and(|proto| proto.trim().eq_ignore_ascii_case("https"))
 }
 
 pub struct Cookie<'a> {
@@ -84,10 +76,6 @@ mod tests {
 
     #[test]
     fn secure_only_behind_https() {
-        let mut headers = HeaderMap::new();
-        assert!(!is_https(&headers));
-        headers.insert("x-forwarded-proto", HeaderValue::from_static("HTTPS, http"));
-        assert!(is_https(&headers));
         let cookie = Cookie {
             name: SESSION,
             value: "v",

@@ -76,4 +76,41 @@ impl SessionKey {
             .verify_slice(&signature)
             .is_ok())
     }
+
+    /// A signature of `value` that carries its issue time, `<unix secs>.<mac>`,
+    /// so [`verify_fresh`](Self::verify_fresh) can refuse old ones.
+    pub async fn sign_fresh(
+        &self,
+        pool: &PgPool,
+        purpose: &str,
+        value: &str,
+        now: i64,
+    ) -> sqlx::Result<String> {
+        let signature = self.sign(pool, purpose, &format!("{value}.{now}")).await?;
+        Ok(format!("{now}.{signature}"))
+    }
+
+    /// Whether `signed` is [`sign_fresh`](Self::sign_fresh) of `value`, issued
+    /// at most `max_age_secs` before `now` (and not in the future, give or
+    /// take a minute of clock skew between replicas).
+    pub async fn verify_fresh(
+        &self,
+        pool: &PgPool,
+        purpose: &str,
+        value: &str,
+        signed: &str,
+        now: i64,
+        max_age_secs: i64,
+    ) -> sqlx::Result<bool> {
+        let Some((issued, signature)) = signed.split_once('.') else {
+            return Ok(false);
+        };
+        let fresh = issued
+            .parse::<i64>()
+            .is_ok_and(|at| (-60..=max_age_secs).contains(&(now - at)));
+        Ok(fresh
+            && self
+                .verify(pool, purpose, &format!("{value}.{issued}"), signature)
+                .await?)
+    }
 }

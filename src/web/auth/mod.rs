@@ -2,13 +2,13 @@
 //! CSRF. Every route declares its [`Access`] where it is registered (see
 //! [`super::routes`]); [`authorize`] enforces it in front of the handler.
 
+pub mod client;
 pub mod cookies;
 pub mod keys;
-
-use std::net::{IpAddr, SocketAddr};
+pub mod throttle;
 
 use axum::body::Body;
-use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
+use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::Next;
@@ -22,6 +22,7 @@ use crate::domain::role::Role;
 use crate::secrets::sha256;
 use crate::store::audit::Actor;
 use crate::store::{sessions, tokens};
+pub use client::RequestMeta;
 
 /// A session ends after this long without a request…
 pub const IDLE_TIMEOUT_SECS: i64 = 12 * 3600;
@@ -123,63 +124,6 @@ impl<S: Send + Sync> FromRequestParts<S> for MaybePrincipal {
     }
 }
 
-/// Where a request came from, for audit rows and throttling.
-#[derive(Debug, Clone)]
-pub struct RequestMeta {
-    pub client_addr: Option<IpAddr>,
-    pub request_id: Option<String>,
-}
-
-impl RequestMeta {
-    /// The audit actor `name` acting through this request.
-    pub fn actor(&self, name: &str) -> Actor {
-        Actor {
-            name: name.to_owned(),
-            client_addr: self.client_addr.map(|addr| addr.to_string()),
-            request_id: self.request_id.clone(),
-        }
-    }
-}
-
-impl<S: Send + Sync> FromRequestParts<S> for RequestMeta {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(Self {
-            client_addr: client_addr(parts),
-            request_id: request_id(&parts.headers),
-        })
-    }
-}
-
-/// The client's address: the socket peer, or, when the peer is a proxy on
-/// this machine, the last address it appended to `X-Forwarded-For`.
-pub fn client_addr(parts: &Parts) -> Option<IpAddr> {
-    let peer = parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(addr)| addr.ip())?;
-    if !peer.is_loopback() {
-        return Some(peer);
-    }
-    let forwarded = parts
-        .headers
-        .get_all("x-forwarded-for")
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(','))
-        .next_back()
-        .and_then(|addr| addr.trim().parse().ok());
-    Some(forwarded.unwrap_or(peer))
-}
-
-fn request_id(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get("x-request-id")
-        .and_then(|value| value.to_str().ok())
-        .map(str::to_owned)
-}
-
 fn bearer_token(headers: &HeaderMap) -> Option<Result<&str, ()>> {
     let value = headers.get(header::AUTHORIZATION)?;
     Some(
@@ -198,12 +142,9 @@ fn bearer_token(headers: &HeaderMap) -> Option<Result<&str, ()>> {
 async fn authenticate(
     state: &AppState,
     parts: &Parts,
+    meta: RequestMeta,
     bearer_accepted: bool,
 ) -> Result<Option<Principal>, AppError> {
-    let meta = RequestMeta {
-        client_addr: client_addr(parts),
-        request_id: request_id(&parts.headers),
-    };
     if bearer_accepted && let Some(token) = bearer_token(&parts.headers) {
         let Ok(token) = token else { return Ok(None) };
         let Some(identity) = tokens::authenticate(&state.pool, &sha256(token)).await? else {
@@ -255,7 +196,9 @@ pub async fn authorize(state: AppState, access: Access, request: Request, next: 
     };
     let machine = is_machine_path(request.uri().path());
     let (mut parts, body) = request.into_parts();
-    let principal = match authenticate(&state, &parts, machine).await {
+    let meta = RequestMeta::of(&parts, &state.config.trusted_proxies);
+    let https = meta.https;
+    let principal = match authenticate(&state, &parts, meta, machine).await {
         Ok(principal) => principal,
         Err(err) => return err.into_response(),
     };
@@ -269,7 +212,7 @@ pub async fn authorize(state: AppState, access: Access, request: Request, next: 
         return if machine {
             AppError::Unauthorized.into_response()
         } else {
-            login_redirect(&parts)
+            login_redirect(&parts, https)
         };
     };
     if !principal.role.allows(required) {
@@ -296,7 +239,8 @@ pub async fn not_found(State(state): State<AppState>, request: Request) -> Respo
     if is_machine_path(parts.uri.path()) {
         return response;
     }
-    match authenticate(&state, &parts, false).await {
+    let meta = RequestMeta::of(&parts, &state.config.trusted_proxies);
+    match authenticate(&state, &parts, meta, false).await {
         Ok(Some(principal)) => with_principal(response, principal),
         _ => response,
     }
@@ -352,7 +296,7 @@ async fn check_csrf(expected: &str, request: Request) -> Result<Request, AppErro
 /// A page asked for without a session: to the login form, coming back here
 /// afterwards (for GET; a form post can't be replayed). A stale session
 /// cookie is cleared on the way.
-fn login_redirect(parts: &Parts) -> Response {
+fn login_redirect(parts: &Parts, https: bool) -> Response {
     let location = match parts.uri.path_and_query() {
         Some(target) if is_safe(&parts.method) && target.as_str() != "/" => format!(
             "/login?next={}",
@@ -375,7 +319,7 @@ fn login_redirect(parts: &Parts) -> Response {
     if cookies::get(&parts.headers, cookies::SESSION).is_some() {
         response.headers_mut().append(
             header::SET_COOKIE,
-            cookies::clear(cookies::SESSION, "/", cookies::is_https(&parts.headers)),
+            cookies::clear(cookies::SESSION, "/", https),
         );
     }
     response

@@ -1,23 +1,28 @@
 //! `/login` and `/logout`.
 //!
 //! The login form is protected against CSRF before any session exists by a
-//! nonce in a SameSite=Strict cookie, signed with the session key into the
-//! form's hidden field. Failed attempts are throttled per typed login and per
-//! client address; the answer never says whether a login exists.
+//! nonce in a SameSite=Strict cookie, signed with the session key and the
+//! time into the form's hidden field; a form older than 15 minutes is
+//! refused. Failed attempts slow down the typed login and, past a limit,
+//! lock out the client's address (see [`throttle`]); the answer never says
+//! whether a login exists. No database connection is held while a password
+//! is hashed.
 
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use chrono::Utc;
 use serde::Deserialize;
 
 use super::Layout;
 use crate::domain::staff::Login;
-use crate::secrets::{MAX_PASSWORD_BYTES, random_secret, sha256, verify_password};
+use crate::secrets::{MAX_PASSWORD_BYTES, password_matches, random_secret, sha256};
 use crate::store::sessions::{self, NewSession};
 use crate::web::AppState;
 use crate::web::auth::cookies::{self, Cookie};
+use crate::web::auth::throttle::{self, MAX_FAILURES_PER_NETWORK, THROTTLE_WINDOW_SECS};
 use crate::web::auth::{
     IDLE_TIMEOUT_SECS, MaybePrincipal, Principal, RequestMeta, SESSION_LIFETIME_SECS, Via,
     safe_next,
@@ -25,12 +30,12 @@ use crate::web::auth::{
 use crate::web::error::AppError;
 use crate::web::extract::{Form, Query};
 
-/// Failed attempts allowed per login and per address inside the window;
-/// the next one is refused.
-pub const MAX_FAILED_ATTEMPTS: i64 = 5;
-pub const THROTTLE_WINDOW_SECS: i64 = 15 * 60;
 /// HMAC purpose of the login form's CSRF field.
 const LOGIN_CSRF: &str = "login-csrf";
+/// A login form is good for this long.
+const FORM_LIFETIME_SECS: i64 = 15 * 60;
+/// When every hashing slot is busy, try again after this many seconds.
+const BUSY_RETRY_SECS: u32 = 2;
 /// Throttling keys are cut to this many characters.
 const MAX_TYPED_LOGIN_CHARS: usize = 64;
 
@@ -57,7 +62,7 @@ fn see_other(location: &str) -> Response {
 pub async fn form(
     State(state): State<AppState>,
     MaybePrincipal(principal): MaybePrincipal,
-    headers: HeaderMap,
+    meta: RequestMeta,
     Query(query): Query<NextQuery>,
 ) -> Result<Response, AppError> {
     let next = safe_next(query.next.as_deref());
@@ -68,7 +73,7 @@ pub async fn form(
         next: next.to_owned(),
         login: String::new(),
     };
-    render(&state, &headers, form, StatusCode::OK, None).await
+    render(&state, meta.https, form, StatusCode::OK, None).await
 }
 
 /// What the form is re-rendered with after a failed attempt.
@@ -77,11 +82,11 @@ struct Refill {
     login: String,
 }
 
-/// Renders the form with a fresh CSRF nonce (cookie) and its signature
-/// (hidden field).
+/// Renders the form with a fresh CSRF nonce (cookie) and its signature with
+/// the time (hidden field).
 async fn render(
     state: &AppState,
-    headers: &HeaderMap,
+    https: bool,
     refill: Refill,
     status: StatusCode,
     error: Option<&'static str>,
@@ -89,15 +94,15 @@ async fn render(
     let nonce = random_secret();
     let csrf = state
         .session_key
-        .sign(&state.pool, LOGIN_CSRF, &nonce)
+        .sign_fresh(&state.pool, LOGIN_CSRF, &nonce, Utc::now().timestamp())
         .await?;
     let cookie = Cookie {
         name: cookies::LOGIN,
         value: &nonce,
         path: "/login",
-        max_age_secs: 3600,
+        max_age_secs: FORM_LIFETIME_SECS,
         same_site: "Strict",
-        secure: cookies::is_https(headers),
+        secure: https,
     };
     let page = LoginPage {
         layout: Layout::anonymous(),
@@ -150,95 +155,92 @@ pub async fn submit(
         next: next.clone(),
         login: typed.clone(),
     };
+    let https = meta.https;
+    let refuse = |status, message| render(&state, https, refill, status, Some(message));
 
     let nonce = cookies::get(&headers, cookies::LOGIN).unwrap_or_default();
     let signature = form.csrf.as_deref().unwrap_or_default();
     if nonce.is_empty()
         || !state
             .session_key
-            .verify(&state.pool, LOGIN_CSRF, nonce, signature)
+            .verify_fresh(
+                &state.pool,
+                LOGIN_CSRF,
+                nonce,
+                signature,
+                Utc::now().timestamp(),
+                FORM_LIFETIME_SECS,
+            )
             .await?
     {
         let message = "Форма входа устарела. Попробуйте войти ещё раз.";
-        return render(
-            &state,
-            &headers,
-            refill,
-            StatusCode::FORBIDDEN,
-            Some(message),
-        )
-        .await;
+        return refuse(StatusCode::FORBIDDEN, message).await;
     }
     let password = form.password.unwrap_or_default();
     if typed.is_empty() || password.is_empty() {
-        let message = "Введите логин и пароль.";
-        return render(
-            &state,
-            &headers,
-            refill,
-            StatusCode::BAD_REQUEST,
-            Some(message),
-        )
-        .await;
+        return refuse(StatusCode::BAD_REQUEST, "Введите логин и пароль.").await;
     }
 
+    // Short database work, and the connection goes back to the pool before
+    // any waiting or hashing.
     let client_addr = meta.client_addr.map(|addr| addr.to_string());
-    let mut conn = state.pool.acquire().await?;
-    let (attempt, counts) = sessions::record_attempt(
-        &mut conn,
-        &typed,
-        client_addr.as_deref(),
-        THROTTLE_WINDOW_SECS,
-    )
-    .await?;
-    if counts.by_login > MAX_FAILED_ATTEMPTS || counts.by_addr > MAX_FAILED_ATTEMPTS {
+    let client_network = meta
+        .client_addr
+        .map(|addr| throttle::client_network(addr).to_string());
+    let (attempt, counts, account) = {
+        let mut conn = state.pool.acquire().await?;
+        let (attempt, counts) = sessions::record_attempt(
+            &mut conn,
+            &typed,
+            client_addr.as_deref(),
+            client_network.as_deref(),
+            THROTTLE_WINDOW_SECS,
+        )
+        .await?;
+        let account = match Login::parse(&typed) {
+            Ok(login) if counts.by_network <= MAX_FAILURES_PER_NETWORK => {
+                sessions::credentials(&mut *conn, login.as_str()).await?
+            }
+            _ => None,
+        };
+        (attempt, counts, account)
+    };
+    if counts.by_network > MAX_FAILURES_PER_NETWORK {
         tracing::warn!(client_addr = ?meta.client_addr, "login refused: too many failed attempts");
         let message =
             "Слишком много неудачных попыток входа. Подождите 15 минут и попробуйте снова.";
-        let mut response = render(
-            &state,
-            &headers,
-            refill,
-            StatusCode::TOO_MANY_REQUESTS,
-            Some(message),
-        )
-        .await?;
-        response.headers_mut().insert(
-            header::RETRY_AFTER,
-            THROTTLE_WINDOW_SECS.to_string().parse().expect("digits"),
-        );
-        return Ok(response);
+        let response = refuse(StatusCode::TOO_MANY_REQUESTS, message).await?;
+        return Ok(retry_after(response, THROTTLE_WINDOW_SECS));
     }
 
-    let account = match Login::parse(&typed) {
-        Ok(login) => sessions::credentials(&mut *conn, login.as_str()).await?,
-        Err(_) => None,
-    };
+    // A login that keeps failing answers slowly, whoever asks, but never
+    // so slowly that its owner can't get in.
+    tokio::time::sleep(throttle::login_delay(counts.by_login - 1)).await;
     // An over-long password can't be right; don't spend argon2 on it.
-    let password_ok = password.len() <= MAX_PASSWORD_BYTES
-        && verify_password(password, account.as_ref().map(|a| a.password_hash.clone())).await?;
-    let Some(account) = account.filter(|_| password_ok) else {
-        let message = "Неверный логин или пароль.";
-        return render(
-            &state,
-            &headers,
-            refill,
-            StatusCode::UNAUTHORIZED,
-            Some(message),
-        )
-        .await;
+    let password_ok = if password.len() > MAX_PASSWORD_BYTES {
+        false
+    } else {
+        let Some(slot) = state.hashing.try_take() else {
+            // Not checked, so not a failure.
+            sessions::forget_attempt(&state.pool, attempt).await?;
+            tracing::warn!("login refused: every password-hashing slot is busy");
+            let message =
+                "Сервер занят проверкой других входов. Попробуйте ещё раз через несколько секунд.";
+            let response = refuse(StatusCode::TOO_MANY_REQUESTS, message).await?;
+            return Ok(retry_after(response, BUSY_RETRY_SECS.into()));
+        };
+        let stored = account.as_ref().map(|a| a.password_hash.clone());
+        slot.run(move || password_matches(&password, stored.as_deref()))
+            .await?
     };
+    let Some(account) = account.filter(|_| password_ok) else {
+        return refuse(StatusCode::UNAUTHORIZED, "Неверный логин или пароль.").await;
+    };
+    let mut conn = state.pool.acquire().await?;
     sessions::forget_attempt(&mut *conn, attempt).await?;
     if account.disabled {
         let message = "Учётная запись отключена. Обратитесь к администратору.";
-        return render(
-            &state,
-            &headers,
-            refill,
-            StatusCode::FORBIDDEN,
-            Some(message),
-        )
-        .await;
+        return refuse(StatusCode::FORBIDDEN, message).await;
     }
 
     let session_id = random_secret();
@@ -261,25 +263,32 @@ pub async fn submit(
         IDLE_TIMEOUT_SECS,
     )
     .await?;
+    drop(conn);
     tracing::info!(login = %account.login, "staff signed in");
 
-    let secure = cookies::is_https(&headers);
     let session_cookie = Cookie {
         name: cookies::SESSION,
         value: &session_id,
         path: "/",
         max_age_secs: SESSION_LIFETIME_SECS,
         same_site: "Lax",
-        secure,
+        secure: https,
     };
     let mut response = see_other(&next);
     let response_headers = response.headers_mut();
     response_headers.append(header::SET_COOKIE, session_cookie.header());
     response_headers.append(
         header::SET_COOKIE,
-        cookies::clear(cookies::LOGIN, "/login", secure),
+        cookies::clear(cookies::LOGIN, "/login", https),
     );
     Ok(response)
+}
+
+fn retry_after(mut response: Response, secs: i64) -> Response {
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    response
 }
 
 #[derive(Template, WebTemplate)]
@@ -299,7 +308,6 @@ pub async fn confirm_logout(principal: Principal) -> LogoutPage {
 pub async fn logout(
     State(state): State<AppState>,
     principal: Principal,
-    headers: HeaderMap,
 ) -> Result<Response, AppError> {
     if let Via::Session { id_hash, .. } = &principal.via {
         let mut conn = state.pool.acquire().await?;
@@ -308,7 +316,7 @@ pub async fn logout(
     let mut response = see_other("/login");
     response.headers_mut().insert(
         header::SET_COOKIE,
-        cookies::clear(cookies::SESSION, "/", cookies::is_https(&headers)),
+        cookies::clear(cookies::SESSION, "/", principal.meta.https),
     );
     Ok(response)
 }
