@@ -8,18 +8,15 @@ use std::time::{Duration, Instant};
 use hsl_dashboard::App;
 use hsl_dashboard::domain::role::Role;
 use hsl_dashboard::domain::staff::TokenName;
-use hsl_dashboard::local_pg::{Durability, LocalPg};
 use hsl_dashboard::store::audit::Actor;
-use hsl_dashboard::store::{self, cluster, tokens};
+use hsl_dashboard::store::tokens;
 use reqwest::StatusCode;
 use serde_json::Value;
-use sqlx::Connection;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::helpers::{
-    TestDatabase, http_client, migrated_database, scratch_dir, spawn_app, spawn_app_on,
-    spawn_app_with, test_config,
+    app_on_its_own_server, http_client, migrated_database, spawn_app, spawn_app_with, test_config,
 };
 
 #[tokio::test]
@@ -121,21 +118,7 @@ async fn an_oversized_api_body_gets_a_json_413() {
 /// caller's token is what fails first.
 #[tokio::test]
 async fn bookings_keep_their_fixed_body_while_the_database_is_down() {
-    let root = scratch_dir("bookings-outage");
-    let pg = LocalPg::start(&root, Durability::Throwaway).await.unwrap();
-    let mut admin = store::maintenance_connection(&pg.url("postgres"))
-        .await
-        .unwrap();
-    cluster::create_database(&mut admin, "outage", None)
-        .await
-        .unwrap();
-    admin.close().await.unwrap();
-    let db = TestDatabase {
-        url: pg.url("outage"),
-        name: "outage".into(),
-    };
-    store::migrate(&db.url).await.unwrap();
-    let app = spawn_app_on(db).await;
+    let (_, pg, app) = app_on_its_own_server("bookings-outage").await;
     let token = app.token(Role::Viewer).await;
     let session = app.quick_session(Role::Viewer).await;
     let bookings = |request: reqwest::RequestBuilder| async move {

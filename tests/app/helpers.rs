@@ -456,3 +456,25 @@ impl TestApp {
             .unwrap()
     }
 }
+
+/// The app on a throwaway PostgreSQL server of its own (with one migrated
+/// database), for tests that stop or kill the server under it; with the
+/// server's folder, to start it again there.
+pub async fn app_on_its_own_server(purpose: &str) -> (PathBuf, LocalPg, TestApp) {
+    let root = scratch_dir(purpose);
+    let pg = LocalPg::start(&root, Durability::Throwaway).await.unwrap();
+    let mut admin = store::maintenance_connection(&pg.url("postgres"))
+        .await
+        .unwrap();
+    cluster::create_database(&mut admin, "outage", None)
+        .await
+        .unwrap();
+    admin.close().await.unwrap();
+    let db = TestDatabase {
+        url: pg.url("outage"),
+        name: "outage".into(),
+    };
+    store::migrate(&db.url).await.unwrap();
+    let app = spawn_app_on(db).await;
+    (root, pg, app)
+}

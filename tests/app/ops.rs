@@ -4,14 +4,11 @@ use std::time::{Duration, Instant};
 
 use hsl_dashboard::domain::role::Role;
 use hsl_dashboard::local_pg::{Durability, LocalPg};
-use hsl_dashboard::store::{self, MIGRATOR, cluster};
+use hsl_dashboard::store::MIGRATOR;
 use reqwest::StatusCode;
 use serde_json::Value;
-use sqlx::Connection;
 
-use crate::helpers::{
-    TestDatabase, empty_database, http_client, scratch_dir, spawn_app, spawn_app_on,
-};
+use crate::helpers::{app_on_its_own_server, empty_database, http_client, spawn_app, spawn_app_on};
 
 #[tokio::test]
 async fn test_db_reports_a_healthy_database() {
@@ -273,22 +270,8 @@ async fn openapi_document_lists_the_json_routes() {
 /// server keeps running, and recovers without a restart.
 #[tokio::test]
 async fn test_db_answers_503_while_the_database_is_down_and_recovers() {
-    let root = scratch_dir("outage");
-    let pg = LocalPg::start(&root, Durability::Throwaway).await.unwrap();
+    let (root, pg, app) = app_on_its_own_server("outage").await;
     let port = pg.port();
-    let mut admin = store::maintenance_connection(&pg.url("postgres"))
-        .await
-        .unwrap();
-    cluster::create_database(&mut admin, "outage", None)
-        .await
-        .unwrap();
-    admin.close().await.unwrap();
-    let db = TestDatabase {
-        url: pg.url("outage"),
-        name: "outage".into(),
-    };
-    store::migrate(&db.url).await.unwrap();
-    let app = spawn_app_on(db).await;
     assert_eq!(app.get("/api/test-db").await.status(), StatusCode::OK);
     let session = app.login_as(Role::Viewer).await;
     app.pool.close().await;
