@@ -4,6 +4,7 @@
 //! SQL) for data, uses `domain` for rules, and renders a template or JSON.
 //! The [`delivery`] engine runs beside it and never talks to `web`.
 
+pub mod app;
 pub mod cli;
 pub mod config;
 pub mod delivery;

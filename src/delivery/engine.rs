@@ -78,6 +78,11 @@ impl Wake {
     pub fn wake(&self) {
         self.0.notify_one();
     }
+
+    /// Returns once woken (at once if a wake came while nobody waited).
+    pub async fn woken(&self) {
+        self.0.notified().await;
+    }
 }
 
 /// What the send tasks share with the loop.
@@ -170,7 +175,7 @@ impl Engine {
             if dispatched == 0 {
                 tokio::select! {
                     Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
-                    _ = self.wake.0.notified() => {}
+                    () = self.wake.woken() => {}
                     _ = sleep_until(next_round) => {}
                     _ = &mut shutdown => break,
                 }

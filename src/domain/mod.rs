@@ -12,5 +12,6 @@ pub mod staff;
 pub mod stream;
 pub mod telegram_html;
 pub mod text;
+pub mod time;
 pub mod user;
 pub mod watermark;

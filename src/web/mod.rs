@@ -58,6 +58,15 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// The use cases' context for `principal`'s request.
+    pub fn context(&self, principal: &auth::Principal) -> crate::app::Context<'_> {
+        crate::app::Context {
+            pool: &self.pool,
+            actor: principal.actor(),
+            wake: &self.wake,
+        }
+    }
+
     pub fn new(pool: PgPool, config: Config) -> Self {
         let session_key = auth::keys::SessionKey::new(config.session_key.clone());
         Self {

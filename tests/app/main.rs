@@ -36,6 +36,7 @@ mod staff_pages;
 mod stream_page;
 mod stream_students_api;
 mod streams_registry;
+mod use_cases;
 mod user_page;
 mod users_api;
 mod users_pages;

@@ -9,9 +9,9 @@ use chrono_tz::Tz;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::ops::rfc3339;
 use super::params::Params;
 use crate::domain::analytics::{DateRange, average, event_label, percent};
+use crate::domain::time::rfc3339;
 use crate::store::{analytics, analytics_cache};
 use crate::web::AppState;
 use crate::web::error::AppError;

@@ -10,11 +10,11 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use utoipa::ToSchema;
 
-use super::ops::rfc3339;
 use super::params::Params;
 use crate::domain::booking::{BadReferralCode, BookingStatus, DiscountPercent, ReferralCode};
 use crate::domain::booking_change::{Refusal, Updates, apply};
 use crate::domain::stream::StreamCode;
+use crate::domain::time::rfc3339;
 use crate::store::bookings::{self, BookingRow, ChangeError, ChangeRequest, Filter, Target};
 use crate::store::streams::{self, Counts};
 use crate::web::AppState;

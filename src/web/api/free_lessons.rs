@@ -7,11 +7,11 @@ use chrono::NaiveDate;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::ops::rfc3339;
 use super::params::Params;
 use crate::domain::analytics::percent;
 use crate::domain::booking::BookingStatus;
 use crate::domain::stream::StreamCode;
+use crate::domain::time::rfc3339;
 use crate::domain::user::Search;
 use crate::store::analytics_cache;
 use crate::store::free_lessons::{self, DateCount, LessonType, Registration};

@@ -2,10 +2,10 @@
 
 use std::time::Duration;
 
+use crate::domain::time::rfc3339;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -62,11 +62,6 @@ pub struct Status {
     status: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     reason: Option<String>,
-}
-
-/// RFC 3339 in UTC with milliseconds and a `Z`, as the API contract requires.
-pub fn rfc3339(at: DateTime<Utc>) -> String {
-    at.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
 /// Maps a database error to a reason that is safe to show anyone: never the

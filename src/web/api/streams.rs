@@ -8,8 +8,8 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
 
-use super::ops::rfc3339;
 use crate::domain::stream::{Settings, SettingsError, StreamCode, suggested_display_name};
+use crate::domain::time::rfc3339;
 use crate::store::streams::{self, AdoptError, Registered, RegistryEntry, RegistryError};
 use crate::web::AppState;
 use crate::web::auth::Principal;

@@ -6,9 +6,9 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::bookings::{UserBookingJson, UsersError, known_user};
-use super::ops::rfc3339;
 use super::params::Params;
 use crate::domain::stream::StreamCode;
+use crate::domain::time::rfc3339;
 use crate::domain::user::{Search, Sort, StatusFilter};
 use crate::store::bookings;
 use crate::store::user_activity::{self, EventRow, FreeLessonRow};

@@ -9,6 +9,7 @@ use teloxide::RequestError;
 
 use super::json::{BroadcastJson, NOT_CONFIGURED, TestSentJson};
 use super::{broadcast_id, broadcast_json, not_found};
+use crate::app;
 use crate::store::broadcasts::{self, Command, CommandError};
 use crate::store::delivery;
 use crate::web::AppState;
@@ -50,12 +51,9 @@ async fn act(
     command: Command,
 ) -> Result<Json<BroadcastJson>, AppError> {
     let id = broadcast_id(raw)?;
-    broadcasts::command(&state.pool, id, command, &principal.actor())
+    app::broadcasts::command(&state.context(principal), id, command)
         .await
         .map_err(|err| command_error(err, command))?;
-    if command.wakes_engine() {
-        state.wake.wake();
-    }
     Ok(Json(broadcast_json(state, id).await?))
 }
 

@@ -6,9 +6,9 @@ use utoipa::ToSchema;
 
 use super::request::Problem;
 use crate::domain::broadcast::BroadcastStatus;
+use crate::domain::time::rfc3339;
 use crate::store::broadcasts::{Broadcast, Counts, Recipient};
 use crate::web::AppState;
-use crate::web::api::ops::rfc3339;
 
 /// Recipients per delivery status; `total` counts them all.
 #[derive(Debug, Serialize, ToSchema)]

@@ -18,12 +18,13 @@ use self::json::{BroadcastJson, CreatedJson, Delivery, PreviewJson, ProblemJson,
 use self::request::{Problem, Submission};
 use super::bookings::LIMIT_MESSAGE;
 use super::params::{Params, positive_i32};
+use crate::app::{self, broadcasts::SendError};
 use crate::domain::audience::Audience;
 use crate::domain::broadcast::{BroadcastStatus, RecipientStatus};
 use crate::domain::content::ContentType;
 use crate::domain::telegram_html::Kind;
 use crate::store::audience;
-use crate::store::broadcasts::{self, CreateError, Created, Filter, NewBroadcast, When};
+use crate::store::broadcasts::{self, Created, Filter};
 use crate::web::AppState;
 use crate::web::auth::Principal;
 use crate::web::error::AppError;
@@ -94,21 +95,22 @@ fn key_reused() -> Refused {
     AppError::Unprocessable("Idempotency-Key reused with a different request".into()).into()
 }
 
-fn create_error(err: CreateError) -> Refused {
+fn send_error(err: SendError) -> Refused {
     match err {
-        CreateError::KeyReused => key_reused(),
-        CreateError::UnknownUsers(ids) => {
+        SendError::KeyReused { .. } => key_reused(),
+        SendError::InThePast { at, now } => request::in_the_past(at, now).into(),
+        SendError::UnknownUsers(ids) => {
             let mut refused = Refused::from(request::unknown_users(&ids));
             refused.1["invalid_user_ids"] = json!(ids);
             refused
         }
-        CreateError::UnknownStreams(codes) => {
+        SendError::UnknownStreams(codes) => {
             let mut refused = Refused::from(request::unknown_streams(&codes));
             refused.1["invalid_streams"] = json!(codes);
             refused
         }
-        CreateError::EmptyAudience(estimate) => request::empty_audience(estimate.blocked).into(),
-        CreateError::Db(err) => err.into(),
+        SendError::EmptyAudience { blocked } => request::empty_audience(blocked).into(),
+        SendError::Db(err) => err.into(),
     }
 }
 
@@ -151,39 +153,10 @@ pub async fn create_message(
 ) -> Result<Response, Refused> {
     let key = request::idempotency_key(&headers)?;
     let valid = Submission::parse(&body)?.valid()?;
-    let digest = valid.digest();
-    if let Some(key) = &key
-        && let Some(earlier) = broadcasts::earlier(&state.pool, key).await?
-    {
-        // Checked before the schedule: a repeat after the scheduled time
-        // still gets its first answer.
-        if earlier.digest.as_deref() != Some(digest.as_str()) {
-            return Err(key_reused());
-        }
-        if let Some(first) = earlier.response {
-            return Ok(created(first));
-        }
-    }
-    let when = match valid.scheduled_at {
-        None => When::Now,
-        Some(at) => match request::past(at, Utc::now()) {
-            Some(problem) => return Err(problem.into()),
-            None => When::At(at),
-        },
-    };
-    let new = NewBroadcast {
-        content: valid.content,
-        audience: valid.audience,
-        when,
-        idempotency: key.map(|key| (key, digest)),
-    };
-    let first = broadcasts::create(&state.pool, &principal.actor(), &new)
+    let answer = app::broadcasts::create(&state.context(&principal), valid, key)
         .await
-        .map_err(create_error)?;
-    if first.status == BroadcastStatus::Sending {
-        state.wake.wake();
-    }
-    Ok(created(first))
+        .map_err(send_error)?;
+    Ok(created(answer))
 }
 
 /// Checks a request as `POST /api/messages` would and answers what it

@@ -6,17 +6,15 @@
 
 use axum::http::HeaderMap;
 use chrono::{DateTime, Utc};
-use serde_json::{Map, Value, json};
-use sha2::{Digest, Sha256};
+use serde_json::{Map, Value};
 
+pub use crate::app::broadcasts::{MAX_KEY_CHARS, Valid};
 use crate::domain::audience::{Audience, RawAudience};
 use crate::domain::content::{Content, RawContent};
-use crate::web::api::ops::rfc3339;
+use crate::domain::time::rfc3339;
 use crate::web::error::AppError;
 
 pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
-/// The longest `Idempotency-Key` accepted, in characters.
-pub const MAX_KEY_CHARS: usize = 200;
 
 /// The fields of the body, in order.
 pub const FIELDS: [&str; 3] = ["audience", "content", "scheduled_at"];
@@ -46,14 +44,6 @@ pub struct Submission {
     pub audience: Result<Audience, Problem>,
     pub content: Result<Content, Problem>,
     pub scheduled_at: Result<Option<DateTime<Utc>>, Problem>,
-}
-
-/// A request whose parts are all valid (the schedule may still be past).
-#[derive(Debug, Clone)]
-pub struct Valid {
-    pub audience: Audience,
-    pub content: Content,
-    pub scheduled_at: Option<DateTime<Utc>>,
 }
 
 impl Submission {
@@ -162,17 +152,20 @@ fn scheduled_at(object: &Map<String, Value>) -> Result<Option<DateTime<Utc>>, Pr
 
 /// The problem with sending at `at`, if it is already past at `now`.
 pub fn past(at: DateTime<Utc>, now: DateTime<Utc>) -> Option<Problem> {
-    (at < now).then(|| {
-        Problem::new(
-            "scheduled_at",
-            format!(
-                "scheduled_at is in the past ({} < now {})",
-                rfc3339(at),
-                rfc3339(now)
-            ),
-            "Время отправки уже прошло.",
-        )
-    })
+    (at < now).then(|| in_the_past(at, now))
+}
+
+/// Sending at `at`, already past at `now`.
+pub fn in_the_past(at: DateTime<Utc>, now: DateTime<Utc>) -> Problem {
+    Problem::new(
+        "scheduled_at",
+        format!(
+            "scheduled_at is in the past ({} < now {})",
+            rfc3339(at),
+            rfc3339(now)
+        ),
+        "Время отправки уже прошло.",
+    )
 }
 
 fn join<T: ToString>(items: &[T]) -> String {
@@ -218,23 +211,6 @@ pub fn empty_audience(blocked: i64) -> Problem {
     }
 }
 
-impl Valid {
-    /// The request in one canonical form: the validated, normalised parts.
-    pub fn canonical(&self) -> Value {
-        json!({
-            "audience": self.audience,
-            "content": self.content.to_json(),
-            "scheduled_at": self.scheduled_at.map(rfc3339),
-        })
-    }
-
-    /// SHA-256 of the canonical form, in hex.
-    pub fn digest(&self) -> String {
-        let digest = Sha256::digest(self.canonical().to_string().as_bytes());
-        digest.iter().map(|byte| format!("{byte:02x}")).collect()
-    }
-}
-
 /// The `Idempotency-Key` header: absent, or 1–200 characters.
 pub fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, AppError> {
     let mut values = headers.get_all(IDEMPOTENCY_HEADER).iter();
@@ -262,6 +238,7 @@ pub fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, AppError> 
 #[cfg(test)]
 mod tests {
     use axum::http::HeaderValue;
+    use serde_json::json;
 
     use super::*;
 

@@ -13,9 +13,10 @@ use chrono_tz::Tz;
 
 use super::audience::plural;
 use super::shared::{self, broadcast_id};
+use crate::app;
 use crate::domain::broadcast::{Action, BroadcastStatus};
 use crate::store::broadcast_history;
-use crate::store::broadcasts::{self, Broadcast, Command, CommandError, DELETE_WINDOW_HOURS};
+use crate::store::broadcasts::{Broadcast, Command, CommandError, DELETE_WINDOW_HOURS};
 use crate::web::AppState;
 use crate::web::auth::{Access, Principal};
 use crate::web::error::AppError;
@@ -340,7 +341,7 @@ async fn apply(
 ) -> Result<Response, AppError> {
     let id = broadcast_id(&raw)?;
     let command = action.command().ok_or_else(AppError::not_found)?;
-    broadcasts::command(&state.pool, id, command, &principal.actor())
+    app::broadcasts::command(&state.context(&principal), id, command)
         .await
         .map_err(|err| match err {
             CommandError::NotFound => shared::not_found(),
@@ -359,9 +360,6 @@ async fn apply(
             CommandError::NothingToDelete => AppError::Conflict(nothing_to_delete()),
             CommandError::Db(err) => err.into(),
         })?;
-    if command.wakes_engine() {
-        state.wake.wake();
-    }
     Ok((
         StatusCode::SEE_OTHER,
         [(

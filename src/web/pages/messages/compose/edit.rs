@@ -4,15 +4,15 @@
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use chrono::Utc;
 
 use super::super::shared;
 use super::form::ComposerForm;
 use super::{Page, render_form};
+use crate::app::{self, broadcasts::Valid};
 use crate::domain::broadcast::BroadcastStatus;
-use crate::store::scheduled::{self, Edit, EditError};
+use crate::store::scheduled::EditError;
 use crate::web::AppState;
-use crate::web::api::messages::request::Valid;
+
 use crate::web::auth::Principal;
 use crate::web::error::AppError;
 
@@ -50,19 +50,8 @@ pub async fn save<'a>(
     valid: Valid,
     form_page: impl Fn(String) -> Page<'a>,
 ) -> Result<Response, AppError> {
-    let now = valid.scheduled_at.is_none();
-    let edit = Edit {
-        content: valid.content,
-        audience: valid.audience,
-        at: valid.scheduled_at.unwrap_or_else(Utc::now),
-    };
-    match scheduled::edit(&state.pool, &principal.actor(), id, &edit).await {
-        Ok(()) => {
-            if now {
-                state.wake.wake();
-            }
-            Ok(Redirect::to(&format!("/messages/{id}")).into_response())
-        }
+    match app::broadcasts::edit_scheduled(&state.context(principal), id, valid).await {
+        Ok(()) => Ok(Redirect::to(&format!("/messages/{id}")).into_response()),
         Err(EditError::NotFound) => Err(shared::not_found()),
         Err(EditError::NotScheduled(status)) => {
             let banner = format!(

@@ -25,13 +25,13 @@ use self::view::{
 };
 use super::super::Layout;
 use super::shared;
+use crate::app::{
+    self,
+    broadcasts::{MAX_KEY_CHARS, SendError, Valid},
+};
 use crate::domain::audience::Audience;
-use crate::domain::broadcast::BroadcastStatus;
-use crate::store::broadcasts::{self, CreateError, NewBroadcast, When};
 use crate::store::{audience, delivery, drafts};
 use crate::web::AppState;
-use crate::web::api::messages::request::MAX_KEY_CHARS;
-use crate::web::api::messages::request::Valid;
 use crate::web::api::params::{Params, strict_int};
 use crate::web::auth::Principal;
 use crate::web::error::AppError;
@@ -285,7 +285,6 @@ async fn send<'a>(
     valid: Valid,
     form_page: impl Fn(String) -> Page<'a>,
 ) -> Result<Response, AppError> {
-    let digest = valid.digest();
     let conflict = |id: Option<i32>| {
         let which = id.map_or_else(String::new, |id| format!(" №{id}"));
         format!(
@@ -293,38 +292,24 @@ async fn send<'a>(
              Откройте рассылку или начните новую — так одно нажатие не создаст две рассылки."
         )
     };
-    if let Some(earlier) = broadcasts::earlier(&state.pool, key).await? {
-        let id = earlier.response.as_ref().map(|created| created.id);
-        if earlier.digest.as_deref() != Some(digest.as_str()) {
-            let page = render_form(state, principal, form_page(conflict(id))).await?;
-            return Ok((StatusCode::CONFLICT, page).into_response());
-        }
-        if let Some(id) = id {
-            return Ok(Redirect::to(&format!("/messages/{id}")).into_response());
-        }
-    }
-    let new = NewBroadcast {
-        content: valid.content,
-        audience: valid.audience,
-        when: valid.scheduled_at.map_or(When::Now, When::At),
-        idempotency: Some((key.to_owned(), digest)),
+    let refused = async |status: StatusCode, banner: String| {
+        let page = render_form(state, principal, form_page(banner)).await?;
+        Ok::<_, AppError>((status, page).into_response())
     };
-    let created = match broadcasts::create(&state.pool, &principal.actor(), &new).await {
+    let ctx = state.context(principal);
+    let created = match app::broadcasts::create(&ctx, valid, Some(key.to_owned())).await {
         Ok(created) => created,
-        Err(CreateError::Db(err)) => return Err(err.into()),
-        Err(CreateError::KeyReused) => {
-            let page = render_form(state, principal, form_page(conflict(None))).await?;
-            return Ok((StatusCode::CONFLICT, page).into_response());
+        Err(SendError::Db(err)) => return Err(err.into()),
+        Err(SendError::KeyReused { broadcast }) => {
+            return refused(StatusCode::CONFLICT, conflict(broadcast)).await;
+        }
+        Err(SendError::InThePast { .. }) => {
+            let banner = "Время отправки уже прошло.".to_owned();
+            return refused(StatusCode::UNPROCESSABLE_ENTITY, banner).await;
         }
         // The audience changed between the check and the send.
-        Err(other) => {
-            let page = render_form(state, principal, form_page(format!("{other}."))).await?;
-            return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
-        }
+        Err(other) => return refused(StatusCode::UNPROCESSABLE_ENTITY, format!("{other}.")).await,
     };
-    if created.status == BroadcastStatus::Sending {
-        state.wake.wake();
-    }
     if let Some(draft) = draft {
         let reason = json!({ "sent_as": created.id });
         drafts::delete(&state.pool, &principal.actor(), draft, reason).await?;

@@ -9,11 +9,12 @@ use sqlx::PgPool;
 
 use super::check::{self, Checked, Mistake};
 use super::form::ComposerForm;
+use crate::app::broadcasts::Valid;
 use crate::domain::audience::Audience;
 use crate::domain::content::{Content, ContentType};
 use crate::domain::telegram_html::Kind;
 use crate::store::audience::{self, Estimate, Named};
-use crate::web::api::messages::request::{self, Valid};
+use crate::web::api::messages::request;
 
 /// A form checked through and through.
 #[derive(Debug, Clone)]
