@@ -144,7 +144,7 @@ impl Engine {
         let mut shutdown = std::pin::pin!(shutdown);
         let Some(telegram) = self.telegram.clone() else {
             tracing::warn!(
-                "Telegram не настроен (TELEGRAM_BOT_TOKEN): рассылки сохраняются, но не отправляются"
+                "Telegram is not configured (TELEGRAM_BOT_TOKEN): broadcasts are saved but not sent"
             );
             loop {
                 self.heartbeat.tick(Utc::now());
