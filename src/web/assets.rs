@@ -33,6 +33,12 @@ const ASSETS: &[Asset] = &[
         content_type: "text/javascript; charset=utf-8",
         body: include_bytes!("../../static/message.js"),
     },
+    // htmx 2.0.11, 0BSD, byte-identical to npm's dist/htmx.min.js (see static/VENDORED.md).
+    Asset {
+        name: "htmx.min.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../../static/htmx.min.js"),
+    },
     Asset {
         name: "favicon.svg",
         content_type: "image/svg+xml",

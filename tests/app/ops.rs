@@ -201,6 +201,26 @@ async fn home_page_shows_counts_from_the_database() {
 }
 
 #[tokio::test]
+async fn vendored_htmx_is_served_byte_identical() {
+    let app = spawn_app().await;
+    let response = app.get("/static/htmx.min.js").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/javascript")
+    );
+    let body = response.bytes().await.unwrap();
+    assert_eq!(
+        body.as_ref(),
+        include_bytes!("../../static/htmx.min.js").as_slice()
+    );
+    let text = String::from_utf8_lossy(&body);
+    assert!(text.contains("version:\"2.0.11\""), "not htmx 2.0.11");
+}
+
+#[tokio::test]
 async fn metrics_count_requests_by_route_template() {
     let app = spawn_app().await;
     for _ in 0..3 {
