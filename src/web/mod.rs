@@ -55,6 +55,8 @@ pub struct AppState {
     pub session_key: Arc<auth::keys::SessionKey>,
     /// Bounds concurrent password hashing on the login form.
     pub hashing: auth::throttle::HashingSlots,
+    /// Bounds the logins doing their (short) database work at once.
+    pub login_gate: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {
@@ -78,6 +80,7 @@ impl AppState {
             telegram: None,
             session_key: Arc::new(session_key),
             hashing: auth::throttle::HashingSlots::per_core(),
+            login_gate: Arc::new(tokio::sync::Semaphore::new(auth::throttle::LOGINS_AT_ONCE)),
         }
     }
 }

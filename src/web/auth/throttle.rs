@@ -20,6 +20,10 @@ const FREE_FAILURES: i64 = 3;
 const FIRST_DELAY: Duration = Duration::from_millis(500);
 /// The most a login's failures slow down its next attempt.
 pub const MAX_DELAY: Duration = Duration::from_secs(3);
+/// Logins reading and writing the database at once (a few milliseconds
+/// each); the rest are turned away at once, so a flood of logins holds at
+/// most this many of the pool's 20 connections.
+pub const LOGINS_AT_ONCE: usize = 4;
 /// Argon2 needs 19 MiB a hash: this bounds memory whatever the core count.
 const MAX_HASHING_SLOTS: usize = 4;
 

@@ -181,8 +181,16 @@ pub async fn submit(
         return refuse(StatusCode::BAD_REQUEST, "Введите логин и пароль.").await;
     }
 
+    const BUSY: &str =
+        "Сервер занят проверкой других входов. Попробуйте ещё раз через несколько секунд.";
     // Short database work, and the connection goes back to the pool before
-    // any waiting or hashing.
+    // any waiting or hashing. Only a few logins at a time get that far, so
+    // a flood of them never takes the connections staff pages need.
+    let Some(gate) = state.login_gate.try_acquire().ok() else {
+        tracing::warn!("login refused: too many logins at once");
+        let response = refuse(StatusCode::TOO_MANY_REQUESTS, BUSY).await?;
+        return Ok(retry_after(response, BUSY_RETRY_SECS.into()));
+    };
     let client_addr = meta.client_addr.map(|addr| addr.to_string());
     let client_network = meta
         .client_addr
@@ -205,6 +213,7 @@ pub async fn submit(
         };
         (attempt, counts, account)
     };
+    drop(gate);
     if counts.by_network > MAX_FAILURES_PER_NETWORK {
         tracing::warn!(client_addr = ?meta.client_addr, "login refused: too many failed attempts");
         let message =
@@ -224,9 +233,7 @@ pub async fn submit(
             // Not checked, so not a failure.
             sessions::forget_attempt(&state.pool, attempt).await?;
             tracing::warn!("login refused: every password-hashing slot is busy");
-            let message =
-                "Сервер занят проверкой других входов. Попробуйте ещё раз через несколько секунд.";
-            let response = refuse(StatusCode::TOO_MANY_REQUESTS, message).await?;
+            let response = refuse(StatusCode::TOO_MANY_REQUESTS, BUSY).await?;
             return Ok(retry_after(response, BUSY_RETRY_SECS.into()));
         };
         let stored = account.as_ref().map(|a| a.password_hash.clone());
