@@ -87,8 +87,6 @@ pub async fn migrate(url: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Whether an error means the database could not be reached (as opposed to a
-/// bad query): such errors become 503, not 500.
 /// Whether PostgreSQL refused text it cannot store: NUL or an invalid byte
 /// sequence (22021 `character_not_in_repertoire`), `\u0000` in `jsonb` or a
 /// character the encoding lacks (22P05 `untranslatable_character`). Input
@@ -102,6 +100,8 @@ pub fn is_bad_text(err: &sqlx::Error) -> bool {
     }
 }
 
+/// Whether an error means the database could not be reached (as opposed to a
+/// bad query): such errors become 503, not 500.
 pub fn is_unavailable(err: &sqlx::Error) -> bool {
     match err {
         sqlx::Error::PoolTimedOut

@@ -44,31 +44,11 @@ async fn after_a_crash_only_the_requests_telegram_received_are_unknown() {
     // At 1 msg/s the engine claims 8 rows (its least in flight) at once and
     // hands them to Telegram a second apart.
     let crashed = tokio::spawn(engine(&pool, &telegram, fast(1)).run(std::future::pending()));
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while fake.sends().len() < 3 {
-        assert!(Instant::now() < deadline, "Telegram never got 3 requests");
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    until_requests(&fake, 3, Duration::from_secs(10)).await;
     // kill -9 right after the third request, a second before the next.
     crashed.abort();
     let _ = crashed.await;
-    let received: HashSet<i64> = fake.sends().iter().map(|c| c.chat_id.unwrap()).collect();
-    assert_eq!(received.len(), fake.sends().len(), "no chat twice so far");
-    let claimed: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM message_recipients \
-         WHERE message_id = $1 AND delivery_status = 'sending'",
-    )
-    .bind(id)
-    .fetch_one(&pool)
-    .await
-    .unwrap();
-    assert!(
-        claimed > received.len() as i64,
-        "the crash should leave claimed rows that never reached Telegram \
-         ({claimed} claimed, {} received)",
-        received.len()
-    );
-    let before_restart = fake.sends().len();
+    let (received, before_restart) = after_crash(&pool, id, &fake).await;
 
     // The next sender, once the dead one's leases have run out.
     fake.set_latency(Duration::ZERO);
@@ -84,6 +64,37 @@ async fn after_a_crash_only_the_requests_telegram_received_are_unknown() {
     restarted.abort();
 
     assert_recovered(&pool, id, &fake, &received, before_restart).await;
+}
+
+/// Waits until the fake Bot API has received `n` requests.
+async fn until_requests(fake: &FakeTelegram, n: usize, within: Duration) {
+    let deadline = Instant::now() + within;
+    while fake.sends().len() < n {
+        assert!(Instant::now() < deadline, "Telegram never got {n} requests");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// Right after a crash: the chats Telegram received (each once), checked to
+/// be fewer than the rows the dead sender had claimed, and the request count.
+async fn after_crash(pool: &PgPool, id: i32, fake: &FakeTelegram) -> (HashSet<i64>, usize) {
+    let received: HashSet<i64> = fake.sends().iter().map(|c| c.chat_id.unwrap()).collect();
+    assert_eq!(received.len(), fake.sends().len(), "no chat twice so far");
+    let claimed: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM message_recipients \
+         WHERE message_id = $1 AND delivery_status = 'sending'",
+    )
+    .bind(id)
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    assert!(
+        claimed > received.len() as i64,
+        "the crash should leave claimed rows that never reached Telegram \
+         ({claimed} claimed, {} received)",
+        received.len()
+    );
+    (received, fake.sends().len())
 }
 
 /// After recovery of broadcast `id` (20 recipients): `unknown` is exactly
@@ -172,23 +183,9 @@ async fn after_kill_9_of_the_binary_only_the_requests_telegram_received_are_unkn
 
     // At 1 msg/s the binary claims 8 rows and sends one a second.
     let server = Server::start(&db, &fake, 1);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while fake.sends().len() < 3 {
-        assert!(Instant::now() < deadline, "Telegram never got 3 requests");
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    until_requests(&fake, 3, Duration::from_secs(60)).await;
     drop(server);
-    let received: HashSet<i64> = fake.sends().iter().map(|c| c.chat_id.unwrap()).collect();
-    let claimed: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM message_recipients \
-         WHERE message_id = $1 AND delivery_status = 'sending'",
-    )
-    .bind(id)
-    .fetch_one(&pool)
-    .await
-    .unwrap();
-    assert!(claimed > received.len() as i64, "{claimed} claimed");
-    let before_restart = fake.sends().len();
+    let (received, before_restart) = after_crash(&pool, id, &fake).await;
 
     // Started again, it takes the dead run's claims back when their 30 s
     // lease runs out.

@@ -232,6 +232,11 @@ mod tests {
         }
     }
 
+    /// The view of `row()` re-rendered after `sent` was refused.
+    fn after(sent: &BookingForm, stale: bool) -> BookingView {
+        BookingView::new(row(), &registry(), Some(Sent { form: sent, stale }))
+    }
+
     fn typed(view: &BookingView) -> Vec<(&str, &str)> {
         view.typed
             .iter()
@@ -242,14 +247,7 @@ mod tests {
     #[test]
     fn a_form_refused_as_it_stands_gets_its_input_back() {
         let sent = form("v2", "7th_stream", "X", "150");
-        let view = BookingView::new(
-            row(),
-            &registry(),
-            Some(Sent {
-                form: &sent,
-                stale: false,
-            }),
-        );
+        let view = after(&sent, false);
         assert!(!view.changed_meanwhile);
         assert_eq!(
             (view.referral_code.as_str(), view.discount_percent.as_str()),
@@ -260,14 +258,7 @@ mod tests {
         assert!(view.typed.is_empty());
         // A stream the list does not offer would select nothing: kept.
         let sent = form("v2", "9th_stream", "X", "150");
-        let view = BookingView::new(
-            row(),
-            &registry(),
-            Some(Sent {
-                form: &sent,
-                stale: false,
-            }),
-        );
+        let view = after(&sent, false);
         assert_eq!(view.stream.as_deref(), Some("8th_stream"));
     }
 
@@ -276,7 +267,7 @@ mod tests {
         // Stale, or refused for bad input with an older version: the same.
         for (version, stale) in [("v2", true), ("v1", false)] {
             let sent = form(version, "7th_stream", "", "15");
-            let view = BookingView::new(row(), &registry(), Some(Sent { form: &sent, stale }));
+            let view = after(&sent, stale);
             assert!(view.changed_meanwhile);
             assert_eq!(
                 (view.referral_code.as_str(), view.discount_percent.as_str()),
@@ -297,14 +288,7 @@ mod tests {
         }
         // Typed what is there now: nothing to show beside.
         let sent = form("v1", "8th_stream", "FRIEND_A", "10");
-        let view = BookingView::new(
-            row(),
-            &registry(),
-            Some(Sent {
-                form: &sent,
-                stale: true,
-            }),
-        );
+        let view = after(&sent, true);
         assert!(view.changed_meanwhile && typed(&view)[0].0 == "confirmed");
         assert_eq!(view.typed.len(), 1);
     }
