@@ -45,6 +45,14 @@ use crate::web::extract::Json;
 )]
 struct ApiDoc;
 
+/// The body of every error answer (except the users family's legacy
+/// `{"success": false, "error": ...}`).
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorJson {
+    /// What went wrong, in English; names the field or parameter at fault.
+    pub error: String,
+}
+
 /// The API routes, grouped by who may call them.
 pub fn groups() -> Vec<(Access, OpenApiRouter<AppState>)> {
     vec![

@@ -6,15 +6,19 @@
 //! body), [`reject_bad_text`] refuses text PostgreSQL cannot store or no
 //! person types, naming the field.
 
+pub mod text_values;
+
 use std::fmt::Write as _;
 
 use axum::body::Body;
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRequest, FromRequestParts, RawPathParams, Request};
+use axum::http::request::Parts;
 use axum::http::{Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use percent_encoding::percent_decode;
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::error::AppError;
@@ -31,13 +35,69 @@ impl<T: Serialize> IntoResponse for Json<T> {
     }
 }
 
-#[derive(Debug, Clone, Copy, Default, FromRequestParts)]
-#[from_request(via(axum::extract::Query), rejection(AppError))]
+/// A typed query string for the JSON API: integers strict, the first value
+/// of a name wins (all of them for a list), unknown names ignored, errors in
+/// English naming the parameter (`limit must be an integer between 1 and 200`).
+#[derive(Debug, Clone, Copy, Default)]
 pub struct Query<T>(pub T);
 
-#[derive(Debug, Clone, Copy, FromRequestParts)]
-#[from_request(via(axum::extract::Path), rejection(AppError))]
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, AppError> {
+        text_values::from_query(parts.uri.query().unwrap_or_default(), false)
+            .map(Self)
+            .map_err(|problem| AppError::BadRequest(problem.english()))
+    }
+}
+
+/// A page's GET form: as [`Query`], but a field left blank counts as absent
+/// ("any") and errors are in Russian.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FormQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for FormQuery<T> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, AppError> {
+        text_values::from_query(parts.uri.query().unwrap_or_default(), true)
+            .map(Self)
+            .map_err(|problem| AppError::BadRequest(problem.russian()))
+    }
+}
+
+/// Typed path parameters, read as strictly as [`Query`]: a route with one
+/// parameter gives it as `T` itself (`Path<BroadcastId>`), a route with
+/// several gives a tuple in route order or a struct with their names. Errors name the parameter, in
+/// English on API paths and in Russian on pages.
+#[derive(Debug, Clone, Copy)]
 pub struct Path<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Path<T> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        let machine = is_machine_path(parts.uri.path());
+        let params = RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(|rejection| AppError::BadRequest(rejection.body_text()))?;
+        let pairs: Vec<(String, String)> = params
+            .iter()
+            .map(|(name, value)| (name.to_owned(), value.to_owned()))
+            .collect();
+        let decoded = match pairs.as_slice() {
+            [(name, value)] => text_values::from_one(name, value),
+            _ => text_values::from_path(pairs),
+        };
+        decoded.map(Self).map_err(|problem| {
+            AppError::BadRequest(if machine {
+                problem.english()
+            } else {
+                problem.russian()
+            })
+        })
+    }
+}
 
 /// A urlencoded form body.
 #[derive(Debug, Clone, Copy, Default, FromRequest)]
