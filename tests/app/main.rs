@@ -29,6 +29,7 @@ mod messages_browser;
 mod messages_detail;
 mod messages_pages;
 mod migrations;
+mod openapi;
 mod ops;
 mod people_directory;
 mod seed;

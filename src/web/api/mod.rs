@@ -14,10 +14,12 @@ pub mod users;
 
 use std::sync::OnceLock;
 
-use utoipa::OpenApi;
 use utoipa::openapi::extensions::Extensions;
+use utoipa::openapi::path::Operation;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
 use utoipa::openapi::{PathItem, SecurityRequirement};
+use utoipa::{OpenApi, PartialSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -123,6 +125,9 @@ pub fn openapi() -> &'static utoipa::openapi::OpenApi {
             "session",
             SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(cookies::SESSION))),
         );
+        components
+            .schemas
+            .insert("ErrorJson".into(), <ErrorJson as PartialSchema>::schema());
         for (access, group) in groups() {
             let mut part = group.into_openapi();
             for item in part.paths.paths.values_mut() {
@@ -151,6 +156,7 @@ fn mark(item: &mut PathItem, access: Access) {
             .extensions
             .get_or_insert_with(Extensions::default)
             .insert("x-required-role".into(), role.into());
+        document_common_errors(operation, access);
         operation.security = Some(match access {
             Access::Staff(_) => vec![
                 SecurityRequirement::new("bearer", Vec::<String>::new()),
@@ -158,6 +164,51 @@ fn mark(item: &mut PathItem, access: Access) {
             ],
             Access::Open | Access::Anyone => vec![SecurityRequirement::default()],
         });
+    }
+}
+
+/// The answers any operation can give besides its own: 400 for input that
+/// does not fit (where it takes any), 401/403 behind a role, 503 when the
+/// database is away. An operation that documents one itself keeps its own.
+fn document_common_errors(operation: &mut Operation, access: Access) {
+    let takes_input = operation.request_body.is_some()
+        || operation
+            .parameters
+            .as_ref()
+            .is_some_and(|parameters| !parameters.is_empty());
+    let mut common = vec![];
+    if takes_input {
+        common.push((
+            "400",
+            "The input does not fit the schema; `error` names the field.",
+        ));
+    }
+    if let Access::Staff(_) = access {
+        common.push(("401", "No valid session or token."));
+        common.push((
+            "403",
+            "The role is too low, or a session's request that changes something \
+             came without its X-CSRF-Token.",
+        ));
+        common.push(("503", "The database cannot be reached right now."));
+    }
+    for (status, description) in common {
+        if operation.responses.responses.contains_key(status) {
+            continue;
+        }
+        let response = ResponseBuilder::new()
+            .description(description)
+            .content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("ErrorJson")))
+                    .build(),
+            )
+            .build();
+        operation
+            .responses
+            .responses
+            .insert(status.into(), response.into());
     }
 }
 
