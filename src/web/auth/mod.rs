@@ -163,7 +163,7 @@ async fn authenticate(
     let Some(session_id) = cookies::get(&parts.headers, cookies::SESSION) else {
         return Ok(None);
     };
-    let id_hash = sha256(session_id);
+    let id_hash = sha256(&session_id);
     let Some(session) = sessions::find(&state.pool, &id_hash, IDLE_TIMEOUT_SECS).await? else {
         return Ok(None);
     };

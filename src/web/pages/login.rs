@@ -21,7 +21,7 @@ use crate::domain::staff::Login;
 use crate::secrets::{MAX_PASSWORD_BYTES, password_matches, random_secret, sha256};
 use crate::store::sessions::{self, NewSession};
 use crate::web::AppState;
-use crate::web::auth::cookies::{self, Cookie};
+use crate::web::auth::cookies::{self, Cookie, SameSite};
 use crate::web::auth::throttle::{self, MAX_FAILURES_PER_NETWORK, THROTTLE_WINDOW_SECS};
 use crate::web::auth::{
     IDLE_TIMEOUT_SECS, MaybePrincipal, Principal, RequestMeta, SESSION_LIFETIME_SECS, Via,
@@ -101,7 +101,7 @@ async fn render(
         value: &nonce,
         path: "/login",
         max_age_secs: FORM_LIFETIME_SECS,
-        same_site: "Strict",
+        same_site: SameSite::Strict,
         secure: https,
     };
     let page = LoginPage {
@@ -166,7 +166,7 @@ pub async fn submit(
             .verify_fresh(
                 &state.pool,
                 LOGIN_CSRF,
-                nonce,
+                &nonce,
                 signature,
                 Utc::now().timestamp(),
                 FORM_LIFETIME_SECS,
@@ -278,7 +278,7 @@ pub async fn submit(
         value: &session_id,
         path: "/",
         max_age_secs: SESSION_LIFETIME_SECS,
-        same_site: "Lax",
+        same_site: SameSite::Lax,
         secure: https,
     };
     let mut response = see_other(&next);
