@@ -19,6 +19,7 @@ mod hardening_headers;
 mod hardening_input;
 mod helpers;
 mod html_form;
+mod htmx;
 mod leads;
 mod local_pg;
 mod login_defence;
