@@ -410,3 +410,59 @@ async fn a_browser_searches_users_through_htmx() {
     assert_eq!(after[2], before[3], "{after}");
     assert_eq!(after[3], "search", "{after}");
 }
+
+#[tokio::test]
+async fn a_browser_composer_panel_follows_chips_and_clears_fixed_mistakes() {
+    let app = spawn_app().await;
+    messages_pages::people(&app).await;
+    let (login, password) = app.add_staff(Role::Admin).await;
+    let browser = Browser::start().await;
+    browser.login(&app, &login, &password).await;
+    browser.goto(&app.url("/messages/new")).await;
+    // «Далее» with nothing chosen: the page comes back with notes by the fields.
+    browser.click(".compose-actions button[value=review]").await;
+    browser
+        .wait_for(".field-error[data-field=\"streams\"]")
+        .await;
+    let setup = "window.live = []; \
+        document.body.addEventListener('htmx:afterRequest', function (e) { \
+          var t = e.detail.requestConfig.triggeringEvent; \
+          window.live.push(e.detail.pathInfo.requestPath + ' ' \
+            + (t ? t.type + ':' + (t.target.id || t.target.name || t.target.tagName) : '')); }); \
+        return true;";
+    browser.eval(setup).await;
+
+    // To people: found by name and picked with Enter, as a chip.
+    browser.click("#aud-users").await;
+    browser.type_into("#people-q", "Анна").await;
+    browser.wait_for("#people-results li[role=option]").await;
+    browser.type_into("#people-q", "\u{E007}").await;
+    browser.wait_for(".chip[data-id=\"301\"]").await;
+    // The chip (a change no event announces) refreshes the panel through
+    // htmx, and the fixed mistake's note goes.
+    let state = "const c = document.querySelector('[data-recipients]'); \
+        return [c ? c.dataset.recipients : '', \
+                document.querySelector('.field-error[data-field=\"streams\"]').hidden, \
+                document.getElementById('user_ids').value];";
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let now = browser.eval(state).await;
+        if now[0] == "1" && now[1] == true {
+            assert_eq!(now[2], "301", "{now}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "the panel shows {now}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let live: Vec<String> =
+        serde_json::from_value(browser.eval("return window.live;").await).unwrap();
+    assert!(
+        !live.is_empty() && live.iter().all(|r| r.starts_with("/messages/new/live ")),
+        "{live:?}"
+    );
+    // Typing a name to look up is no change to the form.
+    assert!(
+        !live.iter().any(|r| r.ends_with("input:people-q")),
+        "{live:?}"
+    );
+}
