@@ -409,6 +409,22 @@ async fn a_browser_searches_users_through_htmx() {
     assert_eq!(after[1], true, "{after}");
     assert_eq!(after[2], before[3], "{after}");
     assert_eq!(after[3], "search", "{after}");
+
+    // Enter still submits the form as a plain GET: a new page.
+    browser.type_into("input[name=search]", "\u{E007}").await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while browser.eval("return window.stayed === true;").await == true {
+        assert!(Instant::now() < deadline, "Enter did not submit the form");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    browser.wait_for("#results [data-total=\"1\"]").await;
+    let submitted = browser
+        .eval("return location.pathname + location.search;")
+        .await;
+    assert_eq!(
+        submitted,
+        "/users?search=%D0%B7%D0%BE%D1%8F&stream=&status=&sort=activity"
+    );
 }
 
 #[tokio::test]
