@@ -20,6 +20,7 @@ mod hardening_input;
 mod helpers;
 mod html_form;
 mod htmx;
+mod htmx_browser;
 mod leads;
 mod local_pg;
 mod login_defence;
