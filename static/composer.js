@@ -1,14 +1,13 @@
-// The broadcast composer (hand-written, no dependencies). The form works
-// without this script: every button posts it and the server answers. Here:
-// the side panel (recipient count, length, preview, mistakes) refreshes
-// while typing from POST /messages/new/live; people are found by name,
-// @username or id and added as chips; button rows are added and removed in
-// place; a send is submitted once; deletions ask first.
+// The broadcast composer. The form works without scripts: every button
+// posts it and the server answers. The side panel (recipient count, length,
+// preview, mistakes) is htmx's: the form posts itself to the panel's URL
+// after a pause in editing (see templates/compose.html). Hand-written here,
+// where htmx does not fit: people are found by name, @username or id and
+// added as chips; button rows are added and removed in place; both ask the
+// panel to refresh; notes by the fields follow the panel; a send is
+// submitted once; deletions ask first.
 (function () {
   "use strict";
-  if (!window.fetch || !window.DOMParser || !window.URLSearchParams) {
-    return;
-  }
 
   // Forms that must be submitted at most once, and forms that ask first.
   document.querySelectorAll("form").forEach(function (form) {
@@ -37,47 +36,10 @@
     return;
   }
 
-  function encoded() {
-    var params = new URLSearchParams();
-    new FormData(form).forEach(function (value, name) {
-      params.append(name, value);
-    });
-    return params;
-  }
-
   // --- the live panel ---------------------------------------------------
-  var DELAY_MS = 350;
-  var timer = null;
-  var latest = 0;
-
-  function refresh() {
-    var ticket = ++latest;
-    fetch(form.getAttribute("data-live"), {
-      method: "POST",
-      credentials: "same-origin",
-      headers: { "Content-Type": "application/x-www-form-urlencoded" },
-      body: encoded().toString()
-    })
-      .then(function (response) {
-        if (!response.ok) {
-          throw new Error("HTTP " + response.status);
-        }
-        return response.text();
-      })
-      .then(function (html) {
-        if (ticket !== latest) {
-          return; // an older answer arriving late
-        }
-        var fresh = new DOMParser().parseFromString(html, "text/html").getElementById("compose-live");
-        var panel = document.getElementById("compose-live");
-        if (fresh && panel) {
-          panel.replaceWith(fresh);
-          settleFieldErrors(fresh);
-        }
-      })
-      .catch(function () {
-        // Keep the panel; «Далее» still checks everything on the server.
-      });
+  // Changes made here fire no input event: ask htmx (hx-trigger="change").
+  function schedule() {
+    form.dispatchEvent(new Event("change"));
   }
 
   // A mistake fixed since the page was shown loses its note by the field.
@@ -91,18 +53,12 @@
     });
   }
 
-  function schedule() {
-    window.clearTimeout(timer);
-    timer = window.setTimeout(refresh, DELAY_MS);
-  }
-
-  form.addEventListener("input", function (event) {
-    if (event.target && event.target.id === "people-q") {
-      return;
+  document.addEventListener("htmx:afterSettle", function () {
+    var panel = document.getElementById("compose-live");
+    if (panel) {
+      settleFieldErrors(panel);
     }
-    schedule();
   });
-  form.addEventListener("change", schedule);
 
   // --- people: chips and search -----------------------------------------
   var ids = document.getElementById("user_ids");
@@ -231,10 +187,13 @@
       });
   }
 
-  if (ids && chips && search && query && results) {
+  if (window.fetch && ids && chips && search && query && results) {
     search.hidden = false;
     Array.prototype.forEach.call(chips.querySelectorAll(".chip"), removeButton);
-    query.addEventListener("input", function () {
+    query.addEventListener("input", function (event) {
+      // Typing a name to look up is no change to the form (the field has no
+      // name): keep it from htmx's trigger on the form.
+      event.stopPropagation();
       window.clearTimeout(searchTimer);
       searchTimer = window.setTimeout(lookUp, 250);
     });

@@ -19,6 +19,8 @@ mod hardening_headers;
 mod hardening_input;
 mod helpers;
 mod html_form;
+mod htmx;
+mod htmx_browser;
 mod leads;
 mod local_pg;
 mod login_defence;

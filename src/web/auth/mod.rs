@@ -296,26 +296,43 @@ async fn check_csrf(expected: &str, request: Request) -> Result<Request, AppErro
 /// A page asked for without a session: to the login form, coming back here
 /// afterwards (for GET; a form post can't be replayed). A stale session
 /// cookie is cleared on the way.
+///
+/// htmx asks for fragments with an XMLHttpRequest, which would follow a
+/// 303 by itself and swap the login page into the fragment: it gets a 401
+/// with `HX-Redirect` instead (htmx follows that as a navigation), coming
+/// back to the page it was on (`HX-Current-URL`), not to the fragment.
 fn login_redirect(parts: &Parts, https: bool) -> Response {
-    let location = match parts.uri.path_and_query() {
-        Some(target) if is_safe(&parts.method) && target.as_str() != "/" => format!(
+    let htmx = parts.headers.contains_key("hx-request");
+    let target = if htmx {
+        parts
+            .headers
+            .get("hx-current-url")
+            .and_then(|value| value.to_str().ok())
+            .and_then(|current| url::Url::parse(current).ok())
+            .map(|current| match current.query() {
+                Some(query) => format!("{}?{query}", current.path()),
+                None => current.path().to_owned(),
+            })
+    } else {
+        parts
+            .uri
+            .path_and_query()
+            .filter(|_| is_safe(&parts.method))
+            .map(|target| target.as_str().to_owned())
+    };
+    let location = match target {
+        Some(target) if target != "/" => format!(
             "/login?next={}",
-            url::form_urlencoded::byte_serialize(target.as_str().as_bytes()).collect::<String>()
+            url::form_urlencoded::byte_serialize(target.as_bytes()).collect::<String>()
         ),
         _ => "/login".to_owned(),
     };
-    let mut response = (
-        StatusCode::SEE_OTHER,
-        [(header::LOCATION, location.clone())],
-    )
-        .into_response();
-    if parts.headers.contains_key("hx-request") {
-        // htmx follows this instead of swapping the login page into a fragment.
-        response.headers_mut().insert(
-            "hx-redirect",
-            location.parse().expect("an encoded path is a valid header"),
-        );
-    }
+    let (status, name) = if htmx {
+        (StatusCode::UNAUTHORIZED, "hx-redirect")
+    } else {
+        (StatusCode::SEE_OTHER, "location")
+    };
+    let mut response = (status, [(name, location)]).into_response();
     if cookies::get(&parts.headers, cookies::SESSION).is_some() {
         response.headers_mut().append(
             header::SET_COOKIE,

@@ -4,6 +4,7 @@ mod analytics;
 mod audit;
 mod free_lessons;
 mod home;
+mod htmx;
 mod login;
 mod messages;
 mod registry;

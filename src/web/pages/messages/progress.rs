@@ -1,12 +1,12 @@
 //! The live part of a broadcast page: status, progress bar with counts per
 //! delivery status, send rate, ETA and the actions the state allows.
-//! `GET /messages/{id}/progress` answers it alone; `static/message.js`
-//! polls that every 2 s while `data-live` says it may still change.
+//! `GET /messages/{id}/progress` answers it alone; htmx polls that every
+//! 2 s while it may still change (`data-live`).
 
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::State;
-use axum::http::header;
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
 use super::actions::{self, PageAction};
@@ -17,6 +17,7 @@ use crate::web::AppState;
 use crate::web::auth::Principal;
 use crate::web::error::AppError;
 use crate::web::extract::Path;
+use crate::web::pages::htmx::{Fragment, VARY};
 
 #[derive(Template, WebTemplate)]
 #[template(path = "partials/message_progress.html")]
@@ -37,6 +38,8 @@ pub struct Progress {
     pub actions: Vec<PageAction>,
     /// Whether it may still change by itself: keep polling.
     pub live: bool,
+    /// An htmx poll found it final: load the page's other parts once.
+    pub settle: bool,
 }
 
 /// «45 с», «3 мин 20 с», «2 ч 5 мин».
@@ -91,6 +94,7 @@ impl Progress {
                 status,
                 BroadcastStatus::Sending | BroadcastStatus::Scheduled | BroadcastStatus::Paused
             ),
+            settle: false,
         })
     }
 
@@ -111,11 +115,22 @@ impl Progress {
 pub async fn fragment(
     State(state): State<AppState>,
     _principal: Principal,
+    htmx: Fragment,
     Path(raw): Path<String>,
 ) -> Result<Response, AppError> {
     let broadcast = shared::load(&state.pool, &raw).await?;
-    let progress = Progress::of(&state, &broadcast).await?;
-    Ok(([(header::CACHE_CONTROL, "no-store")], progress).into_response())
+    let mut progress = Progress::of(&state, &broadcast).await?;
+    // Only live cards poll, so an htmx request finding it final is the
+    // poll that saw it finish.
+    progress.settle = htmx.0 && !progress.live;
+    Ok((
+        [
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+            VARY,
+        ],
+        progress,
+    )
+        .into_response())
 }
 
 #[cfg(test)]

@@ -1,17 +1,20 @@
 //! `/users`: every known user, with a search (name, @username or exact id),
 //! filters by stream and latest booking status, two orders, pages with the
 //! total, and `/users.csv` ([`export`]) with the same rows. A plain GET
-//! form; `static/users.js` only adds search-as-you-type.
+//! form; with htmx (search-as-you-type) the same URL answers the results
+//! block alone.
 
 pub mod export;
 
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{RawQuery, State};
+use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
 use super::Layout;
+use super::htmx::{self, Fragment};
 use crate::domain::user::{Search, Sort, StatusFilter};
 use crate::store::streams;
 use crate::store::users::{self, ListQuery, UserRow};
@@ -81,7 +84,7 @@ pub struct StreamOption {
 }
 
 #[derive(Template, WebTemplate)]
-#[template(path = "users.html")]
+#[template(path = "users.html", blocks = ["results"])]
 pub struct UsersPage {
     layout: Layout,
     list: ListQuery,
@@ -144,12 +147,14 @@ impl UsersPage {
     }
 }
 
-/// `GET /users[?search=…][&stream=…][&status=…][&sort=id][&page=N]`.
+/// `GET /users[?search=…][&stream=…][&status=…][&sort=id][&page=N]`; htmx
+/// gets the results alone.
 pub async fn show(
     State(state): State<AppState>,
     principal: Principal,
+    fragment: Fragment,
     RawQuery(query): RawQuery,
-) -> Result<UsersPage, AppError> {
+) -> Result<Response, AppError> {
     let (list, page) = parse(query.as_deref())?;
     let (users, total) =
         users::list(&state.pool, &list, Some(PAGE_SIZE), (page - 1) * PAGE_SIZE).await?;
@@ -162,7 +167,7 @@ pub async fn show(
             code: stream.code,
         })
         .collect();
-    Ok(UsersPage {
+    let page = UsersPage {
         layout: Layout::new("/users", &principal),
         list,
         streams,
@@ -172,7 +177,13 @@ pub async fn show(
         page,
         pages: ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1),
         tz: state.config.school_timezone,
-    })
+    };
+    let response = if fragment.0 {
+        htmx::html(&page.as_results())?
+    } else {
+        page.into_response()
+    };
+    Ok(([htmx::VARY], response).into_response())
 }
 
 #[cfg(test)]
