@@ -9,22 +9,25 @@ pub mod export;
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{RawQuery, State};
+use axum::extract::State;
 use chrono::NaiveDate;
+use serde::Deserialize;
 
 use super::Layout;
-use crate::domain::analytics::{
-    DateRange, PRESETS, RangeError, Tier, average, bounds, event_label, lesson_label, percent,
+use crate::app::analytics::{
+    self as use_case, AnalyticsError, LeadPage, Overview, RangeQuery, today,
 };
-use crate::store::free_lessons::{self, LessonType};
-use crate::store::leads::{self, Lead, Window};
-use crate::store::{analytics, analytics_cache};
+use crate::domain::analytics::{
+    DateRange, PRESETS, RangeError, Tier, average, event_label, lesson_label, percent,
+};
+use crate::domain::input::Bounded;
+use crate::store::free_lessons::LessonType;
+use crate::store::leads::Lead;
 use crate::web::AppState;
-use crate::web::api::analytics::today;
-use crate::web::api::params::Params;
 use crate::web::auth::Principal;
 use crate::web::charts::{Chart, grouped};
 use crate::web::error::AppError;
+use crate::web::extract::FormQuery;
 
 /// Leads per page.
 pub const PAGE_SIZE: i64 = 50;
@@ -40,38 +43,52 @@ pub struct Request {
     pub page: i64,
 }
 
+/// The page's form: the range and the lead tier, as typed.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Filters {
+    days: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    tier: Option<String>,
+}
+
+/// The lead list's page number.
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+pub struct PageNumber {
+    page: Option<Bounded<1, MAX_PAGE>>,
+}
+
 impl Request {
-    /// Blank fields (a form's empty inputs) mean "not given".
-    pub fn parse(query: Option<&str>, today: NaiveDate) -> Result<Self, AppError> {
-        let params = Params::parse(query).without_empty();
-        let range = DateRange::parse(
-            params.raw("days"),
-            params.raw("from"),
-            params.raw("to"),
-            today,
-            30,
-        )
-        .map_err(|err| AppError::BadRequest(range_message(err).to_owned()))?;
-        let tier = params
-            .raw("tier")
+    /// The range, then the tier, then the page (a form's blank fields are
+    /// "not given").
+    pub fn parse(
+        filters: Filters,
+        page: Result<FormQuery<PageNumber>, AppError>,
+        today: NaiveDate,
+    ) -> Result<Self, AppError> {
+        let range = RangeQuery {
+            days: filters.days,
+            from: filters.from,
+            to: filters.to,
+        };
+        let preset = range.is_preset();
+        let range = range
+            .range(today)
+            .map_err(|err| AppError::BadRequest(range_message(err).to_owned()))?;
+        let tier = filters
+            .tier
             .map(|raw| {
-                Tier::parse(raw).ok_or_else(|| {
+                Tier::parse(&raw).ok_or_else(|| {
                     AppError::BadRequest("Уровень лида: hot, warm, cool или cold.".to_owned())
                 })
             })
             .transpose()?;
-        let page = params
-            .int(
-                "page",
-                1..=MAX_PAGE,
-                &format!("Номер страницы — целое число от 1 до {MAX_PAGE}."),
-            )?
-            .unwrap_or(1);
+        let FormQuery(page) = page?;
         Ok(Self {
             range,
-            preset: params.raw("days").is_some() || params.raw("from").is_none(),
+            preset,
             tier,
-            page,
+            page: page.page.map_or(1, Bounded::get),
         })
     }
 
@@ -95,6 +112,14 @@ impl Request {
             href.push_str(&format!("&page={page}"));
         }
         href
+    }
+}
+
+/// The use case's refusal in Russian.
+pub fn refused(err: AnalyticsError) -> AppError {
+    match err {
+        AnalyticsError::Range(err) => AppError::BadRequest(range_message(err).to_owned()),
+        AnalyticsError::Db(err) => err.into(),
     }
 }
 
@@ -197,29 +222,34 @@ impl AnalyticsPage {
 }
 
 /// `GET /analytics[?days=N | ?from=…&to=…][&tier=…][&page=N]`.
+#[tracing::instrument(skip_all)]
 pub async fn show(
     State(state): State<AppState>,
     principal: Principal,
-    RawQuery(query): RawQuery,
+    FormQuery(filters): FormQuery<Filters>,
+    page: Result<FormQuery<PageNumber>, AppError>,
 ) -> Result<AnalyticsPage, AppError> {
     let tz = state.config.school_timezone;
-    let pool = &state.pool;
     let today = today(tz);
-    let request = Request::parse(query.as_deref(), today)?;
+    let request = Request::parse(filters, page, today)?;
     let range = request.range;
-    let week = range.lead_window();
-    let window = Window::new(&week, tz);
-    analytics_cache::refresh(pool, tz).await?;
-    let (growth, bookings, events, types, lesson_types, board) = tokio::try_join!(
-        analytics::growth(pool, &range),
-        analytics::bookings_per_day(pool, &range),
-        analytics::events_per_day(pool, &range),
-        analytics::event_types(pool, &range),
-        free_lessons::by_lesson_type(pool, Some(bounds(&range, tz))),
-        leads::board(pool, &window),
-    )?;
-    let offset = (request.page - 1) * PAGE_SIZE;
-    let leads = leads::list(pool, &board, request.tier, Some(PAGE_SIZE), offset).await?;
+    let lead_page = LeadPage {
+        tier: request.tier,
+        limit: Some(PAGE_SIZE),
+        offset: (request.page - 1) * PAGE_SIZE,
+    };
+    let Overview {
+        growth,
+        bookings,
+        events,
+        types,
+        lesson_types,
+        week,
+        board,
+        leads,
+    } = use_case::overview(&state.pool, tz, &range, lead_page)
+        .await
+        .map_err(refused)?;
     let counts = board.counts;
     let total = request.tier.map_or(counts.total(), |tier| counts.get(tier));
 
@@ -344,21 +374,33 @@ pub async fn show(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::web::extract::text_values::from_query;
+
+    impl Request {
+        /// As the handler reads `query`.
+        fn from_query(query: Option<&str>, today: NaiveDate) -> Result<Self, AppError> {
+            let query = query.unwrap_or_default();
+            let page = from_query(query, true)
+                .map(FormQuery)
+                .map_err(|problem| AppError::BadRequest(problem.russian()));
+            Request::parse(from_query(query, true).unwrap(), page, today)
+        }
+    }
 
     #[test]
     fn links_keep_the_range_kind() {
         let today = NaiveDate::from_ymd_opt(2026, 11, 21).unwrap();
-        let preset = Request::parse(Some("days=7&tier=hot&page=2"), today).unwrap();
+        let preset = Request::from_query(Some("days=7&tier=hot&page=2"), today).unwrap();
         assert_eq!(
             preset.link("/analytics", preset.tier, 3),
             "/analytics?days=7&tier=hot&page=3"
         );
-        let blank = Request::parse(Some("days=&from=&to=&tier=&page="), today).unwrap();
+        let blank = Request::from_query(Some("days=&from=&to=&tier=&page="), today).unwrap();
         assert_eq!(
             (blank.range.days(), blank.preset, blank.tier, blank.page),
             (30, true, None, 1)
         );
-        let custom = Request::parse(Some("from=2026-11-01&to=2026-11-10"), today).unwrap();
+        let custom = Request::from_query(Some("from=2026-11-01&to=2026-11-10"), today).unwrap();
         assert!(!custom.preset);
         assert_eq!(
             custom.link("/analytics/leads.csv", Some(Tier::Cold), 1),
