@@ -32,6 +32,7 @@ mod migrations;
 mod ops;
 mod people_directory;
 mod people_spec;
+mod people_use_cases;
 mod seed;
 mod staff_pages;
 mod stream_page;
