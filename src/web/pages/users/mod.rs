@@ -205,13 +205,15 @@ mod tests {
     use crate::domain::booking::BookingStatus;
     use crate::web::extract::text_values::from_query;
 
+    /// The form `query` as the handler's extractor reads it.
+    fn form<T: serde::de::DeserializeOwned>(query: &str) -> Result<FormQuery<T>, AppError> {
+        from_query(query, true)
+            .map(FormQuery)
+            .map_err(|problem| AppError::BadRequest(problem.russian()))
+    }
+
     /// What the handler gets from the query string `query`.
     fn parse(query: Option<&str>) -> Result<(ListQuery, i64), AppError> {
-        let form = |query| {
-            from_query(query, true)
-                .map(FormQuery)
-                .map_err(|problem| AppError::BadRequest(problem.russian()))
-        };
         let query = query.unwrap_or_default();
         checked(form(query), form(query))
     }
