@@ -74,6 +74,14 @@ fn users_parameters_carry_their_bounds_enums_and_patterns() {
     let (_, search) = param(&doc, "/api/users", "search");
     assert_eq!(search["type"], "string", "{search}");
 
+    let user = resolve(&doc, &json!({"$ref": "#/components/schemas/UserJson"}));
+    let status = &user["properties"]["latest_status"];
+    assert_eq!(
+        status["enum"],
+        json!(["new", "pending", "confirmed", "cancelled", "unknown", null]),
+        "{status}"
+    );
+
     let (id, schema) = param(&doc, "/api/users/{id}", "id");
     assert_eq!(id["in"], "path");
     assert_eq!(
@@ -119,6 +127,12 @@ fn analytics_parameters_carry_their_bounds_and_enums() {
             "{path}: {error}"
         );
     }
+    let events = resolve(&doc, &json!({"$ref": "#/components/schemas/EventsJson"}));
+    assert_eq!(
+        strings(&events["properties"]["type"]["enum"]),
+        ["daily", "top", "recent"],
+        "{events}"
+    );
     let (kind, schema) = param(&doc, "/api/events", "type");
     assert_eq!(kind["required"], true);
     assert_eq!(strings(&schema["enum"]), ["daily", "top", "recent"]);

@@ -161,6 +161,7 @@ pub struct RecentJson {
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct EventsJson {
+    #[schema(schema_with = EventsKind::schema)]
     r#type: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     from: Option<NaiveDate>,

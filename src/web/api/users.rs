@@ -3,6 +3,7 @@
 
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
+use utoipa::openapi::schema::{ObjectBuilder, Schema, SchemaType, Type};
 use utoipa::{IntoParams, ToSchema};
 
 use super::bookings::{UserBookingJson, UsersError};
@@ -76,7 +77,25 @@ pub struct UserJson {
     /// The latest booking's raw status (null without bookings or when unknown).
     latest_payment_status: Option<i32>,
     /// new | pending | confirmed | cancelled | unknown; null without bookings.
+    #[schema(schema_with = latest_status_schema)]
     latest_status: Option<&'static str>,
+}
+
+/// `latest_status`: one of the status names, or null.
+fn latest_status_schema() -> Schema {
+    Schema::Object(
+        ObjectBuilder::new()
+            .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+            .enum_values(Some([
+                Some("new"),
+                Some("pending"),
+                Some("confirmed"),
+                Some("cancelled"),
+                Some("unknown"),
+                None,
+            ]))
+            .build(),
+    )
 }
 
 impl From<UserRow> for UserJson {
