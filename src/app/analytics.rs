@@ -39,9 +39,10 @@ pub fn today(tz: Tz) -> NaiveDate {
 }
 
 /// A range as the query string gives it: `days` (the days ending today), or
-/// `from` and `to` together, or nothing (30 days). Kept as typed so the
-/// checks run in one order (both given, then each value) and name the
-/// field ([`DateRange::parse`]).
+/// `from` and `to` together, or nothing (30 days). The values stay text
+/// here so [`DateRange::parse`] checks them in its order (both kinds given,
+/// one date missing, then each value) with messages naming the field; the
+/// OpenAPI document still shows their types and bounds.
 #[derive(Debug, Clone, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct RangeQuery {
