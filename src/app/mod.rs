@@ -5,7 +5,10 @@
 //! auditing through the actor) and returns one typed error per area, which
 //! each adapter turns into its own answer: API.md's JSON or a Russian page.
 
+pub mod analytics;
 pub mod broadcasts;
+pub mod staff;
+pub mod users;
 
 use sqlx::PgPool;
 

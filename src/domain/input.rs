@@ -204,7 +204,7 @@ ids! {
     /// `staff_users.id`.
     StaffId(i32, Int32);
     /// `api_tokens.id`.
-    TokenId(i32, Int32);
+    TokenId(i64, Int64);
 }
 
 #[cfg(test)]

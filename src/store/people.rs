@@ -3,12 +3,13 @@
 //! searches and sorts by. The bot's tables get no triggers; the directory is
 //! brought up to date here:
 //!
-//! - [`catch_up`] before each users query: the rows added to each bot table
-//!   since its watermark (ids; `users` by `updated_at`, which the bot sets on
-//!   every upsert), and those people recomputed from
-//!   `people_directory_source`. Watermarks trail by an overlap window
-//!   ([`crate::domain::watermark`]) so late-committing bot transactions are
-//!   still read.
+//! - [`catch_up`] before each users query (the use cases in `crate::app`
+//!   call it; the store's users queries read the directory as it is): the
+//!   rows added to each bot table since its watermark (ids; `users` by
+//!   `updated_at`, which the bot sets on every upsert), and those people
+//!   recomputed from `people_directory_source`. Watermarks trail by an
+//!   overlap window ([`crate::domain::watermark`]) so late-committing bot
+//!   transactions are still read.
 //! - [`repair`] now and then: a full comparison with the source, for what
 //!   watermarks cannot see (rows deleted or edited in place, a `users` row
 //!   written with an old `updated_at`).

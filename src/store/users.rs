@@ -1,6 +1,7 @@
 //! Users: everyone in `users` plus anyone the bot only recorded in bookings,
 //! events, free-lesson or hackathon registrations, as the people directory
-//! (see [`super::people`]) lists them, caught up first. One statement per
+//! (see [`super::people`]) lists them. Callers bring the directory up to
+//! date first (`crate::app::users` does, for every users query). One statement per
 //! list: the matching directory rows (by the trigram indexes for a search,
 //! the activity index for a page of everyone, a stream's bookings for a
 //! stream filter), the order and the page cut, and only then the per-user
@@ -10,8 +11,6 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::booking::BookingStatus;
 use crate::domain::user::{Search, Sort, StatusFilter};
-
-use super::people;
 
 /// One user as lists show them.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -195,7 +194,8 @@ fn statement(query: &ListQuery) -> String {
     with_figures(&with, &page(&rows), &total, order)
 }
 
-/// A page of users and the number matching; `limit` `None` means all.
+/// A page of users and the number matching; `limit` `None` means all. The
+/// directory is read as it is: catch it up first.
 #[tracing::instrument(skip(pool, query), fields(sort = ?query.sort))]
 pub async fn list(
     pool: &sqlx::PgPool,
@@ -203,7 +203,6 @@ pub async fn list(
     limit: Option<i64>,
     offset: i64,
 ) -> sqlx::Result<(Vec<UserRow>, i64)> {
-    people::catch_up(pool).await?;
     let status = match query.status {
         Some(StatusFilter::Latest(status)) => status.raw(),
         _ => None,

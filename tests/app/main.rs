@@ -34,6 +34,8 @@ mod migrations;
 mod openapi;
 mod ops;
 mod people_directory;
+mod people_spec;
+mod people_use_cases;
 mod seed;
 mod staff_pages;
 mod stream_page;

@@ -3,35 +3,41 @@
 //! ending today) or `from` and `to` (`YYYY-MM-DD`, school days, at most 365,
 //! not past today); dates in responses are school days.
 
-use axum::extract::{RawQuery, State};
-use chrono::{NaiveDate, Utc};
-use chrono_tz::Tz;
-use serde::Serialize;
-use utoipa::ToSchema;
+use axum::extract::State;
+use chrono::NaiveDate;
+use serde::{Deserialize, Deserializer, Serialize};
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, SchemaType, Type};
+use utoipa::{IntoParams, PartialSchema, ToSchema};
 
-use super::params::Params;
+use super::ErrorJson;
+use crate::app::analytics::{self as use_case, AnalyticsError, RangeQuery};
 use crate::domain::analytics::{DateRange, average, event_label, percent};
+use crate::domain::input::Bounded;
 use crate::domain::time::rfc3339;
-use crate::store::{analytics, analytics_cache};
+use crate::store::analytics;
 use crate::web::AppState;
 use crate::web::error::AppError;
-use crate::web::extract::Json;
+use crate::web::extract::{Json, Query};
 
-/// Today in the school's zone.
-pub fn today(tz: Tz) -> NaiveDate {
-    Utc::now().with_timezone(&tz).date_naive()
+/// Kept here for the API modules that import it from this one.
+pub use crate::app::analytics::today;
+
+impl From<AnalyticsError> for AppError {
+    fn from(err: AnalyticsError) -> Self {
+        match err {
+            AnalyticsError::Range(err) => Self::BadRequest(err.to_string()),
+            AnalyticsError::Db(err) => err.into(),
+        }
+    }
 }
 
-/// `days`, or `from` and `to`; 30 days when none is given.
-pub fn range(params: &Params, tz: Tz) -> Result<DateRange, AppError> {
-    DateRange::parse(
-        params.raw("days"),
-        params.raw("from"),
-        params.raw("to"),
-        today(tz),
-        30,
-    )
-    .map_err(|err| AppError::BadRequest(err.to_string()))
+/// The range of `query` as of the school's today.
+fn range(query: &RangeQuery, state: &AppState) -> Result<DateRange, AppError> {
+    let today = today(state.config.school_timezone);
+    query
+        .range(today)
+        .map_err(|err| AnalyticsError::Range(err).into())
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -52,9 +58,9 @@ pub struct StatsJson {
 /// The headline numbers.
 #[utoipa::path(get, path = "/api/stats", tag = "analytics",
     responses((status = 200, body = StatsJson)))]
+#[tracing::instrument(skip_all)]
 pub async fn stats(State(state): State<AppState>) -> Result<Json<StatsJson>, AppError> {
-    analytics_cache::refresh(&state.pool, state.config.school_timezone).await?;
-    let h = analytics::headline(&state.pool).await?;
+    let h = use_case::headline(&state.pool, state.config.school_timezone).await?;
     Ok(Json(StatsJson {
         total_users: h.total_users,
         active_bookings: h.active_bookings,
@@ -89,21 +95,16 @@ pub struct GrowthJson {
 
 /// New users per day and cumulative users.
 #[utoipa::path(get, path = "/api/user-growth", tag = "analytics",
-    params(
-        ("days" = Option<i64>, Query, description = "1..=365: the days ending today (default 30)"),
-        ("from" = Option<String>, Query, description = "YYYY-MM-DD, with `to` instead of `days`"),
-        ("to" = Option<String>, Query, description = "YYYY-MM-DD, not after today"),
-    ),
+    params(RangeQuery),
     responses((status = 200, body = GrowthJson),
-              (status = 400, description = "{\"error\":\"…\"} naming the bad parameter")))]
+              (status = 400, body = ErrorJson, description = "A bad range, the parameter named")))]
+#[tracing::instrument(skip_all)]
 pub async fn user_growth(
     State(state): State<AppState>,
-    RawQuery(query): RawQuery,
+    Query(query): Query<RangeQuery>,
 ) -> Result<Json<GrowthJson>, AppError> {
-    let tz = state.config.school_timezone;
-    let range = range(&Params::parse(query.as_deref()), tz)?;
-    analytics_cache::refresh(&state.pool, tz).await?;
-    let growth = analytics::growth(&state.pool, &range).await?;
+    let range = range(&query, &state)?;
+    let growth = use_case::growth(&state.pool, state.config.school_timezone, &range).await?;
     let new_users = growth.new_users.total();
     Ok(Json(GrowthJson {
         from: range.from(),
@@ -160,6 +161,7 @@ pub struct RecentJson {
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct EventsJson {
+    #[schema(schema_with = EventsKind::schema)]
     r#type: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     from: Option<NaiveDate>,
@@ -180,26 +182,122 @@ pub struct EventsJson {
     events: Option<Vec<RecentJson>>,
 }
 
+/// `type` of `/api/events`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventsKind {
+    Daily,
+    Top,
+    Recent,
+}
+
+impl<'de> Deserialize<'de> for EventsKind {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        match String::deserialize(deserializer)?.as_str() {
+            "daily" => Ok(Self::Daily),
+            "top" => Ok(Self::Top),
+            "recent" => Ok(Self::Recent),
+            _ => Err(serde::de::Error::custom(KIND_MESSAGE)),
+        }
+    }
+}
+
+const KIND_MESSAGE: &str = "must be one of daily, top, recent";
+
+impl PartialSchema for EventsKind {
+    fn schema() -> RefOr<Schema> {
+        Schema::Object(
+            ObjectBuilder::new()
+                .schema_type(SchemaType::new(Type::String))
+                .enum_values(Some(["daily", "top", "recent"]))
+                .build(),
+        )
+        .into()
+    }
+}
+
+impl ToSchema for EventsKind {}
+
+/// A parameter read now and judged later, so the checks keep their order
+/// (the type, then the range, then the limit) whatever order the query
+/// string has: the value, or what it must be.
+#[derive(Debug, Clone)]
+pub struct Later<T>(Result<T, String>);
+
+impl<T> Later<T> {
+    fn get(self, name: &str) -> Result<T, AppError> {
+        self.0
+            .map_err(|message| AppError::BadRequest(format!("{name} {message}")))
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Later<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Ok(Self(
+            T::deserialize(deserializer).map_err(|err| err.to_string()),
+        ))
+    }
+}
+
+impl<T: PartialSchema> PartialSchema for Later<T> {
+    fn schema() -> RefOr<Schema> {
+        T::schema()
+    }
+}
+
+impl<T: ToSchema> ToSchema for Later<T> {}
+
+/// `/api/events`: what to count, over which range, how many.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct EventsQuery {
+    /// `daily` (events per day), `top` (event types) or `recent` (the
+    /// activity feed).
+    #[serde(rename = "type")]
+    #[param(inline, required = true)]
+    kind: Option<KindParam>,
+    /// daily, top: the days ending today (default 30).
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 365)]
+    days: Option<String>,
+    /// daily, top: first school day, `YYYY-MM-DD`, with `to`.
+    #[param(value_type = Option<NaiveDate>, format = Date)]
+    from: Option<String>,
+    /// daily, top: last school day, `YYYY-MM-DD`, not after today.
+    #[param(value_type = Option<NaiveDate>, format = Date)]
+    to: Option<String>,
+    /// top: types (default 10); recent: events (default 20).
+    #[param(inline)]
+    limit: Option<LimitParam>,
+}
+
+/// Aliases: the OpenAPI derive reads a generic argument as a type.
+type KindParam = Later<EventsKind>;
+type LimitParam = Later<Bounded<1, 100>>;
+
+impl EventsQuery {
+    fn limit(self, default: i64) -> Result<i64, AppError> {
+        self.limit
+            .map(|limit| limit.get("limit"))
+            .transpose()
+            .map(|limit| limit.map_or(default, Bounded::get))
+    }
+}
+
 /// Events per day, the top event types of a range, or the recent activity
 /// feed (newest events, at most two per person).
 #[utoipa::path(get, path = "/api/events", tag = "analytics",
-    params(
-        ("type" = String, Query, description = "daily | top | recent"),
-        ("days" = Option<i64>, Query, description = "daily, top: 1..=365 days ending today (default 30)"),
-        ("from" = Option<String>, Query, description = "daily, top: YYYY-MM-DD, with `to`"),
-        ("to" = Option<String>, Query, description = "daily, top: YYYY-MM-DD, not after today"),
-        ("limit" = Option<i64>, Query, description = "top: 1..=100 types (default 10); recent: 1..=100 events (default 20)"),
-    ),
+    params(EventsQuery),
     responses((status = 200, body = EventsJson),
-              (status = 400, description = "{\"error\":\"…\"} naming the bad parameter")))]
+              (status = 400, body = ErrorJson, description = "A bad parameter, named")))]
+#[tracing::instrument(skip_all)]
 pub async fn events(
     State(state): State<AppState>,
-    RawQuery(query): RawQuery,
+    Query(query): Query<EventsQuery>,
 ) -> Result<Json<EventsJson>, AppError> {
     let tz = state.config.school_timezone;
-    let params = Params::parse(query.as_deref());
-    let kind = params.raw("type");
-    let limit_message = "limit must be an integer between 1 and 100";
+    let kind = match query.kind.clone() {
+        Some(kind) => kind.get("type")?,
+        None => return Err(AppError::BadRequest(format!("type {KIND_MESSAGE}"))),
+    };
     let mut out = EventsJson {
         r#type: "",
         from: None,
@@ -211,56 +309,54 @@ pub async fn events(
         types: None,
         events: None,
     };
-    match kind {
-        Some("recent") => {
-            let limit = params.int("limit", 1..=100, limit_message)?.unwrap_or(20);
-            let rows = analytics::recent_activity(&state.pool, limit).await?;
-            out.r#type = "recent";
-            out.events = Some(rows.into_iter().map(recent_json).collect());
-        }
-        Some(kind @ ("daily" | "top")) => {
-            let range = range(&params, tz)?;
-            let limit = params.int("limit", 1..=100, limit_message)?.unwrap_or(10);
-            analytics_cache::refresh(&state.pool, tz).await?;
-            out.from = Some(range.from());
-            out.to = Some(range.to());
-            out.days = Some(range.days());
-            if kind == "daily" {
-                let daily = analytics::events_per_day(&state.pool, &range).await?;
-                out.r#type = "daily";
-                out.total = Some(daily.total());
-                out.average_per_day = Some(average(daily.total(), range.days()));
-                out.points = Some(
-                    daily
-                        .points
-                        .into_iter()
-                        .map(|(date, count)| DayCount { date, count })
-                        .collect(),
-                );
-            } else {
-                let types = analytics::event_types(&state.pool, &range).await?;
-                let total: i64 = types.iter().map(|t| t.events).sum();
-                out.r#type = "top";
-                out.total = Some(total);
-                out.types = Some(
-                    types
-                        .into_iter()
-                        .take(limit as usize)
-                        .map(|t| TypeJson {
-                            label: event_label(&t.event_type),
-                            percentage: percent(t.events, total),
-                            count: t.events,
-                            event_type: t.event_type,
-                        })
-                        .collect(),
-                );
-            }
-        }
-        _ => {
-            return Err(AppError::BadRequest(
-                "type must be one of daily, top, recent".into(),
-            ));
-        }
+    if kind == EventsKind::Recent {
+        let limit = query.limit(20)?;
+        let rows = use_case::recent(&state.pool, limit).await?;
+        out.r#type = "recent";
+        out.events = Some(rows.into_iter().map(recent_json).collect());
+        return Ok(Json(out));
+    }
+    let range = range(
+        &RangeQuery {
+            days: query.days.clone(),
+            from: query.from.clone(),
+            to: query.to.clone(),
+        },
+        &state,
+    )?;
+    let limit = query.limit(10)?;
+    out.from = Some(range.from());
+    out.to = Some(range.to());
+    out.days = Some(range.days());
+    if kind == EventsKind::Daily {
+        let daily = use_case::events_per_day(&state.pool, tz, &range).await?;
+        out.r#type = "daily";
+        out.total = Some(daily.total());
+        out.average_per_day = Some(average(daily.total(), range.days()));
+        out.points = Some(
+            daily
+                .points
+                .into_iter()
+                .map(|(date, count)| DayCount { date, count })
+                .collect(),
+        );
+    } else {
+        let types = use_case::event_types(&state.pool, tz, &range).await?;
+        let total: i64 = types.iter().map(|t| t.events).sum();
+        out.r#type = "top";
+        out.total = Some(total);
+        out.types = Some(
+            types
+                .into_iter()
+                .take(limit as usize)
+                .map(|t| TypeJson {
+                    label: event_label(&t.event_type),
+                    percentage: percent(t.events, total),
+                    count: t.events,
+                    event_type: t.event_type,
+                })
+                .collect(),
+        );
     }
     Ok(Json(out))
 }

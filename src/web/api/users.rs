@@ -1,21 +1,21 @@
 //! `GET /api/users` (search, filters, pages) and `GET /api/users/{id}` (one
 //! user with their bookings, events and free-lesson registrations).
 
-use axum::extract::{RawQuery, State};
-use serde::Serialize;
-use utoipa::ToSchema;
+use axum::extract::State;
+use serde::{Deserialize, Serialize};
+use utoipa::openapi::schema::{ObjectBuilder, Schema, SchemaType, Type};
+use utoipa::{IntoParams, ToSchema};
 
-use super::bookings::{UserBookingJson, UsersError, known_user};
-use super::params::Params;
-use crate::domain::stream::StreamCode;
+use super::bookings::{UserBookingJson, UsersError};
+use crate::app::users::{self as use_case, Filters};
+use crate::domain::input::{Bounded, UserId};
 use crate::domain::time::rfc3339;
-use crate::domain::user::{Search, Sort, StatusFilter};
 use crate::store::bookings;
 use crate::store::user_activity::{self, EventRow, FreeLessonRow};
-use crate::store::users::{self, ListQuery, UserRow};
+use crate::store::users::UserRow;
 use crate::web::AppState;
 use crate::web::error::AppError;
-use crate::web::extract::Json;
+use crate::web::extract::{Json, Path, Query};
 
 /// Largest and default page size of `/api/users`.
 pub const MAX_LIMIT: i64 = 200;
@@ -23,6 +23,41 @@ pub const DEFAULT_LIMIT: i64 = 50;
 /// Events `GET /api/users/{id}` returns (newest first).
 pub const DETAIL_EVENTS: i64 = 100;
 const MAX_PAGE: i64 = 1_000_000;
+
+/// The users family's error body.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UsersErrorJson {
+    /// Always false.
+    success: bool,
+    /// What went wrong, in English; names the parameter at fault.
+    error: String,
+}
+
+/// The use case's refusal as the users family answers it.
+fn refused(err: use_case::UsersError) -> UsersError {
+    UsersError(match err {
+        use_case::UsersError::BadFilter(message) => AppError::BadRequest(message),
+        use_case::UsersError::NotFound => AppError::NotFound("User not found".into()),
+        use_case::UsersError::Db(err) => err.into(),
+    })
+}
+
+/// `page` and `limit` of `/api/users`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct Paging {
+    /// Default 1.
+    #[param(inline)]
+    page: Option<PageParam>,
+    /// Default 50.
+    #[param(inline)]
+    limit: Option<LimitParam>,
+}
+
+/// `page` and `limit` (aliases: the OpenAPI derive reads a generic
+/// argument as a type).
+type PageParam = Bounded<1, MAX_PAGE>;
+type LimitParam = Bounded<1, MAX_LIMIT>;
 
 /// A user in lists.
 #[derive(Debug, Serialize, ToSchema)]
@@ -42,7 +77,25 @@ pub struct UserJson {
     /// The latest booking's raw status (null without bookings or when unknown).
     latest_payment_status: Option<i32>,
     /// new | pending | confirmed | cancelled | unknown; null without bookings.
+    #[schema(schema_with = latest_status_schema)]
     latest_status: Option<&'static str>,
+}
+
+/// `latest_status`: one of the status names, or null.
+fn latest_status_schema() -> Schema {
+    Schema::Object(
+        ObjectBuilder::new()
+            .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+            .enum_values(Some([
+                Some("new"),
+                Some("pending"),
+                Some("confirmed"),
+                Some("cancelled"),
+                Some("unknown"),
+                None,
+            ]))
+            .build(),
+    )
 }
 
 impl From<UserRow> for UserJson {
@@ -76,87 +129,31 @@ pub struct UserList {
     total_pages: i64,
 }
 
-/// The list's filters, shared with the `/users` page. Messages name the
-/// parameter and what it accepts.
-pub fn list_query(params: &Params) -> Result<ListQuery, AppError> {
-    let search = params.raw("search").and_then(Search::parse);
-    let stream = match params.raw("stream") {
-        None => None,
-        Some(raw) => Some(
-            StreamCode::parse(raw)
-                .map_err(|err| AppError::BadRequest(err.to_string()))?
-                .into_string(),
-        ),
-    };
-    let status = params
-        .raw("status")
-        .map(|raw| {
-            StatusFilter::parse(raw).ok_or_else(|| {
-                AppError::BadRequest("status must be one of -1, 0, 1, 2, none".into())
-            })
-        })
-        .transpose()?;
-    let sort = params
-        .raw("sort")
-        .map(|raw| {
-            Sort::parse(raw)
-                .ok_or_else(|| AppError::BadRequest("sort must be activity or id".into()))
-        })
-        .transpose()?
-        .unwrap_or_default();
-    Ok(ListQuery {
-        search,
-        stream,
-        status,
-        sort,
-    })
-}
-
-/// `page` (≥ 1) and `limit` (1..=200).
-pub fn paging(params: &Params) -> Result<(i64, i64), AppError> {
-    let page = params
-        .int(
-            "page",
-            1..=MAX_PAGE,
-            &format!("page must be an integer between 1 and {MAX_PAGE}"),
-        )?
-        .unwrap_or(1);
-    let limit = params
-        .int(
-            "limit",
-            1..=MAX_LIMIT,
-            "limit must be an integer between 1 and 200",
-        )?
-        .unwrap_or(DEFAULT_LIMIT);
-    Ok((page, limit))
-}
-
 /// Known users, most recently active first (or by id).
 #[utoipa::path(
     get,
     path = "/api/users",
     tag = "users",
-    params(
-        ("search" = Option<String>, Query, description = "A case-insensitive substring of the first name, last name or username (a leading @ is ignored), or an exact numeric id"),
-        ("stream" = Option<String>, Query, description = "Stream code: users with a booking in it"),
-        ("status" = Option<String>, Query, description = "-1, 0, 1, 2 (the latest booking's status, in the stream when given) or none (no bookings)"),
-        ("sort" = Option<String>, Query, description = "activity (default) or id"),
-        ("page" = Option<i64>, Query, description = "≥ 1, default 1"),
-        ("limit" = Option<i64>, Query, description = "1..=200, default 50"),
-    ),
+    params(Filters, Paging),
     responses(
         (status = 200, body = UserList),
-        (status = 400, description = "{\"success\":false,\"error\":\"…\"} naming the bad parameter"),
+        (status = 400, body = UsersErrorJson, description = "A bad parameter, named"),
     )
 )]
+#[tracing::instrument(skip_all)]
 pub async fn list_users(
     State(state): State<AppState>,
-    RawQuery(query): RawQuery,
+    filters: Result<Query<Filters>, AppError>,
+    paging: Result<Query<Paging>, AppError>,
 ) -> Result<Json<UserList>, UsersError> {
-    let params = Params::parse(query.as_deref());
-    let list = list_query(&params)?;
-    let (page, limit) = paging(&params)?;
-    let (rows, total) = users::list(&state.pool, &list, Some(limit), (page - 1) * limit).await?;
+    let Query(filters) = filters?;
+    let list = filters.check().map_err(refused)?;
+    let Query(paging) = paging?;
+    let page = paging.page.map_or(1, Bounded::get);
+    let limit = paging.limit.map_or(DEFAULT_LIMIT, Bounded::get);
+    let (rows, total) = use_case::list(&state.pool, &list, Some(limit), (page - 1) * limit)
+        .await
+        .map_err(refused)?;
     Ok(Json(UserList {
         success: true,
         users: rows.into_iter().map(UserJson::from).collect(),
@@ -227,21 +224,24 @@ pub struct UserDetail {
     get,
     path = "/api/users/{id}",
     tag = "users",
-    params(("id" = i64, Path, description = "Telegram user id")),
+    params(("id" = inline(UserId), Path, description = "Telegram user id")),
     responses(
         (status = 200, body = UserDetail),
-        (status = 400, description = "{\"success\":false,\"error\":\"Invalid user ID\"}"),
-        (status = 404, description = "{\"success\":false,\"error\":\"User not found\"}"),
+        (status = 400, body = UsersErrorJson, description = "Invalid user ID"),
+        (status = 404, body = UsersErrorJson, description = "User not found"),
     )
 )]
+#[tracing::instrument(skip_all, fields(user_id = tracing::field::Empty))]
 pub async fn get_user(
     State(state): State<AppState>,
-    axum::extract::Path(raw): axum::extract::Path<String>,
+    id: Result<Path<UserId>, AppError>,
 ) -> Result<Json<UserDetail>, UsersError> {
-    let user_id = known_user(&state, &raw).await?;
-    let user = users::get(&state.pool, user_id)
-        .await?
-        .ok_or_else(|| UsersError(AppError::NotFound("User not found".into())))?;
+    let Ok(Path(id)) = id else {
+        return Err(UsersError(AppError::BadRequest("Invalid user ID".into())));
+    };
+    tracing::Span::current().record("user_id", id.get());
+    let user = use_case::find(&state.pool, id).await.map_err(refused)?;
+    let user_id = id.get();
     let bookings = bookings::of_user(&state.pool, user_id).await?;
     let events = user_activity::events(&state.pool, user_id, DETAIL_EVENTS, 0).await?;
     let free_lessons = user_activity::free_lessons(&state.pool, user_id).await?;

@@ -9,17 +9,19 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::{Layout, day_start};
+use crate::domain::input::Bounded;
 use crate::store::audit::{self, Entry, Filter};
 use crate::web::AppState;
 use crate::web::auth::Principal;
 use crate::web::error::AppError;
-use crate::web::extract::Query;
+use crate::web::extract::FormQuery;
 
 pub const PAGE_SIZE: i64 = 50;
 const MAX_FILTER_CHARS: usize = 200;
 const MAX_PAGE: i64 = 1_000_000;
 
-/// The query string exactly as typed, so the form shows it back.
+/// The query string as typed, so the form shows it back (blank fields are
+/// absent), and the page number.
 #[derive(Debug, Default, Deserialize)]
 pub struct AuditQuery {
     actor: Option<String>,
@@ -28,7 +30,7 @@ pub struct AuditQuery {
     entity_id: Option<String>,
     from: Option<String>,
     to: Option<String>,
-    page: Option<String>,
+    page: Option<Bounded<1, MAX_PAGE>>,
 }
 
 fn text(value: &Option<String>, name: &str) -> Result<Option<String>, AppError> {
@@ -60,16 +62,7 @@ pub fn parse(query: &AuditQuery, tz: Tz) -> Result<(Filter, i64), AppError> {
     {
         return Err(AppError::BadRequest("Дата «с» позже даты «по».".to_owned()));
     }
-    let page = match text(&query.page, "страница")? {
-        None => 1,
-        Some(raw) => raw
-            .parse::<i64>()
-            .ok()
-            .filter(|page| raw.bytes().all(|b| b.is_ascii_digit()) && (1..=MAX_PAGE).contains(page))
-            .ok_or_else(|| {
-                AppError::BadRequest(format!("Номер страницы — целое число от 1 до {MAX_PAGE}."))
-            })?,
-    };
+    let page = query.page.map_or(1, Bounded::get);
     let filter = Filter {
         actor: text(&query.actor, "кто")?,
         action: text(&query.action, "действие")?,
@@ -178,10 +171,11 @@ impl AuditPage {
 }
 
 /// `GET /audit`.
+#[tracing::instrument(skip_all)]
 pub async fn show(
     State(state): State<AppState>,
     principal: Principal,
-    Query(query): Query<AuditQuery>,
+    FormQuery(query): FormQuery<AuditQuery>,
 ) -> Result<AuditPage, AppError> {
     let tz = state.config.school_timezone;
     let (filter, page) = parse(&query, tz)?;
@@ -210,23 +204,21 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::web::extract::text_values::from_pairs;
 
-    fn query(pairs: &[(&str, &str)]) -> AuditQuery {
-        let get = |name: &str| {
+    /// The form as the handler reads it (blank fields absent).
+    fn read(pairs: &[(&str, &str)]) -> Result<AuditQuery, AppError> {
+        from_pairs(
             pairs
                 .iter()
-                .find(|(key, _)| *key == name)
-                .map(|(_, value)| (*value).to_owned())
-        };
-        AuditQuery {
-            actor: get("actor"),
-            action: get("action"),
-            entity_type: get("entity_type"),
-            entity_id: get("entity_id"),
-            from: get("from"),
-            to: get("to"),
-            page: get("page"),
-        }
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+            true,
+        )
+        .map_err(|problem| AppError::BadRequest(problem.russian()))
+    }
+
+    fn query(pairs: &[(&str, &str)]) -> AuditQuery {
+        read(pairs).unwrap()
     }
 
     #[test]
@@ -256,10 +248,14 @@ mod tests {
     #[test]
     fn bad_filters_are_refused_with_a_reason() {
         let tz: Tz = "Europe/Moscow".parse().unwrap();
+        for page in ["0", "2x", "+2", " 2", "1000001"] {
+            let err = read(&[("page", page)]).unwrap_err();
+            assert!(
+                matches!(&err, AppError::BadRequest(m) if m == "Номер страницы — целое число от 1 до 1000000."),
+                "{page}: {err:?}"
+            );
+        }
         for (pairs, needle) in [
-            (vec![("page", "0")], "Номер страницы"),
-            (vec![("page", "2x")], "Номер страницы"),
-            (vec![("page", "+2")], "Номер страницы"),
             (vec![("from", "01.11.2026")], "ГГГГ-ММ-ДД"),
             (vec![("from", "2026-11-02"), ("to", "2026-11-01")], "позже"),
         ] {

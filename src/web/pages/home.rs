@@ -10,19 +10,16 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
 use super::Layout;
-use crate::domain::analytics::{DateRange, LEAD_WINDOW_DAYS, event_label};
-use crate::store::analytics::{self, Headline, RecentEvent};
-use crate::store::analytics_cache;
-use crate::store::leads::{self, Lead, Window};
-use crate::store::streams::{self, StreamStats};
+use crate::app::analytics::{self as use_case, Home, today};
+use crate::domain::analytics::{DateRange, event_label};
+use crate::store::analytics::{Headline, RecentEvent};
+use crate::store::leads::Lead;
+use crate::store::streams::StreamStats;
 use crate::web::AppState;
-use crate::web::api::analytics::today;
 use crate::web::auth::Principal;
 use crate::web::charts::{Chart, grouped};
 use crate::web::error::AppError;
 
-/// Days the charts cover.
-const CHART_DAYS: i64 = 30;
 /// Rows of the recent activity feed.
 const RECENT: i64 = 20;
 /// Leads shown (none of them cold).
@@ -69,27 +66,24 @@ impl HomePage {
 }
 
 /// `GET /`.
+#[tracing::instrument(skip_all)]
 pub async fn show(
     State(state): State<AppState>,
     principal: Principal,
 ) -> Result<HomePage, AppError> {
     let tz = state.config.school_timezone;
-    let pool = &state.pool;
-    let today = today(tz);
-    let range = DateRange::last_days(today, CHART_DAYS).expect("30 days is a valid range");
-    let lead_week = DateRange::last_days(today, LEAD_WINDOW_DAYS).expect("a week is valid");
-    let window = Window::new(&lead_week, tz);
-    analytics_cache::refresh(pool, tz).await?;
-    let (headline, streams, recent, growth, bookings, lessons, board) = tokio::try_join!(
-        analytics::headline(pool),
-        streams::stream_stats(pool),
-        analytics::recent_activity(pool, RECENT),
-        analytics::growth(pool, &range),
-        analytics::bookings_per_day(pool, &range),
-        analytics::free_lessons_per_day(pool, &range),
-        leads::board(pool, &window),
-    )?;
-    let top = leads::warmest(pool, &board, TOP_LEADS).await?;
+    let Home {
+        headline,
+        streams,
+        recent,
+        growth,
+        bookings,
+        lessons,
+        lead_week,
+        leads,
+    } = use_case::home(&state.pool, tz, today(tz), RECENT, TOP_LEADS)
+        .await
+        .map_err(super::analytics::refused)?;
 
     let growth_chart = Chart::daily_lines(
         "growth",
@@ -116,9 +110,9 @@ pub async fn show(
     Ok(HomePage {
         layout: Layout::new("/", &principal),
         headline,
-        streams: streams.into_iter().filter(|s| !s.archived).collect(),
+        streams,
         recent,
-        leads: top,
+        leads,
         lead_week,
         growth_chart,
         registrations_chart,

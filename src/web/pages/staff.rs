@@ -12,11 +12,11 @@ use chrono_tz::Tz;
 use serde::Deserialize;
 
 use super::Layout;
+use crate::app::staff::{self as use_case, Account, StaffError};
+use crate::domain::input::TokenId;
 use crate::domain::role::Role;
 use crate::domain::staff::{Login, TokenName};
-use crate::store::sessions;
-use crate::store::staff::{self as staff_store, AccountChange, Staff, StaffError};
-use crate::store::tokens::{self, ApiToken, TokenError};
+use crate::store::tokens::ApiToken;
 use crate::web::AppState;
 use crate::web::auth::{Access, Principal};
 use crate::web::error::AppError;
@@ -52,16 +52,11 @@ const NOTICES: &[(&str, &str)] = &[
     ("enabled", "Учётная запись снова активна."),
 ];
 
-pub struct StaffRow {
-    pub staff: Staff,
-    pub sessions: i64,
-}
-
 #[derive(Template, WebTemplate)]
 #[template(path = "staff.html")]
 struct StaffPage {
     layout: Layout,
-    staff: Vec<StaffRow>,
+    staff: Vec<Account>,
     tokens: Vec<ApiToken>,
     roles: [Role; 3],
     notice: Option<&'static str>,
@@ -95,19 +90,7 @@ async fn render(
     extra: Extra,
     status: StatusCode,
 ) -> Result<Response, AppError> {
-    let sessions = sessions::counts_by_staff(&state.pool).await?;
-    let staff = staff_store::list(&state.pool)
-        .await?
-        .into_iter()
-        .map(|staff| StaffRow {
-            sessions: sessions
-                .iter()
-                .find(|(id, _)| *id == staff.id)
-                .map_or(0, |(_, count)| *count),
-            staff,
-        })
-        .collect();
-    let tokens = tokens::list(&state.pool).await?;
+    let (staff, tokens) = use_case::overview(&state.pool).await.map_err(refused)?;
     let page = StaffPage {
         layout: Layout::new("/settings/staff", principal),
         staff,
@@ -122,12 +105,31 @@ async fn render(
     Ok((status, [(header::CACHE_CONTROL, "no-store")], page).into_response())
 }
 
+/// A refusal as a page: what the admin can fix in Russian, a missing
+/// account or token as a 404.
+fn refused(err: StaffError) -> AppError {
+    match err {
+        StaffError::TokenNameTaken => {
+            AppError::Conflict("Активный токен с таким именем уже есть.".into())
+        }
+        StaffError::TokenNotFound => AppError::NotFound("no active token with this id".into()),
+        StaffError::AccountNotFound => {
+            AppError::NotFound("no staff account with this login".into())
+        }
+        StaffError::OwnAccount => AppError::Conflict(
+            "Нельзя менять роль или отключать собственную учётную запись.".into(),
+        ),
+        StaffError::Db(err) => err.into(),
+    }
+}
+
 #[derive(Deserialize)]
 pub struct NoticeQuery {
     notice: Option<String>,
 }
 
 /// `GET /settings/staff`.
+#[tracing::instrument(skip_all)]
 pub async fn show(
     State(state): State<AppState>,
     principal: Principal,
@@ -163,6 +165,7 @@ pub struct NewTokenForm {
 }
 
 /// `POST /settings/staff/tokens`: creates a token and shows it once.
+#[tracing::instrument(skip_all)]
 pub async fn create_token(
     State(state): State<AppState>,
     principal: Principal,
@@ -181,14 +184,12 @@ pub async fn create_token(
         });
     let outcome = match parsed {
         Ok((name, role)) => {
-            let mut conn = state.pool.acquire().await?;
-            match tokens::issue(&mut conn, &principal.actor(), &name, role).await {
+            match use_case::issue_token(&state.context(&principal), &name, role).await {
                 Ok((token, secret)) => Ok((token.name, secret)),
-                Err(TokenError::NameTaken) => {
+                Err(StaffError::TokenNameTaken) => {
                     Err("Активный токен с таким именем уже есть.".to_owned())
                 }
-                Err(TokenError::NotFound) => Err("Токен не найден.".to_owned()),
-                Err(TokenError::Database(err)) => return Err(err.into()),
+                Err(err) => return Err(refused(err)),
             }
         }
         Err(message) => Err(message),
@@ -223,64 +224,40 @@ pub struct RevokePage {
     token: ApiToken,
 }
 
-async fn active_token(state: &AppState, id: i64) -> Result<ApiToken, AppError> {
-    tokens::active(&state.pool, id)
-        .await?
-        .ok_or_else(|| AppError::NotFound("no active token with this id".into()))
-}
-
 /// `GET /settings/staff/tokens/{id}/revoke`: asks before revoking.
+#[tracing::instrument(skip_all, fields(token_id = %id))]
 pub async fn confirm_revoke(
     State(state): State<AppState>,
     principal: Principal,
-    Path(id): Path<i64>,
+    Path(id): Path<TokenId>,
 ) -> Result<RevokePage, AppError> {
     Ok(RevokePage {
         layout: Layout::new("/settings/staff", &principal),
-        token: active_token(&state, id).await?,
+        token: use_case::active_token(&state.pool, id)
+            .await
+            .map_err(refused)?,
     })
 }
 
 /// `POST /settings/staff/tokens/{id}/revoke`.
+#[tracing::instrument(skip_all, fields(token_id = %id))]
 pub async fn revoke(
     State(state): State<AppState>,
     principal: Principal,
-    Path(id): Path<i64>,
+    Path(id): Path<TokenId>,
 ) -> Result<Response, AppError> {
-    let mut conn = state.pool.acquire().await?;
-    match tokens::revoke(&mut conn, &principal.actor(), id).await {
-        Ok(_) => Ok(back("token-revoked")),
-        Err(TokenError::NotFound | TokenError::NameTaken) => {
-            Err(AppError::NotFound("no active token with this id".into()))
-        }
-        Err(TokenError::Database(err)) => Err(err.into()),
-    }
+    use_case::revoke_token(&state.context(&principal), id)
+        .await
+        .map_err(refused)?;
+    Ok(back("token-revoked"))
 }
 
-fn account(raw: &str, principal: &Principal) -> Result<Login, AppError> {
+/// The account `raw` names, if it is someone else's: a login that cannot
+/// exist is a 404, the admin's own a 409, before the form is read.
+fn account(raw: &str, state: &AppState, principal: &Principal) -> Result<Login, AppError> {
     let login = Login::parse(raw).map_err(|_| AppError::not_found())?;
-    if login.as_str() == principal.name {
-        return Err(AppError::Conflict(
-            "Нельзя менять роль или отключать собственную учётную запись.".into(),
-        ));
-    }
+    use_case::not_own(&state.context(principal), &login).map_err(refused)?;
     Ok(login)
-}
-
-async fn apply(
-    state: &AppState,
-    principal: &Principal,
-    login: &Login,
-    change: AccountChange<'_>,
-) -> Result<(), AppError> {
-    let mut conn = state.pool.acquire().await?;
-    match staff_store::change(&mut conn, &principal.actor(), login, change).await {
-        Ok(_) => Ok(()),
-        Err(StaffError::NotFound | StaffError::LoginTaken) => Err(AppError::NotFound(
-            "no staff account with this login".into(),
-        )),
-        Err(StaffError::Database(err)) => Err(err.into()),
-    }
 }
 
 #[derive(Deserialize)]
@@ -289,20 +266,23 @@ pub struct RoleForm {
 }
 
 /// `POST /settings/staff/{login}/role`.
+#[tracing::instrument(skip_all)]
 pub async fn set_role(
     State(state): State<AppState>,
     principal: Principal,
     Path(login): Path<String>,
     Form(form): Form<RoleForm>,
 ) -> Result<Response, AppError> {
-    let login = account(&login, &principal)?;
+    let login = account(&login, &state, &principal)?;
     let role: Role = form
         .role
         .as_deref()
         .unwrap_or_default()
         .parse()
         .map_err(|_| AppError::BadRequest("Роль должна быть viewer, editor или admin.".into()))?;
-    apply(&state, &principal, &login, AccountChange::Role(role)).await?;
+    use_case::set_role(&state.context(&principal), &login, role)
+        .await
+        .map_err(refused)?;
     Ok(back("role-changed"))
 }
 
@@ -312,13 +292,14 @@ pub struct DisabledForm {
 }
 
 /// `POST /settings/staff/{login}/disabled`.
+#[tracing::instrument(skip_all)]
 pub async fn set_disabled(
     State(state): State<AppState>,
     principal: Principal,
     Path(login): Path<String>,
     Form(form): Form<DisabledForm>,
 ) -> Result<Response, AppError> {
-    let login = account(&login, &principal)?;
+    let login = account(&login, &state, &principal)?;
     let disabled = match form.disabled.as_deref() {
         Some("true") => true,
         Some("false") => false,
@@ -328,12 +309,8 @@ pub async fn set_disabled(
             ));
         }
     };
-    apply(
-        &state,
-        &principal,
-        &login,
-        AccountChange::Disabled(disabled),
-    )
-    .await?;
+    use_case::set_disabled(&state.context(&principal), &login, disabled)
+        .await
+        .map_err(refused)?;
     Ok(back(if disabled { "disabled" } else { "enabled" }))
 }

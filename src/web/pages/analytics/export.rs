@@ -1,28 +1,27 @@
 //! `/analytics/leads.csv`: every lead of the page's range and tier filter.
 
-use axum::extract::{RawQuery, State};
+use axum::extract::State;
 
-use super::Request;
+use super::{Filters, PageNumber, Request, refused};
+use crate::app::analytics::{self as use_case, today};
 use crate::domain::analytics::lesson_label;
-use crate::store::analytics_cache;
-use crate::store::leads::{self, Window};
 use crate::web::AppState;
-use crate::web::api::analytics::today;
 use crate::web::csv::Csv;
 use crate::web::error::AppError;
+use crate::web::extract::FormQuery;
 
 /// `GET /analytics/leads.csv[?days=N | ?from=…&to=…][&tier=…]`.
+#[tracing::instrument(skip_all)]
 pub async fn csv(
     State(state): State<AppState>,
-    RawQuery(query): RawQuery,
+    FormQuery(filters): FormQuery<Filters>,
+    page: Result<FormQuery<PageNumber>, AppError>,
 ) -> Result<Csv, AppError> {
     let tz = state.config.school_timezone;
-    let request = Request::parse(query.as_deref(), today(tz))?;
-    let week = request.range.lead_window();
-    let window = Window::new(&week, tz);
-    analytics_cache::refresh(&state.pool, tz).await?;
-    let board = leads::board(&state.pool, &window).await?;
-    let rows = leads::list(&state.pool, &board, request.tier, None, 0).await?;
+    let request = Request::parse(filters, page, today(tz))?;
+    let (week, rows) = use_case::leads(&state.pool, tz, &request.range, request.tier)
+        .await
+        .map_err(refused)?;
     let text = |value: &Option<String>| value.clone().unwrap_or_default();
     let mut csv = Csv::new(
         &format!("leads-{}-{}.csv", week.from(), week.to()),

@@ -6,110 +6,31 @@
 //! `/analytics/leads.csv` ([`export`]).
 
 pub mod export;
+mod request;
+
+pub use request::{Filters, PageNumber, Request, refused};
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{RawQuery, State};
+use axum::extract::State;
 use chrono::NaiveDate;
 
 use super::Layout;
+use crate::app::analytics::{self as use_case, LeadPage, Overview, today};
 use crate::domain::analytics::{
-    DateRange, PRESETS, RangeError, Tier, average, bounds, event_label, lesson_label, percent,
+    DateRange, PRESETS, Tier, average, event_label, lesson_label, percent,
 };
-use crate::store::free_lessons::{self, LessonType};
-use crate::store::leads::{self, Lead, Window};
-use crate::store::{analytics, analytics_cache};
+use crate::store::free_lessons::LessonType;
+use crate::store::leads::Lead;
 use crate::web::AppState;
-use crate::web::api::analytics::today;
-use crate::web::api::params::Params;
 use crate::web::auth::Principal;
 use crate::web::charts::{Chart, grouped};
 use crate::web::error::AppError;
+use crate::web::extract::FormQuery;
 
 /// Leads per page.
 pub const PAGE_SIZE: i64 = 50;
 const MAX_PAGE: i64 = 1_000_000;
-
-/// What the query string asks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Request {
-    pub range: DateRange,
-    /// Whether the range is a preset (`days=`) rather than `from`/`to`.
-    pub preset: bool,
-    pub tier: Option<Tier>,
-    pub page: i64,
-}
-
-impl Request {
-    /// Blank fields (a form's empty inputs) mean "not given".
-    pub fn parse(query: Option<&str>, today: NaiveDate) -> Result<Self, AppError> {
-        let params = Params::parse(query).without_empty();
-        let range = DateRange::parse(
-            params.raw("days"),
-            params.raw("from"),
-            params.raw("to"),
-            today,
-            30,
-        )
-        .map_err(|err| AppError::BadRequest(range_message(err).to_owned()))?;
-        let tier = params
-            .raw("tier")
-            .map(|raw| {
-                Tier::parse(raw).ok_or_else(|| {
-                    AppError::BadRequest("Уровень лида: hot, warm, cool или cold.".to_owned())
-                })
-            })
-            .transpose()?;
-        let page = params
-            .int(
-                "page",
-                1..=MAX_PAGE,
-                &format!("Номер страницы — целое число от 1 до {MAX_PAGE}."),
-            )?
-            .unwrap_or(1);
-        Ok(Self {
-            range,
-            preset: params.raw("days").is_some() || params.raw("from").is_none(),
-            tier,
-            page,
-        })
-    }
-
-    /// The range part of links: `days=N` or `from=…&to=…`.
-    pub fn range_query(&self) -> String {
-        if self.preset {
-            format!("days={}", self.range.days())
-        } else {
-            format!("from={}&to={}", self.range.from(), self.range.to())
-        }
-    }
-
-    /// A link to this page with `tier` and `page`.
-    fn link(&self, path: &str, tier: Option<Tier>, page: i64) -> String {
-        let mut href = format!("{path}?{}", self.range_query());
-        if let Some(tier) = tier {
-            href.push_str("&tier=");
-            href.push_str(tier.api_name());
-        }
-        if page > 1 {
-            href.push_str(&format!("&page={page}"));
-        }
-        href
-    }
-}
-
-/// Russian for staff: which field is wrong and what it takes.
-fn range_message(err: RangeError) -> &'static str {
-    match err {
-        RangeError::Days => "Период: число дней от 1 до 365.",
-        RangeError::Date => "Даты периода — в виде ГГГГ-ММ-ДД.",
-        RangeError::Incomplete => "Укажите обе даты периода: «с» и «по».",
-        RangeError::Both => "Укажите либо число дней, либо даты «с» и «по».",
-        RangeError::Reversed => "Дата «с» позже даты «по».",
-        RangeError::Future => "Дата «по» не может быть позже сегодняшней.",
-        RangeError::TooLong => "Период — не больше 365 дней.",
-    }
-}
 
 /// A number card: total over the range and the average per day.
 pub struct Summary {
@@ -197,29 +118,34 @@ impl AnalyticsPage {
 }
 
 /// `GET /analytics[?days=N | ?from=…&to=…][&tier=…][&page=N]`.
+#[tracing::instrument(skip_all)]
 pub async fn show(
     State(state): State<AppState>,
     principal: Principal,
-    RawQuery(query): RawQuery,
+    FormQuery(filters): FormQuery<Filters>,
+    page: Result<FormQuery<PageNumber>, AppError>,
 ) -> Result<AnalyticsPage, AppError> {
     let tz = state.config.school_timezone;
-    let pool = &state.pool;
     let today = today(tz);
-    let request = Request::parse(query.as_deref(), today)?;
+    let request = Request::parse(filters, page, today)?;
     let range = request.range;
-    let week = range.lead_window();
-    let window = Window::new(&week, tz);
-    analytics_cache::refresh(pool, tz).await?;
-    let (growth, bookings, events, types, lesson_types, board) = tokio::try_join!(
-        analytics::growth(pool, &range),
-        analytics::bookings_per_day(pool, &range),
-        analytics::events_per_day(pool, &range),
-        analytics::event_types(pool, &range),
-        free_lessons::by_lesson_type(pool, Some(bounds(&range, tz))),
-        leads::board(pool, &window),
-    )?;
-    let offset = (request.page - 1) * PAGE_SIZE;
-    let leads = leads::list(pool, &board, request.tier, Some(PAGE_SIZE), offset).await?;
+    let lead_page = LeadPage {
+        tier: request.tier,
+        limit: Some(PAGE_SIZE),
+        offset: (request.page - 1) * PAGE_SIZE,
+    };
+    let Overview {
+        growth,
+        bookings,
+        events,
+        types,
+        lesson_types,
+        week,
+        board,
+        leads,
+    } = use_case::overview(&state.pool, tz, &range, lead_page)
+        .await
+        .map_err(refused)?;
     let counts = board.counts;
     let total = request.tier.map_or(counts.total(), |tier| counts.get(tier));
 
@@ -339,30 +265,4 @@ pub async fn show(
         page: request.page,
         pages: ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1),
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn links_keep_the_range_kind() {
-        let today = NaiveDate::from_ymd_opt(2026, 11, 21).unwrap();
-        let preset = Request::parse(Some("days=7&tier=hot&page=2"), today).unwrap();
-        assert_eq!(
-            preset.link("/analytics", preset.tier, 3),
-            "/analytics?days=7&tier=hot&page=3"
-        );
-        let blank = Request::parse(Some("days=&from=&to=&tier=&page="), today).unwrap();
-        assert_eq!(
-            (blank.range.days(), blank.preset, blank.tier, blank.page),
-            (30, true, None, 1)
-        );
-        let custom = Request::parse(Some("from=2026-11-01&to=2026-11-10"), today).unwrap();
-        assert!(!custom.preset);
-        assert_eq!(
-            custom.link("/analytics/leads.csv", Some(Tier::Cold), 1),
-            "/analytics/leads.csv?from=2026-11-01&to=2026-11-10&tier=cold"
-        );
-    }
 }

@@ -11,7 +11,7 @@ pub use booking_view::{BookingView, Sent, StreamChoice};
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{RawQuery, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
@@ -20,18 +20,19 @@ use serde_json::Value;
 
 use super::person_name;
 use super::{Layout, local_time};
+use crate::app::users as use_case;
 use crate::domain::booking::BookingStatus;
+use crate::domain::input::{Bounded, UserId};
 use crate::store::audit::Entry;
 use crate::store::bookings;
 use crate::store::broadcast_history::{self, Received};
 use crate::store::streams;
 use crate::store::user_activity::{self, EventRow, FreeLessonRow};
-use crate::store::users::{self, UserRow};
+use crate::store::users::UserRow;
 use crate::web::AppState;
-use crate::web::api::params::{Params, strict_int};
 use crate::web::auth::Principal;
 use crate::web::error::AppError;
-use crate::web::extract::Path;
+use crate::web::extract::{FormQuery, Path};
 
 /// Events per page of the timeline.
 pub const EVENTS_PAGE: i64 = 50;
@@ -49,9 +50,16 @@ const NOTICES: &[(&str, &str)] = &[
 
 /// The `{id}` of the page: a positive integer.
 pub fn user_id(raw: &str) -> Result<i64, AppError> {
-    strict_int(raw)
-        .filter(|id| *id > 0)
+    UserId::parse(raw)
+        .map(UserId::get)
         .ok_or_else(|| AppError::NotFound("Пользователь не найден.".to_owned()))
+}
+
+/// The page's query string: the timeline's page and a banner's code.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct UserQuery {
+    events_page: Option<Bounded<1, 1_000_000>>,
+    notice: Option<String>,
 }
 
 /// What an editor typed into a booking form, kept to show it again.
@@ -214,9 +222,9 @@ pub async fn render(
     problem: Option<Problem>,
     status: StatusCode,
 ) -> Result<Response, AppError> {
-    let user = users::get(&state.pool, user_id)
-        .await?
-        .ok_or_else(|| AppError::NotFound("Пользователь не найден.".to_owned()))?;
+    let user = use_case::find(&state.pool, UserId(user_id))
+        .await
+        .map_err(super::users::refused)?;
     let registry = streams::registry(&state.pool).await?;
     let sent = |id: i32| {
         let problem = problem.as_ref().filter(|p| p.booking_id == Some(id))?;
@@ -298,23 +306,19 @@ pub async fn render(
 }
 
 /// `GET /users/{id}[?events_page=N][&notice=…]`.
+#[tracing::instrument(skip_all, fields(user_id = tracing::field::Empty))]
 pub async fn show(
     State(state): State<AppState>,
     principal: Principal,
     Path(raw): Path<String>,
-    RawQuery(query): RawQuery,
+    query: Result<FormQuery<UserQuery>, AppError>,
 ) -> Result<Response, AppError> {
     let user_id = user_id(&raw)?;
-    let params = Params::parse(query.as_deref());
-    let events_page = params
-        .int(
-            "events_page",
-            1..=1_000_000,
-            "Номер страницы событий — целое число от 1 до 1000000.",
-        )?
-        .unwrap_or(1);
-    let notice = params
-        .raw("notice")
+    tracing::Span::current().record("user_id", user_id);
+    let FormQuery(query) = query?;
+    let events_page = query.events_page.map_or(1, Bounded::get);
+    let notice = query
+        .notice
         .and_then(|code| NOTICES.iter().find(|(known, _)| *known == code))
         .map(|(_, text)| *text);
     render(

@@ -1,23 +1,29 @@
 //! `/users.csv`: the `/users` list with its filters, all pages.
 
-use axum::extract::{RawQuery, State};
+use axum::extract::State;
 use chrono::{DateTime, Utc};
 
-use super::parse;
-use crate::store::users;
+use super::{PageNumber, checked, refused};
+use crate::app::users::{self as use_case, Filters};
 use crate::web::AppState;
 use crate::web::csv::Csv;
 use crate::web::error::AppError;
+use crate::web::extract::FormQuery;
 use crate::web::pages::local_time;
 
 /// `GET /users.csv[?search=…][&stream=…][&status=…][&sort=id]`: every
 /// matching user, dates in the school's zone.
+#[tracing::instrument(skip_all)]
 pub async fn csv(
     State(state): State<AppState>,
-    RawQuery(query): RawQuery,
+    filters: Result<FormQuery<Filters>, AppError>,
+    page: Result<FormQuery<PageNumber>, AppError>,
 ) -> Result<Csv, AppError> {
-    let (list, _) = parse(query.as_deref())?;
-    let rows = users::list(&state.pool, &list, None, 0).await?.0;
+    let (list, _) = checked(filters, page)?;
+    let rows = use_case::list(&state.pool, &list, None, 0)
+        .await
+        .map_err(refused)?
+        .0;
     let tz = state.config.school_timezone;
     let when = |at: Option<&DateTime<Utc>>| at.map(|at| local_time(tz, at)).unwrap_or_default();
     let text = |value: &Option<String>| value.clone().unwrap_or_default();

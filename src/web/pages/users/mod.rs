@@ -8,44 +8,54 @@ pub mod export;
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{RawQuery, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
+use serde::Deserialize;
 
 use super::Layout;
 use super::htmx::{self, Fragment};
+use crate::app::users::{self as use_case, Filters};
+use crate::domain::input::Bounded;
 use crate::domain::user::{Search, Sort, StatusFilter};
 use crate::store::streams;
-use crate::store::users::{self, ListQuery, UserRow};
+use crate::store::users::{ListQuery, UserRow};
 use crate::web::AppState;
-use crate::web::api::params::Params;
-use crate::web::api::users::list_query;
 use crate::web::auth::Principal;
 use crate::web::error::AppError;
+use crate::web::extract::FormQuery;
 
 /// Rows per page.
 pub const PAGE_SIZE: i64 = 50;
 const MAX_PAGE: i64 = 1_000_000;
 
-/// The list's filters from the query string; blank fields mean "any".
-fn parse(query: Option<&str>) -> Result<(ListQuery, i64), AppError> {
-    let params = Params::parse(query).without_empty();
-    let list = list_query(&params).map_err(|_| {
-        AppError::BadRequest(
-            "Неверный фильтр: поток — код потока, статус — -1, 0, 1, 2 или none, \
-             порядок — activity или id."
-                .to_owned(),
-        )
-    })?;
-    let page = params
-        .int(
-            "page",
-            1..=MAX_PAGE,
-            &format!("Номер страницы — целое число от 1 до {MAX_PAGE}."),
-        )?
-        .unwrap_or(1);
-    Ok((list, page))
+/// The page number of the list.
+#[derive(Debug, Default, Deserialize)]
+pub struct PageNumber {
+    page: Option<Bounded<1, MAX_PAGE>>,
+}
+
+/// A filter the list does not know, in one sentence naming what each takes.
+fn bad_filter() -> AppError {
+    AppError::BadRequest(
+        "Неверный фильтр: поток — код потока, статус — -1, 0, 1, 2 или none, \
+         порядок — activity или id."
+            .to_owned(),
+    )
+}
+
+/// The list's filters and page from the form (blank fields mean "any"):
+/// a bad filter gets one sentence naming what each takes, a bad page
+/// number its own.
+pub fn checked(
+    filters: Result<FormQuery<Filters>, AppError>,
+    page: Result<FormQuery<PageNumber>, AppError>,
+) -> Result<(ListQuery, i64), AppError> {
+    let FormQuery(filters) = filters.map_err(|_| bad_filter())?;
+    let list = filters.check().map_err(|_| bad_filter())?;
+    let FormQuery(page) = page?;
+    Ok((list, page.page.map_or(1, Bounded::get)))
 }
 
 /// The query string of `list` (and `page` when past the first).
@@ -67,6 +77,16 @@ pub fn list_params(list: &ListQuery, page: i64) -> String {
         query.append_pair("page", &page.to_string());
     }
     query.finish()
+}
+
+/// The use case's refusal as a page: filters are checked before, so only
+/// the database is left.
+pub fn refused(err: use_case::UsersError) -> AppError {
+    match err {
+        use_case::UsersError::BadFilter(_) => bad_filter(),
+        use_case::UsersError::NotFound => AppError::NotFound("Пользователь не найден.".to_owned()),
+        use_case::UsersError::Db(err) => err.into(),
+    }
 }
 
 fn with_query(path: &str, query: String) -> String {
@@ -149,15 +169,19 @@ impl UsersPage {
 
 /// `GET /users[?search=…][&stream=…][&status=…][&sort=id][&page=N]`; htmx
 /// gets the results alone.
+#[tracing::instrument(skip_all)]
 pub async fn show(
     State(state): State<AppState>,
     principal: Principal,
     fragment: Fragment,
-    RawQuery(query): RawQuery,
+    filters: Result<FormQuery<Filters>, AppError>,
+    page: Result<FormQuery<PageNumber>, AppError>,
 ) -> Result<Response, AppError> {
-    let (list, page) = parse(query.as_deref())?;
+    let (list, page) = checked(filters, page)?;
     let (users, total) =
-        users::list(&state.pool, &list, Some(PAGE_SIZE), (page - 1) * PAGE_SIZE).await?;
+        use_case::list(&state.pool, &list, Some(PAGE_SIZE), (page - 1) * PAGE_SIZE)
+            .await
+            .map_err(refused)?;
     let streams = streams::stream_choices(&state.pool)
         .await?
         .into_iter()
@@ -190,6 +214,20 @@ pub async fn show(
 mod tests {
     use super::*;
     use crate::domain::booking::BookingStatus;
+    use crate::web::extract::text_values::from_query;
+
+    /// The form `query` as the handler's extractor reads it.
+    fn form<T: serde::de::DeserializeOwned>(query: &str) -> Result<FormQuery<T>, AppError> {
+        from_query(query, true)
+            .map(FormQuery)
+            .map_err(|problem| AppError::BadRequest(problem.russian()))
+    }
+
+    /// What the handler gets from the query string `query`.
+    fn parse(query: Option<&str>) -> Result<(ListQuery, i64), AppError> {
+        let query = query.unwrap_or_default();
+        checked(form(query), form(query))
+    }
 
     #[test]
     fn blank_fields_mean_any_and_links_keep_the_filters() {
