@@ -134,8 +134,9 @@ fn fill(template: &str, values: &[(&str, String)]) -> String {
 }
 
 /// `?name=value&…` for the required query parameters of `operation`, each
-/// with a value its schema allows (the first of an enum, the minimum).
-fn required_query(operation: &Value) -> String {
+/// with a value its schema allows (the first of an enum, its example, a
+/// `known` value that exists, the minimum).
+fn required_query(operation: &Value, known: &[(&str, String)]) -> String {
     let mut query = url::form_urlencoded::Serializer::new(String::new());
     let mut any = false;
     for parameter in operation["parameters"].as_array().into_iter().flatten() {
@@ -151,6 +152,8 @@ fn required_query(operation: &Value) -> String {
             example
                 .as_str()
                 .map_or_else(|| example.to_string(), str::to_owned)
+        } else if let Some((_, value)) = known.iter().find(|(name, _)| *name == parameter["name"]) {
+            value.clone()
         } else if schema["type"] == "integer" {
             schema["minimum"].as_i64().unwrap_or(1).to_string()
         } else {
@@ -224,7 +227,7 @@ async fn every_get_answer_fits_its_documented_schema() {
         };
         let path = format!(
             "{path}{}",
-            required_query(&api.doc["paths"][&template]["get"])
+            required_query(&api.doc["paths"][&template]["get"], &values)
         );
         let (status, body) = api.call(Method::GET, &path, None).await;
         assert!(
