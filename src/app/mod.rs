@@ -5,6 +5,7 @@
 //! auditing through the actor) and returns one typed error per area, which
 //! each adapter turns into its own answer: API.md's JSON or a Russian page.
 
+pub mod bookings;
 pub mod broadcasts;
 
 use sqlx::PgPool;
