@@ -7,6 +7,7 @@
 
 pub mod bookings;
 pub mod broadcasts;
+pub mod streams;
 
 use sqlx::PgPool;
 
