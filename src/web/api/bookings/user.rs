@@ -88,7 +88,7 @@ pub struct UserBookings {
     get,
     path = "/api/users/{id}/bookings",
     tag = "bookings",
-    params(("id" = UserId, Path, description = "Telegram user id")),
+    params(("id" = inline(UserId), Path, description = "Telegram user id")),
     responses(
         (status = 200, body = UserBookings),
         (status = 400, body = UsersErrorJson, description = "`Invalid user ID`"),
@@ -317,7 +317,7 @@ pub struct BookingUpdated {
     patch,
     path = "/api/users/{id}/bookings",
     tag = "bookings",
-    params(("id" = UserId, Path, description = "Telegram user id")),
+    params(("id" = inline(UserId), Path, description = "Telegram user id")),
     request_body = BookingPatch,
     responses(
         (status = 200, body = BookingUpdated),
@@ -390,7 +390,7 @@ pub struct StreamMoved {
     patch,
     path = "/api/users/{id}/stream",
     tag = "bookings",
-    params(("id" = UserId, Path, description = "Telegram user id")),
+    params(("id" = inline(UserId), Path, description = "Telegram user id")),
     request_body = StreamMove,
     responses(
         (status = 200, body = StreamMoved),
