@@ -190,7 +190,10 @@ mod tests {
         };
         let kept = effective(&other, &current());
         assert_eq!(kept.confirmed, Some(BookingStatus::Cancelled));
-        assert!(matches!(kept.course_stream, Some(None)), "clearing is a change");
+        assert!(
+            matches!(kept.course_stream, Some(None)),
+            "clearing is a change"
+        );
         let no_stream = Editable {
             course_stream: None,
             ..current()

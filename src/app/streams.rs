@@ -144,9 +144,7 @@ pub async fn update(
             .as_deref()
             .unwrap_or(&current.display_name),
         patch.starts_on.unwrap_or(current.starts_on),
-        patch
-            .capacity
-            .unwrap_or(current.capacity.map(i64::from)),
+        patch.capacity.unwrap_or(current.capacity.map(i64::from)),
         patch.is_current.unwrap_or(current.is_current),
         patch.archived.unwrap_or(current.archived),
     )?;
@@ -169,6 +167,7 @@ pub async fn adopt(
     let suggested = suggested_display_name(code.as_str());
     let settings = Settings::new(display_name.unwrap_or(&suggested), None, None, false, false)?;
     let mut conn = ctx.pool.acquire().await?;
-    let adopted = streams::adopt(&mut conn, &ctx.actor, code.as_str(), course_id, &settings).await?;
+    let adopted =
+        streams::adopt(&mut conn, &ctx.actor, code.as_str(), course_id, &settings).await?;
     Ok(adopted)
 }

@@ -80,7 +80,10 @@ async fn the_booking_use_cases_treat_a_value_kept_as_no_change() {
         force: false,
     };
     let updated = bookings::update(&ctx, UserId(101), change).await.unwrap();
-    assert_eq!((updated.confirmed, updated.discount_percent), (Some(2), Some(20)));
+    assert_eq!(
+        (updated.confirmed, updated.discount_percent),
+        (Some(2), Some(20))
+    );
     assert_eq!(audits(pool, 2).await, 1);
 
     // The same, unregistered stream is no move: it stays, no registry check.
@@ -148,9 +151,15 @@ async fn the_booking_use_cases_treat_a_value_kept_as_no_change() {
         force: false,
     };
     let refused = bookings::update(&ctx, UserId(102), other_user).await;
-    assert!(matches!(refused, Err(BookingError::NotFound)), "{refused:?}");
+    assert!(
+        matches!(refused, Err(BookingError::NotFound)),
+        "{refused:?}"
+    );
     assert_eq!(audits(pool, 2).await, 1, "refusals write nothing");
-    assert_eq!(row(pool, 2).await, (Some(2), Some("7th_stream".into()), Some(20)));
+    assert_eq!(
+        row(pool, 2).await,
+        (Some(2), Some("7th_stream".into()), Some(20))
+    );
 
     // A move asks for a move: into the stream it is in is refused.
     let same = bookings::move_stream(&ctx, UserId(102), &code("8th_stream"), false).await;
@@ -158,7 +167,10 @@ async fn the_booking_use_cases_treat_a_value_kept_as_no_change() {
     let moved = bookings::move_stream(&ctx, UserId(102), &code("mentoring"), false)
         .await
         .unwrap();
-    assert_eq!((moved.id, moved.course_stream.as_deref()), (6, Some("mentoring")));
+    assert_eq!(
+        (moved.id, moved.course_stream.as_deref()),
+        (6, Some("mentoring"))
+    );
     assert!(matches!(
         bookings::known_user(pool, UserId(104)).await,
         Err(BookingError::UnknownUser)
@@ -173,7 +185,10 @@ async fn the_stream_use_cases_validate_once_for_both_adapters() {
     let wake = Wake::default();
     let ctx = context(&app.pool, &wake);
     let nothing = streams::update(&ctx, &code("7th_stream"), Patch::default()).await;
-    assert!(matches!(nothing, Err(StreamError::NothingToChange)), "{nothing:?}");
+    assert!(
+        matches!(nothing, Err(StreamError::NothingToChange)),
+        "{nothing:?}"
+    );
     let missing = Patch {
         capacity: Some(Some(3)),
         ..Patch::default()
@@ -185,7 +200,10 @@ async fn the_stream_use_cases_validate_once_for_both_adapters() {
         ..Patch::default()
     };
     let refused = streams::update(&ctx, &code("7th_stream"), too_many).await;
-    assert!(matches!(refused, Err(StreamError::Invalid(_))), "{refused:?}");
+    assert!(
+        matches!(refused, Err(StreamError::Invalid(_))),
+        "{refused:?}"
+    );
     let cleared = Patch {
         capacity: Some(None),
         ..Patch::default()
@@ -197,11 +215,17 @@ async fn the_stream_use_cases_validate_once_for_both_adapters() {
     let adopted = streams::adopt(&ctx, &code("zz_stream"), None, None)
         .await
         .unwrap();
-    assert_eq!((adopted.course_id, adopted.display_name.as_str()), (1, "zz_stream"));
+    assert_eq!(
+        (adopted.course_id, adopted.display_name.as_str()),
+        (1, "zz_stream")
+    );
     let again = streams::adopt(&ctx, &code("zz_stream"), None, None).await;
     assert!(matches!(again, Err(StreamError::Exists)), "{again:?}");
     let ghost = streams::adopt(&ctx, &code("ghost"), None, None).await;
-    assert!(matches!(ghost, Err(StreamError::NotInBookings)), "{ghost:?}");
+    assert!(
+        matches!(ghost, Err(StreamError::NotInBookings)),
+        "{ghost:?}"
+    );
 }
 
 async fn patch(app: &TestApp, token: &str, path: &str, body: Value) -> (StatusCode, Value) {
@@ -257,13 +281,34 @@ async fn the_api_keeps_a_value_as_the_page_does() {
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
     // A typed body still names the field at fault, never a 500.
     for (body, message) in [
-        (json!({"updates": {"confirmed": null}}), "confirmed must be one of -1, 1, 2"),
-        (json!({"updates": 5}), "updates must be an object with at least one field"),
-        (json!({"updates": null}), "updates must be an object with at least one field"),
-        (json!({"bookingId": 2147483648_i64, "updates": {"confirmed": 2}}), "bookingId must be a positive integer or null"),
-        (json!({"bookingId": 1.0, "updates": {"confirmed": 2}}), "bookingId must be a positive integer or null"),
-        (json!({"updates": {"discount_percent": "5"}}), "discount_percent must be an integer between 0 and 100"),
-        (json!({"updates": {"referral_code": 7}}), "referral_code must be"),
+        (
+            json!({"updates": {"confirmed": null}}),
+            "confirmed must be one of -1, 1, 2",
+        ),
+        (
+            json!({"updates": 5}),
+            "updates must be an object with at least one field",
+        ),
+        (
+            json!({"updates": null}),
+            "updates must be an object with at least one field",
+        ),
+        (
+            json!({"bookingId": 2147483648_i64, "updates": {"confirmed": 2}}),
+            "bookingId must be a positive integer or null",
+        ),
+        (
+            json!({"bookingId": 1.0, "updates": {"confirmed": 2}}),
+            "bookingId must be a positive integer or null",
+        ),
+        (
+            json!({"updates": {"discount_percent": "5"}}),
+            "discount_percent must be an integer between 0 and 100",
+        ),
+        (
+            json!({"updates": {"referral_code": 7}}),
+            "referral_code must be",
+        ),
     ] {
         let (status, answer) = patch(&app, &editor, "/api/users/101/bookings", body.clone()).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{body}: {answer}");
@@ -340,7 +385,11 @@ async fn the_openapi_document_states_the_bounds_enums_and_bodies() {
         .unwrap();
 
     let (_, limit) = param(&doc, "/api/bookings", "get", "limit");
-    assert_eq!((limit["minimum"].clone(), limit["maximum"].clone()), (json!(1), json!(200)), "{limit}");
+    assert_eq!(
+        (limit["minimum"].clone(), limit["maximum"].clone()),
+        (json!(1), json!(200)),
+        "{limit}"
+    );
     let (_, offset) = param(&doc, "/api/bookings", "get", "offset");
     assert_eq!(offset["minimum"], 0, "{offset}");
     let (_, status) = param(&doc, "/api/bookings", "get", "status");
@@ -388,7 +437,11 @@ async fn the_openapi_document_states_the_bounds_enums_and_bodies() {
     assert!(bad["properties"]["error"].is_object(), "{bad}");
 
     let (_, tier) = param(&doc, "/api/leads", "get", "tier");
-    assert_eq!(tier["enum"], json!(["hot", "warm", "cool", "cold"]), "{tier}");
+    assert_eq!(
+        tier["enum"],
+        json!(["hot", "warm", "cool", "cold"]),
+        "{tier}"
+    );
     let (_, limit) = param(&doc, "/api/leads", "get", "limit");
     assert_eq!(limit["maximum"], 500, "{limit}");
     let (_, page) = param(&doc, "/api/free-lessons", "get", "page");

@@ -11,9 +11,9 @@ use utoipa::openapi::schema::{ObjectBuilder, Schema, SchemaType, Type};
 use utoipa::{IntoParams, PartialSchema, ToSchema};
 
 use super::ErrorJson;
-use crate::domain::input::Bounded;
 use crate::domain::analytics::percent;
 use crate::domain::booking::BookingStatus;
+use crate::domain::input::Bounded;
 use crate::domain::stream::StreamCode;
 use crate::domain::time::rfc3339;
 use crate::domain::user::Search;

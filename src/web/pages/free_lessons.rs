@@ -12,6 +12,7 @@ use chrono_tz::Tz;
 
 use super::Layout;
 use crate::domain::analytics::{lesson_label, percent};
+use crate::domain::input::Bounded;
 use crate::domain::user::Search;
 use crate::store::analytics_cache;
 use crate::store::free_lessons::{self, DateCount, LessonType, Registration};
@@ -21,7 +22,6 @@ use crate::web::charts::grouped;
 use crate::web::csv::Csv;
 use crate::web::error::AppError;
 use crate::web::extract::FormQuery;
-use crate::domain::input::Bounded;
 
 /// Rows per page.
 pub const PAGE_SIZE: i64 = 50;

@@ -2,6 +2,7 @@
 //! `/api/users/{id}/bookings|stream` family, shaped exactly as API.md says
 //! (existing clients depend on these shapes).
 
+mod body;
 pub mod user;
 
 pub use user::{UsersError, known_user};
@@ -13,8 +14,8 @@ use chrono::NaiveDate;
 use serde::de::{self, Deserializer};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, Schema, SchemaFormat, SchemaType, Type};
 use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, Schema, SchemaFormat, SchemaType, Type};
 use utoipa::{IntoParams, PartialSchema, ToSchema};
 
 use super::ErrorJson;
@@ -313,4 +314,3 @@ pub async fn courses(State(state): State<AppState>) -> Response {
         Err(err) => fetch_failed(err, "Failed to fetch courses"),
     }
 }
-

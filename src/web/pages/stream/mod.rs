@@ -14,11 +14,11 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 use super::{Layout, day_start, local_time};
 use crate::domain::booking::BookingStatus;
+use crate::domain::input::Bounded;
 use crate::domain::stream::StreamCode;
 use crate::store::streams::Counts;
 use crate::store::students::{self, StreamHeader, StudentRow, ViewerQuery, ViewerRow};
 use crate::web::AppState;
-use crate::domain::input::Bounded;
 use crate::web::auth::Principal;
 use crate::web::error::AppError;
 use crate::web::extract::{Path, Query};

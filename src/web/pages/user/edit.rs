@@ -53,12 +53,12 @@ fn refusal(err: BookingError) -> Result<(StatusCode, String, bool), AppError> {
             err.from.label(),
             err.to.label()
         )),
-        BookingError::UnknownStream(code) => {
-            unprocessable(format!("Поток {code} не зарегистрирован для курса этой заявки."))
-        }
-        BookingError::Archived(code) => {
-            unprocessable(format!("Поток {code} в архиве: в него нельзя перевести заявку."))
-        }
+        BookingError::UnknownStream(code) => unprocessable(format!(
+            "Поток {code} не зарегистрирован для курса этой заявки."
+        )),
+        BookingError::Archived(code) => unprocessable(format!(
+            "Поток {code} в архиве: в него нельзя перевести заявку."
+        )),
         BookingError::Full { code, capacity } => conflict(format!(
             "В потоке {code} нет мест (мест: {capacity}). \
              Чтобы перевести сверх лимита, отметьте «Сверх лимита мест»."
