@@ -270,6 +270,18 @@ async fn the_api_keeps_a_value_as_the_page_does() {
     assert_eq!(body["booking"]["course_stream"], "zz_stream");
     assert_eq!(body["booking"]["referral_code"], "KEEP");
 
+    // The adopt body is optional and nullable, as its schema says.
+    let response = app
+        .client
+        .post(app.url("/api/streams/zz_stream/adopt"))
+        .bearer_auth(&editor)
+        .header("content-type", "application/json")
+        .body("null")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+
     // Moving is still a move.
     let (status, body) = patch(
         &app,
@@ -425,7 +437,14 @@ async fn the_openapi_document_states_the_bounds_enums_and_bodies() {
     let capacity = &stream_patch["properties"]["capacity"];
     assert!(nullable(capacity), "{capacity}");
     assert_eq!(resolve(&doc, capacity)["maximum"], 100000, "{capacity}");
+    let adopt = &doc["paths"]["/api/streams/{code}/adopt"]["post"]["requestBody"];
+    assert_ne!(adopt["required"], true, "the body is optional: {adopt}");
     let adoption = body(&doc, "/api/streams/{code}/adopt", "post");
+    assert!(adoption["properties"].is_object(), "{adopt}");
+    assert!(
+        nullable(&adopt["content"]["application/json"]["schema"]),
+        "null is accepted (tested below): {adopt}"
+    );
     assert!(nullable(&adoption["properties"]["courseId"]), "{adoption}");
 
     // Errors have their schema.

@@ -270,7 +270,7 @@ pub struct Adoption {
     path = "/api/streams/{code}/adopt",
     tag = "streams",
     params(("code" = String, Path, pattern = "^[A-Za-z0-9_-]{1,50}$")),
-    request_body(content = Adoption, description = "Optional: an empty body adopts with the defaults"),
+    request_body(content = Option<Adoption>, description = "Optional: no body, or null, adopts with the defaults"),
     responses(
         (status = 201, body = StreamJson),
         (status = 400, body = ErrorJson, description = "Bad code or body; several courses and no courseId"),
@@ -286,11 +286,13 @@ pub async fn adopt_stream(
     body: Bytes,
 ) -> Result<(StatusCode, Json<StreamJson>), AppError> {
     let code = parse_code(&raw)?;
+    // No body, or `null`, adopts with the defaults.
     let adoption: Adoption = if body.iter().all(u8::is_ascii_whitespace) {
         Adoption::default()
     } else {
-        serde_json::from_slice(&body)
+        serde_json::from_slice::<Option<Adoption>>(&body)
             .map_err(|err| AppError::BadRequest(format!("invalid JSON body: {err}")))?
+            .unwrap_or_default()
     };
     let created = use_case::adopt(
         &state.context(&principal),
