@@ -474,3 +474,78 @@ async fn the_openapi_document_states_the_bounds_enums_and_bodies() {
         "{status}"
     );
 }
+
+/// The typed queries stay strict and name the parameter in API.md's words.
+#[tokio::test]
+async fn typed_queries_refuse_loose_numbers_and_unknown_names() {
+    let app = spawn_app().await;
+    fixture(&app).await;
+    let token = app.token(Role::Viewer).await;
+    for (path, message) in [
+        (
+            "/api/bookings?status=+1",
+            "status must be one of -1, 0, 1, 2",
+        ),
+        (
+            "/api/bookings?status=1.0",
+            "status must be one of -1, 0, 1, 2",
+        ),
+        (
+            "/api/bookings?course_id=1.5",
+            "course_id must be a positive integer",
+        ),
+        (
+            "/api/bookings?course_id=2147483648",
+            "course_id must be a positive integer",
+        ),
+        (
+            "/api/bookings?user_id=0",
+            "user_id must be a positive integer",
+        ),
+        (
+            "/api/bookings?offset=+0",
+            "offset must be a non-negative integer",
+        ),
+        ("/api/bookings?limit=5&limit=x", ""),
+        (
+            "/api/leads?tier=HOT",
+            "tier must be one of hot, warm, cool, cold",
+        ),
+        (
+            "/api/leads?limit=+5",
+            "limit must be an integer between 1 and 500",
+        ),
+        (
+            "/api/free-lessons?page=+1",
+            "page must be an integer between 1 and 1000000",
+        ),
+        (
+            "/api/stream-students?stream=8th_stream&status=Confirmed",
+            "status must be one of confirmed, pending, cancelled, new, unknown",
+        ),
+        (
+            "/api/stream-students?stream=8th_stream&limit=1.0",
+            "limit must be an integer between 1 and 200",
+        ),
+    ] {
+        let response = app
+            .client
+            .get(app.url(path))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        let body: Value = response.json().await.unwrap();
+        if message.is_empty() {
+            // The first value of a name wins.
+            assert_eq!(status, StatusCode::OK, "{path}: {body}");
+            continue;
+        }
+        assert_eq!(
+            (status, body),
+            (StatusCode::BAD_REQUEST, json!({"error": message})),
+            "{path}"
+        );
+    }
+}

@@ -188,6 +188,7 @@ async fn render(
 }
 
 /// `GET /settings/streams`.
+#[tracing::instrument(skip_all)]
 pub async fn show(
     State(state): State<AppState>,
     principal: Principal,
@@ -304,6 +305,7 @@ async fn registered(state: &AppState, raw: &str) -> Result<(RegistryEntry, Strin
 }
 
 /// `GET /settings/streams/{code}`: the edit form.
+#[tracing::instrument(skip_all)]
 pub async fn edit(
     State(state): State<AppState>,
     principal: Principal,

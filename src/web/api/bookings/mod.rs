@@ -242,6 +242,7 @@ pub struct CourseStreamJson {
     tag = "bookings",
     responses((status = 200, body = [CourseStreamJson]))
 )]
+#[tracing::instrument(skip_all)]
 pub async fn course_streams(State(state): State<AppState>) -> Response {
     match streams::stream_stats(&state.pool).await {
         Ok(rows) => Json(
@@ -284,6 +285,7 @@ pub struct CourseJson {
 
 /// Booking counts per course.
 #[utoipa::path(get, path = "/api/courses", tag = "bookings", responses((status = 200, body = [CourseJson])))]
+#[tracing::instrument(skip_all)]
 pub async fn courses(State(state): State<AppState>) -> Response {
     match streams::course_stats(&state.pool).await {
         Ok(rows) => Json(
