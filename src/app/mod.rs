@@ -6,8 +6,10 @@
 //! each adapter turns into its own answer: API.md's JSON or a Russian page.
 
 pub mod analytics;
+pub mod bookings;
 pub mod broadcasts;
 pub mod staff;
+pub mod streams;
 pub mod users;
 
 use sqlx::PgPool;

@@ -9,6 +9,8 @@ mod analytics_params;
 mod auth;
 mod binary;
 mod bookings_api;
+mod bookings_openapi;
+mod bookings_rules;
 mod browser;
 mod composer;
 mod delivery;

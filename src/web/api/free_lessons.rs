@@ -2,14 +2,18 @@
 //! of them) and `/api/stream-students` (a stream's students, as its page
 //! lists them).
 
-use axum::extract::{RawQuery, State};
+use axum::extract::State;
 use chrono::NaiveDate;
-use serde::Serialize;
-use utoipa::ToSchema;
+use serde::de::{self, Deserializer};
+use serde::{Deserialize, Serialize};
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, SchemaType, Type};
+use utoipa::{IntoParams, PartialSchema, ToSchema};
 
-use super::params::Params;
+use super::ErrorJson;
 use crate::domain::analytics::percent;
 use crate::domain::booking::BookingStatus;
+use crate::domain::input::Bounded;
 use crate::domain::stream::StreamCode;
 use crate::domain::time::rfc3339;
 use crate::domain::user::Search;
@@ -19,27 +23,16 @@ use crate::store::streams::Counts;
 use crate::store::students::{self, StudentRow};
 use crate::web::AppState;
 use crate::web::error::AppError;
-use crate::web::extract::Json;
+use crate::web::extract::{Json, Query};
 
-const MAX_PAGE: i64 = 1_000_000;
+/// A page number: 1..=1000000.
+type Page = Bounded<1, 1_000_000>;
+/// Rows per page: 1..=200.
+type Limit = Bounded<1, 200>;
 
-/// `page` (≥ 1) and `limit` (1..=200, default 50).
-fn paging(params: &Params) -> Result<(i64, i64), AppError> {
-    let page = params
-        .int(
-            "page",
-            1..=MAX_PAGE,
-            &format!("page must be an integer between 1 and {MAX_PAGE}"),
-        )?
-        .unwrap_or(1);
-    let limit = params
-        .int(
-            "limit",
-            1..=200,
-            "limit must be an integer between 1 and 200",
-        )?
-        .unwrap_or(50);
-    Ok((page, limit))
+/// `page` (default 1) and `limit` (default 50), as numbers.
+fn paging(page: Option<Page>, limit: Option<Limit>) -> (i64, i64) {
+    (page.map_or(1, Page::get), limit.map_or(50, Limit::get))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -146,23 +139,34 @@ pub struct FreeLessonsJson {
     notification_sent: NotifiedJson,
 }
 
+/// The query of `/api/free-lessons`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct FreeLessonsQuery {
+    /// A case-insensitive substring of the registration's first name,
+    /// username (a leading @ is ignored) or e-mail, or an exact user id.
+    search: Option<String>,
+    /// Default 1.
+    #[param(inline)]
+    page: Option<Page>,
+    /// Default 50.
+    #[param(inline)]
+    limit: Option<Limit>,
+}
+
 /// Free-lesson registrations, newest first, with breakdowns by lesson type
 /// (with conversion) and by lesson date over all registrations.
 #[utoipa::path(get, path = "/api/free-lessons", tag = "analytics",
-    params(
-        ("search" = Option<String>, Query, description = "A case-insensitive substring of the registration's first name, username (a leading @ is ignored) or e-mail, or an exact user id"),
-        ("page" = Option<i64>, Query, description = "≥ 1, default 1"),
-        ("limit" = Option<i64>, Query, description = "1..=200, default 50"),
-    ),
+    params(FreeLessonsQuery),
     responses((status = 200, body = FreeLessonsJson),
-              (status = 400, description = "{\"error\":\"…\"} naming the bad parameter")))]
+              (status = 400, body = ErrorJson, description = "A bad parameter, named in the message")))]
+#[tracing::instrument(skip_all)]
 pub async fn list_free_lessons(
     State(state): State<AppState>,
-    RawQuery(query): RawQuery,
+    Query(query): Query<FreeLessonsQuery>,
 ) -> Result<Json<FreeLessonsJson>, AppError> {
-    let params = Params::parse(query.as_deref());
-    let search = params.raw("search").and_then(Search::parse);
-    let (page, limit) = paging(&params)?;
+    let search = query.search.as_deref().and_then(Search::parse);
+    let (page, limit) = paging(query.page, query.limit);
     analytics_cache::refresh(&state.pool, state.config.school_timezone).await?;
     let (rows, total) = free_lessons::list(
         &state.pool,
@@ -275,39 +279,76 @@ pub struct StreamStudentsJson {
     total_pages: i64,
 }
 
+/// A student's latest status in the stream, as a filter.
+#[derive(Debug, Clone, Copy)]
+pub struct StudentStatus(BookingStatus);
+
+const STUDENT_STATUSES: [&str; 5] = ["confirmed", "pending", "cancelled", "new", "unknown"];
+
+impl<'de> Deserialize<'de> for StudentStatus {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(deserializer)?;
+        match raw.as_str() {
+            "unknown" => Some(BookingStatus::Unknown),
+            other => BookingStatus::parse_api_name(other),
+        }
+        .map(Self)
+        .ok_or_else(|| {
+            de::Error::custom("must be one of confirmed, pending, cancelled, new, unknown")
+        })
+    }
+}
+
+impl PartialSchema for StudentStatus {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(SchemaType::new(Type::String))
+            .enum_values(Some(STUDENT_STATUSES))
+            .into()
+    }
+}
+
+impl ToSchema for StudentStatus {}
+
+/// The query of `/api/stream-students`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct StudentsQuery {
+    /// The stream code (required).
+    #[param(required = true, pattern = "^[A-Za-z0-9_-]{1,50}$")]
+    stream: Option<String>,
+    /// Only students whose latest booking in the stream has this status.
+    #[param(inline)]
+    status: Option<StudentStatus>,
+    /// Default 1.
+    #[param(inline)]
+    page: Option<Page>,
+    /// Default 50.
+    #[param(inline)]
+    limit: Option<Limit>,
+}
+
 /// A stream's students: one per person with a booking in it, by their
 /// latest booking there, newest first.
 #[utoipa::path(get, path = "/api/stream-students", tag = "bookings",
-    params(
-        ("stream" = String, Query, description = "Stream code"),
-        ("status" = Option<String>, Query, description = "confirmed | pending | cancelled | new | unknown (the latest booking's status in the stream)"),
-        ("page" = Option<i64>, Query, description = "≥ 1, default 1"),
-        ("limit" = Option<i64>, Query, description = "1..=200, default 50"),
-    ),
+    params(StudentsQuery),
     responses((status = 200, body = StreamStudentsJson),
-              (status = 400, description = "{\"error\":\"…\"} naming the bad parameter"),
-              (status = 404, description = "{\"error\":\"stream not found\"}")))]
+              (status = 400, body = ErrorJson, description = "A bad parameter, named in the message"),
+              (status = 404, body = ErrorJson, description = "`stream not found`")))]
+#[tracing::instrument(skip_all)]
 pub async fn stream_students(
     State(state): State<AppState>,
-    RawQuery(query): RawQuery,
+    Query(query): Query<StudentsQuery>,
 ) -> Result<Json<StreamStudentsJson>, AppError> {
-    let params = Params::parse(query.as_deref());
-    let code = params
-        .raw("stream")
+    let code = query
+        .stream
+        .as_deref()
         .ok_or_else(|| AppError::BadRequest("stream is required".into()))
         .and_then(|raw| {
             StreamCode::parse(raw).map_err(|err| AppError::BadRequest(err.to_string()))
         })?;
-    let status = match params.raw("status") {
-        None => None,
-        Some("unknown") => Some(BookingStatus::Unknown),
-        Some(raw) => Some(BookingStatus::parse_api_name(raw).ok_or_else(|| {
-            AppError::BadRequest(
-                "status must be one of confirmed, pending, cancelled, new, unknown".into(),
-            )
-        })?),
-    };
-    let (page, limit) = paging(&params)?;
+    let status = query.status.map(|status| status.0);
+    let (page, limit) = paging(query.page, query.limit);
     let stream = students::header(&state.pool, code.as_str())
         .await?
         .ok_or_else(|| AppError::NotFound("stream not found".into()))?;

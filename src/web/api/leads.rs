@@ -1,19 +1,23 @@
 //! `/api/leads`: free-lesson registrants scored over a week of school days
 //! (docs/analytics.md, «Leads»).
 
-use axum::extract::{RawQuery, State};
+use axum::extract::State;
 use chrono::NaiveDate;
-use serde::Serialize;
-use utoipa::ToSchema;
+use serde::de::{self, Deserializer};
+use serde::{Deserialize, Serialize};
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, SchemaType, Type};
+use utoipa::{IntoParams, PartialSchema, ToSchema};
 
+use super::ErrorJson;
 use super::analytics::today;
-use super::params::Params;
 use crate::domain::analytics::{DateRange, LEAD_WINDOW_DAYS, Tier, parse_date};
+use crate::domain::input::{Bounded, Offset};
 use crate::store::analytics_cache;
 use crate::store::leads::{self, Lead, TierCounts, Window};
 use crate::web::AppState;
 use crate::web::error::AppError;
-use crate::web::extract::Json;
+use crate::web::extract::{Json, Query};
 
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -87,50 +91,70 @@ pub struct LeadsJson {
     leads: Vec<LeadJson>,
 }
 
+/// A tier as a filter: hot, warm, cool or cold.
+#[derive(Debug, Clone, Copy)]
+pub struct TierParam(Tier);
+
+impl<'de> Deserialize<'de> for TierParam {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(deserializer)?;
+        Tier::parse(&raw)
+            .map(Self)
+            .ok_or_else(|| de::Error::custom("must be one of hot, warm, cool, cold"))
+    }
+}
+
+impl PartialSchema for TierParam {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(SchemaType::new(Type::String))
+            .enum_values(Some(Tier::ALL.map(Tier::api_name)))
+            .into()
+    }
+}
+
+impl ToSchema for TierParam {}
+
+/// The query of `/api/leads`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct LeadsQuery {
+    /// Only this tier (default: all).
+    #[param(inline)]
+    tier: Option<TierParam>,
+    /// `YYYY-MM-DD`: the week's last school day, not after today (default today).
+    #[param(format = Date)]
+    to: Option<String>,
+    /// 1..=500, default 50.
+    #[param(inline)]
+    limit: Option<Bounded<1, 500>>,
+    /// Default 0.
+    #[param(inline)]
+    offset: Option<Offset>,
+}
+
 /// Free-lesson registrants scored by their events over a week, one per
 /// person, hottest first.
 #[utoipa::path(get, path = "/api/leads", tag = "analytics",
-    params(
-        ("tier" = Option<String>, Query, description = "hot | warm | cool | cold (default: all)"),
-        ("to" = Option<String>, Query, description = "YYYY-MM-DD: the week's last school day, not after today (default today)"),
-        ("limit" = Option<i64>, Query, description = "1..=500, default 50"),
-        ("offset" = Option<i64>, Query, description = "≥ 0, default 0"),
-    ),
+    params(LeadsQuery),
     responses((status = 200, body = LeadsJson),
-              (status = 400, description = "{\"error\":\"…\"} naming the bad parameter")))]
+              (status = 400, body = ErrorJson, description = "A bad parameter, named in the message")))]
+#[tracing::instrument(skip_all)]
 pub async fn list_leads(
     State(state): State<AppState>,
-    RawQuery(query): RawQuery,
+    Query(query): Query<LeadsQuery>,
 ) -> Result<Json<LeadsJson>, AppError> {
     let tz = state.config.school_timezone;
-    let params = Params::parse(query.as_deref());
-    let tier = match params.raw("tier") {
-        None => None,
-        Some(raw) => Some(Tier::parse(raw).ok_or_else(|| {
-            AppError::BadRequest("tier must be one of hot, warm, cool, cold".into())
-        })?),
-    };
+    let tier = query.tier.map(|tier| tier.0);
     let today = today(tz);
-    let to = match params.raw("to") {
+    let to = match query.to.as_deref() {
         None => today,
         Some(raw) => parse_date(raw).filter(|day| *day <= today).ok_or_else(|| {
             AppError::BadRequest("to must be a date (YYYY-MM-DD), not after today".into())
         })?,
     };
-    let limit = params
-        .int(
-            "limit",
-            1..=500,
-            "limit must be an integer between 1 and 500",
-        )?
-        .unwrap_or(50);
-    let offset = params
-        .int(
-            "offset",
-            0..=i64::MAX,
-            "offset must be a non-negative integer",
-        )?
-        .unwrap_or(0);
+    let limit = query.limit.map_or(50, Bounded::get);
+    let offset = query.offset.map_or(0, |offset| offset.0);
     let week = DateRange::last_days(to, LEAD_WINDOW_DAYS).expect("a week is a valid range");
     let window = Window::new(&week, tz);
     analytics_cache::refresh(&state.pool, tz).await?;

@@ -72,7 +72,7 @@ pub fn groups() -> Vec<(Access, OpenApiRouter<AppState>)> {
                 .routes(routes!(bookings::list_bookings))
                 .routes(routes!(bookings::course_streams))
                 .routes(routes!(bookings::courses))
-                .routes(routes!(bookings::user_bookings))
+                .routes(routes!(bookings::user::user_bookings))
                 .routes(routes!(users::list_users))
                 .routes(routes!(users::get_user))
                 .routes(routes!(streams::list_streams))
@@ -86,8 +86,8 @@ pub fn groups() -> Vec<(Access, OpenApiRouter<AppState>)> {
         (
             Access::EDITOR,
             OpenApiRouter::new()
-                .routes(routes!(bookings::update_booking))
-                .routes(routes!(bookings::move_stream))
+                .routes(routes!(bookings::user::update_booking))
+                .routes(routes!(bookings::user::move_stream))
                 .routes(routes!(streams::create_stream))
                 .routes(routes!(streams::update_stream))
                 .routes(routes!(streams::adopt_stream)),

@@ -8,9 +8,11 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
 
+use super::ErrorJson;
+use crate::app::streams::{self as use_case, StreamError};
 use crate::domain::stream::{Settings, SettingsError, StreamCode, suggested_display_name};
 use crate::domain::time::rfc3339;
-use crate::store::streams::{self, AdoptError, Registered, RegistryEntry, RegistryError};
+use crate::store::streams::{self, Registered, RegistryEntry};
 use crate::web::AppState;
 use crate::web::auth::Principal;
 use crate::web::error::AppError;
@@ -83,6 +85,7 @@ pub struct RegistryJson {
     tag = "streams",
     responses((status = 200, body = RegistryJson))
 )]
+#[tracing::instrument(skip_all)]
 pub async fn list_streams(State(state): State<AppState>) -> Result<Json<RegistryJson>, AppError> {
     let registered = streams::registry(&state.pool).await?;
     let unregistered = streams::unregistered(&state.pool).await?;
@@ -118,13 +121,18 @@ pub async fn list_streams(State(state): State<AppState>) -> Result<Json<Registry
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewStream {
     /// 1–50 characters of `[A-Za-z0-9_-]`.
+    #[schema(pattern = "^[A-Za-z0-9_-]{1,50}$")]
     code: String,
+    /// A course of the bot.
     course_id: i32,
     /// 1–100 characters; defaults to a name derived from the code.
+    #[schema(min_length = 1, max_length = 100, nullable)]
     display_name: Option<String>,
     /// `YYYY-MM-DD` or null.
+    #[schema(format = Date, nullable)]
     starts_on: Option<String>,
     /// 1..=100000 or null for no limit.
+    #[schema(minimum = 1, maximum = 100000, nullable)]
     capacity: Option<i64>,
     #[serde(default)]
     is_current: bool,
@@ -140,57 +148,52 @@ pub struct NewStream {
     request_body = NewStream,
     responses(
         (status = 201, body = StreamJson),
-        (status = 400, description = "Bad code, field, or unknown course"),
-        (status = 409, description = "The code is already registered"),
+        (status = 400, body = ErrorJson, description = "Bad code, field, or unknown course"),
+        (status = 409, body = ErrorJson, description = "The code is already registered, or another stream became the current intake meanwhile"),
     )
 )]
+#[tracing::instrument(skip_all)]
 pub async fn create_stream(
     State(state): State<AppState>,
     principal: Principal,
     Json(body): Json<NewStream>,
 ) -> Result<(StatusCode, Json<StreamJson>), AppError> {
-    let code =
-        StreamCode::parse(&body.code).map_err(|err| AppError::BadRequest(err.to_string()))?;
-    let display_name = body
-        .display_name
-        .unwrap_or_else(|| suggested_display_name(code.as_str()));
+    let code = parse_code(&body.code)?;
     let starts_on = parse_date(body.starts_on.as_deref())?;
-    let settings = Settings::new(
-        &display_name,
+    let new = use_case::NewStream {
+        code: code.clone(),
+        course_id: body.course_id,
+        display_name: body.display_name,
         starts_on,
-        body.capacity,
-        body.is_current,
-        body.archived,
-    )
-    .map_err(invalid)?;
-    let mut conn = state.pool.acquire().await?;
-    let created = streams::create(
-        &mut conn,
-        &principal.actor(),
-        "stream.create",
-        code.as_str(),
-        body.course_id,
-        &settings,
-    )
-    .await
-    .map_err(|err| registry_error(err, &code))?;
+        capacity: body.capacity,
+        is_current: body.is_current,
+        archived: body.archived,
+    };
+    let created = use_case::create(&state.context(&principal), new)
+        .await
+        .map_err(|err| stream_error(err, &code))?;
     Ok((StatusCode::CREATED, Json(created.into())))
 }
 
 /// Body of `PATCH /api/streams/{code}`: only the fields present change.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(min_properties = 1)]
 pub struct StreamPatch {
+    /// 1–100 characters.
+    #[schema(min_length = 1, max_length = 100, nullable = false)]
     display_name: Option<String>,
     /// `YYYY-MM-DD`, or null to clear.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, format = Date, nullable)]
     starts_on: Option<Option<String>>,
     /// 1..=100000, or null for no limit.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<i64>)]
+    #[schema(value_type = Option<i64>, minimum = 1, maximum = 100000, nullable)]
     capacity: Option<Option<i64>>,
+    #[schema(nullable = false)]
     is_current: Option<bool>,
+    #[schema(nullable = false)]
     archived: Option<bool>,
 }
 
@@ -208,21 +211,23 @@ where
     patch,
     path = "/api/streams/{code}",
     tag = "streams",
-    params(("code" = String, Path)),
+    params(("code" = String, Path, pattern = "^[A-Za-z0-9_-]{1,50}$")),
     request_body = StreamPatch,
     responses(
         (status = 200, body = StreamJson),
-        (status = 400, description = "Bad code or field, or nothing to change"),
-        (status = 404, description = "No registered stream with this code"),
+        (status = 400, body = ErrorJson, description = "Bad code or field, or nothing to change"),
+        (status = 404, body = ErrorJson, description = "No registered stream with this code"),
+        (status = 409, body = ErrorJson, description = "Another stream became the current intake meanwhile"),
     )
 )]
+#[tracing::instrument(skip_all)]
 pub async fn update_stream(
     State(state): State<AppState>,
     principal: Principal,
     Path(raw): Path<String>,
     Json(patch): Json<StreamPatch>,
 ) -> Result<Json<StreamJson>, AppError> {
-    let code = StreamCode::parse(&raw).map_err(|err| AppError::BadRequest(err.to_string()))?;
+    let code = parse_code(&raw)?;
     let StreamPatch {
         display_name,
         starts_on,
@@ -230,37 +235,20 @@ pub async fn update_stream(
         is_current,
         archived,
     } = patch;
-    if display_name.is_none()
-        && starts_on.is_none()
-        && capacity.is_none()
-        && is_current.is_none()
-        && archived.is_none()
-    {
-        return Err(AppError::BadRequest(
-            "nothing to change: send at least one of displayName, startsOn, capacity, \
-             isCurrent, archived"
-                .into(),
-        ));
-    }
-    let current = streams::entry(&state.pool, code.as_str())
-        .await?
-        .ok_or_else(|| not_registered(&code))?;
     let starts_on = match starts_on {
-        Some(typed) => parse_date(typed.as_deref())?,
-        None => current.starts_on,
+        Some(typed) => Some(parse_date(typed.as_deref())?),
+        None => None,
     };
-    let settings = Settings::new(
-        display_name.as_deref().unwrap_or(&current.display_name),
+    let patch = use_case::Patch {
+        display_name,
         starts_on,
-        capacity.unwrap_or(current.capacity.map(i64::from)),
-        is_current.unwrap_or(current.is_current),
-        archived.unwrap_or(current.archived),
-    )
-    .map_err(invalid)?;
-    let mut conn = state.pool.acquire().await?;
-    let updated = streams::update(&mut conn, &principal.actor(), code.as_str(), &settings)
+        capacity,
+        is_current,
+        archived,
+    };
+    let updated = use_case::update(&state.context(&principal), &code, patch)
         .await
-        .map_err(|err| registry_error(err, &code))?;
+        .map_err(|err| stream_error(err, &code))?;
     Ok(Json(updated.into()))
 }
 
@@ -269,8 +257,10 @@ pub async fn update_stream(
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Adoption {
     /// Needed only when the code occurs in bookings of several courses.
+    #[schema(nullable)]
     course_id: Option<i32>,
     /// Defaults to a name derived from the code.
+    #[schema(min_length = 1, max_length = 100, nullable)]
     display_name: Option<String>,
 }
 
@@ -279,108 +269,91 @@ pub struct Adoption {
     post,
     path = "/api/streams/{code}/adopt",
     tag = "streams",
-    params(("code" = String, Path)),
-    request_body(content = Option<Adoption>, description = "Optional"),
+    params(("code" = String, Path, pattern = "^[A-Za-z0-9_-]{1,50}$")),
+    request_body(content = Option<Adoption>, description = "Optional: no body, or null, adopts with the defaults"),
     responses(
         (status = 201, body = StreamJson),
-        (status = 400, description = "Bad code or body; several courses and no courseId"),
-        (status = 404, description = "No booking has this stream code"),
-        (status = 409, description = "Already registered"),
+        (status = 400, body = ErrorJson, description = "Bad code or body; several courses and no courseId"),
+        (status = 404, body = ErrorJson, description = "No booking has this stream code"),
+        (status = 409, body = ErrorJson, description = "Already registered"),
     )
 )]
+#[tracing::instrument(skip_all)]
 pub async fn adopt_stream(
     State(state): State<AppState>,
     principal: Principal,
     Path(raw): Path<String>,
     body: Bytes,
 ) -> Result<(StatusCode, Json<StreamJson>), AppError> {
-    let code = StreamCode::parse(&raw).map_err(|err| AppError::BadRequest(err.to_string()))?;
+    let code = parse_code(&raw)?;
+    // No body, or `null`, adopts with the defaults.
     let adoption: Adoption = if body.iter().all(u8::is_ascii_whitespace) {
         Adoption::default()
     } else {
-        serde_json::from_slice(&body)
+        serde_json::from_slice::<Option<Adoption>>(&body)
             .map_err(|err| AppError::BadRequest(format!("invalid JSON body: {err}")))?
+            .unwrap_or_default()
     };
-    let settings = adopted_settings(&code, adoption.display_name.as_deref())?;
-    let mut conn = state.pool.acquire().await?;
-    let created = streams::adopt(
-        &mut conn,
-        &principal.actor(),
-        code.as_str(),
+    let created = use_case::adopt(
+        &state.context(&principal),
+        &code,
         adoption.course_id,
-        &settings,
+        adoption.display_name.as_deref(),
     )
     .await
-    .map_err(|err| adopt_error(err, &code))?;
+    .map_err(|err| stream_error(err, &code))?;
     Ok((StatusCode::CREATED, Json(created.into())))
 }
 
-/// The API's answer to a refused adoption.
-pub fn adopt_error(err: AdoptError, code: &StreamCode) -> AppError {
-    match err {
-        AdoptError::Registered => already_registered(code),
-        AdoptError::NotInBookings => {
-            AppError::NotFound(format!("no booking has the stream code {code}"))
-        }
-        AdoptError::NotInCourse(id) => AppError::BadRequest(format!(
-            "no booking of course {id} has the stream code {code}"
-        )),
-        AdoptError::NoCourse => AppError::BadRequest(format!(
-            "the bookings with stream code {code} have no course; register it with \
-             POST /api/streams and a courseId"
-        )),
-        AdoptError::SeveralCourses(ids) => {
-            let ids: Vec<String> = ids.iter().map(i32::to_string).collect();
-            AppError::BadRequest(format!(
-                "stream code {code} occurs in bookings of several courses ({}); send courseId",
-                ids.join(", ")
-            ))
-        }
-        AdoptError::Registry(err) => registry_error(err, code),
-    }
-}
-
-/// Settings of a newly adopted stream: not current, no date, no limit.
-pub fn adopted_settings(
-    code: &StreamCode,
-    display_name: Option<&str>,
-) -> Result<Settings, AppError> {
-    let suggested = suggested_display_name(code.as_str());
-    Settings::new(display_name.unwrap_or(&suggested), None, None, false, false).map_err(invalid)
+fn parse_code(raw: &str) -> Result<StreamCode, AppError> {
+    StreamCode::parse(raw).map_err(|err| AppError::BadRequest(err.to_string()))
 }
 
 fn parse_date(typed: Option<&str>) -> Result<Option<NaiveDate>, AppError> {
     typed.map_or(Ok(None), |typed| {
         if typed.trim().is_empty() {
             // An empty string is not a date; null clears it.
-            return Err(invalid(SettingsError::StartsOn));
+            return Err(AppError::BadRequest(SettingsError::StartsOn.to_string()));
         }
-        Settings::parse_date(typed).map_err(invalid)
+        Settings::parse_date(typed).map_err(|err| AppError::BadRequest(err.to_string()))
     })
 }
 
-fn invalid(err: SettingsError) -> AppError {
-    AppError::BadRequest(err.to_string())
-}
-
-fn not_registered(code: &StreamCode) -> AppError {
-    AppError::NotFound(format!("no registered stream with the code {code}"))
-}
-
-fn already_registered(code: &StreamCode) -> AppError {
-    AppError::Conflict(format!("stream {code} is already registered"))
-}
-
 /// The API's answer to a refused registry change.
-pub fn registry_error(err: RegistryError, code: &StreamCode) -> AppError {
+fn stream_error(err: StreamError, code: &StreamCode) -> AppError {
     match err {
-        RegistryError::Exists => already_registered(code),
-        RegistryError::UnknownCourse => AppError::BadRequest("courseId: no such course".into()),
-        RegistryError::NotFound => not_registered(code),
-        RegistryError::CurrentTaken => AppError::Conflict(
+        StreamError::Invalid(err) => AppError::BadRequest(err.to_string()),
+        StreamError::NothingToChange => AppError::BadRequest(
+            "nothing to change: send at least one of displayName, startsOn, capacity, \
+             isCurrent, archived"
+                .into(),
+        ),
+        StreamError::Exists => AppError::Conflict(format!("stream {code} is already registered")),
+        StreamError::UnknownCourse => AppError::BadRequest("courseId: no such course".into()),
+        StreamError::NotFound => {
+            AppError::NotFound(format!("no registered stream with the code {code}"))
+        }
+        StreamError::CurrentTaken => AppError::Conflict(
             "another stream of this course became the current intake at the same time; retry"
                 .into(),
         ),
-        RegistryError::Database(err) => err.into(),
+        StreamError::NotInBookings => {
+            AppError::NotFound(format!("no booking has the stream code {code}"))
+        }
+        StreamError::NotInCourse(id) => AppError::BadRequest(format!(
+            "no booking of course {id} has the stream code {code}"
+        )),
+        StreamError::NoCourse => AppError::BadRequest(format!(
+            "the bookings with stream code {code} have no course; register it with \
+             POST /api/streams and a courseId"
+        )),
+        StreamError::SeveralCourses(ids) => {
+            let ids: Vec<String> = ids.iter().map(i32::to_string).collect();
+            AppError::BadRequest(format!(
+                "stream code {code} occurs in bookings of several courses ({}); send courseId",
+                ids.join(", ")
+            ))
+        }
+        StreamError::Db(err) => err.into(),
     }
 }

@@ -6,37 +6,41 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{RawQuery, State};
+use axum::extract::State;
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 
 use super::Layout;
 use crate::domain::analytics::{lesson_label, percent};
+use crate::domain::input::Bounded;
 use crate::domain::user::Search;
 use crate::store::analytics_cache;
 use crate::store::free_lessons::{self, DateCount, LessonType, Registration};
 use crate::web::AppState;
-use crate::web::api::params::Params;
 use crate::web::auth::Principal;
 use crate::web::charts::grouped;
 use crate::web::csv::Csv;
 use crate::web::error::AppError;
+use crate::web::extract::FormQuery;
 
 /// Rows per page.
 pub const PAGE_SIZE: i64 = 50;
 const MAX_PAGE: i64 = 1_000_000;
 
-fn parse(query: Option<&str>) -> Result<(Option<Search>, i64), AppError> {
-    let params = Params::parse(query).without_empty();
-    let search = params.raw("search").and_then(Search::parse);
-    let page = params
-        .int(
-            "page",
-            1..=MAX_PAGE,
-            &format!("Номер страницы — целое число от 1 до {MAX_PAGE}."),
-        )?
-        .unwrap_or(1);
-    Ok((search, page))
+/// The page's GET form: blank fields are absent.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct FreeLessonsQuery {
+    search: Option<String>,
+    page: Option<Bounded<1, MAX_PAGE>>,
+}
+
+impl FreeLessonsQuery {
+    fn parse(self) -> (Option<Search>, i64) {
+        (
+            self.search.as_deref().and_then(Search::parse),
+            self.page.map_or(1, Bounded::get),
+        )
+    }
 }
 
 fn with_search(path: &str, search: &Option<Search>, page: i64) -> String {
@@ -153,12 +157,13 @@ impl FreeLessonsPage {
 }
 
 /// `GET /free-lessons[?search=…][&page=N]`.
+#[tracing::instrument(skip_all)]
 pub async fn show(
     State(state): State<AppState>,
     principal: Principal,
-    RawQuery(query): RawQuery,
+    FormQuery(query): FormQuery<FreeLessonsQuery>,
 ) -> Result<FreeLessonsPage, AppError> {
-    let (search, page) = parse(query.as_deref())?;
+    let (search, page) = query.parse();
     let pool = &state.pool;
     analytics_cache::refresh(pool, state.config.school_timezone).await?;
     let ((rows, total), types, dates) = tokio::try_join!(
@@ -190,11 +195,12 @@ pub async fn show(
 }
 
 /// `GET /free-lessons.csv[?search=…]`: every matching registration.
+#[tracing::instrument(skip_all)]
 pub async fn csv(
     State(state): State<AppState>,
-    RawQuery(query): RawQuery,
+    FormQuery(query): FormQuery<FreeLessonsQuery>,
 ) -> Result<Csv, AppError> {
-    let (search, _) = parse(query.as_deref())?;
+    let (search, _) = query.parse();
     let (rows, _) = free_lessons::list(&state.pool, search.as_ref(), None, 0).await?;
     let tz = state.config.school_timezone;
     let text = |value: &Option<String>| value.clone().unwrap_or_default();

@@ -13,10 +13,10 @@ use chrono_tz::Tz;
 use serde::Deserialize;
 
 use super::Layout;
+use crate::app::streams::{self as use_case, NewStream, Patch, StreamError};
 use crate::domain::stream::{Settings, SettingsError, StreamCode, suggested_display_name};
-use crate::store::streams::{self, Course, Registered, RegistryEntry, RegistryError, Unregistered};
+use crate::store::streams::{self, Course, Registered, RegistryEntry, Unregistered};
 use crate::web::AppState;
-use crate::web::api::streams::{adopt_error, adopted_settings};
 use crate::web::auth::{Access, Principal};
 use crate::web::error::AppError;
 use crate::web::extract::{Form, Path, Query};
@@ -112,18 +112,18 @@ impl StreamForm {
         self.course_id.as_deref() == Some(id.to_string().as_str())
     }
 
-    /// Validates the editable fields.
-    fn settings(&self) -> Result<Settings, &'static str> {
+    /// The editable fields as typed: every one of them, so the whole
+    /// stream is written as the form shows it.
+    fn patch(&self) -> Result<Patch, &'static str> {
         let starts_on = Settings::parse_date(self.starts_on()).map_err(SettingsError::label)?;
         let capacity = Settings::parse_capacity(self.capacity()).map_err(SettingsError::label)?;
-        Settings::new(
-            self.display_name(),
-            starts_on,
-            capacity,
-            self.is_current(),
-            self.archived(),
-        )
-        .map_err(SettingsError::label)
+        Ok(Patch {
+            display_name: Some(self.display_name().to_owned()),
+            starts_on: Some(starts_on),
+            capacity: Some(capacity),
+            is_current: Some(self.is_current()),
+            archived: Some(self.archived()),
+        })
     }
 }
 
@@ -188,6 +188,7 @@ async fn render(
 }
 
 /// `GET /settings/streams`.
+#[tracing::instrument(skip_all)]
 pub async fn show(
     State(state): State<AppState>,
     principal: Principal,
@@ -209,20 +210,30 @@ fn redirect(location: String) -> Response {
 }
 
 /// A refused change as the message shown above the form; database faults
-/// stay errors.
-fn refusal(err: RegistryError) -> Result<&'static str, AppError> {
+/// and a stream that is not there stay errors.
+fn refusal(err: StreamError) -> Result<&'static str, AppError> {
     match err {
-        RegistryError::Exists => Ok("Поток с таким кодом уже есть в реестре."),
-        RegistryError::UnknownCourse => Ok("Выберите курс из списка."),
-        RegistryError::NotFound => Err(AppError::NotFound("no such stream".into())),
-        RegistryError::CurrentTaken => {
+        StreamError::Invalid(err) => Ok(err.label()),
+        StreamError::Exists => Ok("Поток с таким кодом уже есть в реестре."),
+        StreamError::UnknownCourse => Ok("Выберите курс из списка."),
+        StreamError::CurrentTaken => {
             Ok("Одновременно другой поток этого курса стал текущим набором. Попробуйте ещё раз.")
         }
-        RegistryError::Database(err) => Err(err.into()),
+        StreamError::NothingToChange => Ok("Нечего сохранять."),
+        StreamError::NotFound | StreamError::NotInBookings => Err(not_found()),
+        StreamError::NotInCourse(_) | StreamError::NoCourse | StreamError::SeveralCourses(_) => {
+            Ok("Выберите курс, в заявках которого есть этот поток.")
+        }
+        StreamError::Db(err) => Err(err.into()),
     }
 }
 
+fn not_found() -> AppError {
+    AppError::NotFound("Такого потока нет в реестре.".into())
+}
+
 /// `POST /settings/streams`: adds a stream.
+#[tracing::instrument(skip_all)]
 pub async fn create(
     State(state): State<AppState>,
     principal: Principal,
@@ -234,25 +245,22 @@ pub async fn create(
             let course_id = StreamForm::text(&form.course_id)
                 .parse::<i32>()
                 .map_err(|_| "Выберите курс из списка.")?;
-            Ok((code, course_id, form.settings()?))
+            let patch = form.patch()?;
+            Ok(NewStream {
+                code,
+                course_id,
+                display_name: patch.display_name,
+                starts_on: patch.starts_on.flatten(),
+                capacity: patch.capacity.flatten(),
+                is_current: form.is_current(),
+                archived: form.archived(),
+            })
         });
     let outcome = match parsed {
-        Ok((code, course_id, settings)) => {
-            let mut conn = state.pool.acquire().await?;
-            let created = streams::create(
-                &mut conn,
-                &principal.actor(),
-                "stream.create",
-                code.as_str(),
-                course_id,
-                &settings,
-            )
-            .await;
-            match created {
-                Ok(_) => Ok(()),
-                Err(err) => Err(refusal(err)?),
-            }
-        }
+        Ok(new) => match use_case::create(&state.context(&principal), new).await {
+            Ok(_) => Ok(()),
+            Err(err) => Err(refusal(err)?),
+        },
         Err(message) => Err(message),
     };
     match outcome {
@@ -297,6 +305,7 @@ async fn registered(state: &AppState, raw: &str) -> Result<(RegistryEntry, Strin
 }
 
 /// `GET /settings/streams/{code}`: the edit form.
+#[tracing::instrument(skip_all)]
 pub async fn edit(
     State(state): State<AppState>,
     principal: Principal,
@@ -315,6 +324,7 @@ pub async fn edit(
 }
 
 /// `POST /settings/streams/{code}`: saves the edit form.
+#[tracing::instrument(skip_all)]
 pub async fn update(
     State(state): State<AppState>,
     principal: Principal,
@@ -322,10 +332,10 @@ pub async fn update(
     Form(form): Form<StreamForm>,
 ) -> Result<Response, AppError> {
     let (entry, course_name) = registered(&state, &code).await?;
-    let outcome = match form.settings() {
-        Ok(settings) => {
-            let mut conn = state.pool.acquire().await?;
-            match streams::update(&mut conn, &principal.actor(), &entry.code, &settings).await {
+    let outcome = match form.patch() {
+        Ok(patch) => {
+            let code = StreamCode::parse(&entry.code).map_err(|_| not_found())?;
+            match use_case::update(&state.context(&principal), &code, patch).await {
                 Ok(_) => Ok(()),
                 Err(err) => Err(refusal(err)?),
             }
@@ -356,34 +366,33 @@ pub struct AdoptForm {
 
 /// `POST /settings/streams/{code}/adopt`: one-click adoption of a code found
 /// in bookings; opens the edit form to set the date.
+#[tracing::instrument(skip_all)]
 pub async fn adopt_code(
     State(state): State<AppState>,
     principal: Principal,
     Path(raw): Path<String>,
     Form(form): Form<AdoptForm>,
 ) -> Result<Response, AppError> {
-    let code = StreamCode::parse(&raw).map_err(|err| AppError::BadRequest(err.to_string()))?;
+    let code = StreamCode::parse(&raw).map_err(|_| {
+        AppError::BadRequest("Код: от 1 до 50 латинских букв, цифр, «_» или «-».".into())
+    })?;
     let course_id = match form.course_id.as_deref().map(str::trim) {
         None | Some("") => None,
         Some(typed) => Some(
             typed
                 .parse::<i32>()
-                .map_err(|_| AppError::BadRequest("course_id must be an integer".into()))?,
+                .map_err(|_| AppError::BadRequest("Выберите курс из списка.".into()))?,
         ),
     };
-    let settings = adopted_settings(&code, None)?;
-    let mut conn = state.pool.acquire().await?;
-    let entry = streams::adopt(
-        &mut conn,
-        &principal.actor(),
-        code.as_str(),
-        course_id,
-        &settings,
-    )
-    .await
-    .map_err(|err| adopt_error(err, &code))?;
-    Ok(redirect(format!(
-        "/settings/streams/{}?notice=adopted",
-        entry.code
-    )))
+    let adopted = use_case::adopt(&state.context(&principal), &code, course_id, None).await;
+    match adopted {
+        Ok(entry) => Ok(redirect(format!(
+            "/settings/streams/{}?notice=adopted",
+            entry.code
+        ))),
+        Err(StreamError::Exists) => Err(AppError::Conflict(
+            "Поток с таким кодом уже есть в реестре.".into(),
+        )),
+        Err(err) => Err(AppError::BadRequest(refusal(err)?.to_owned())),
+    }
 }

@@ -3,7 +3,7 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{RawQuery, State};
+use axum::extract::State;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
@@ -12,9 +12,9 @@ use crate::domain::booking::BookingStatus;
 use crate::store::bookings::{self, BookingRow, Filter};
 use crate::store::streams::{self, Counts, StreamStats};
 use crate::web::AppState;
-use crate::web::api::params::Params;
 use crate::web::auth::Principal;
 use crate::web::error::AppError;
+use crate::web::extract::FormQuery;
 
 /// Latest bookings shown on the page.
 const LATEST: i64 = 50;
@@ -63,14 +63,20 @@ impl WorkshopsPage {
     }
 }
 
+/// The page's query; a blank status is all.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct WorkshopsQuery {
+    status: Option<String>,
+}
+
 /// `GET /workshops[?status=confirmed|pending|cancelled|new]`.
+#[tracing::instrument(skip_all)]
 pub async fn show(
     State(state): State<AppState>,
     principal: Principal,
-    RawQuery(query): RawQuery,
+    FormQuery(query): FormQuery<WorkshopsQuery>,
 ) -> Result<WorkshopsPage, AppError> {
-    let params = Params::parse(query.as_deref());
-    let filter = match params.raw("status").filter(|raw| !raw.is_empty()) {
+    let filter = match query.status.as_deref() {
         None => None,
         Some(raw) => Some(BookingStatus::parse_api_name(raw).ok_or_else(|| {
             AppError::BadRequest(

@@ -1,10 +1,10 @@
 //! `/workshops/stream/{code}/students.csv`: the stream page's rows, all
 //! pages, as a CSV download.
 
-use axum::extract::{RawQuery, State};
+use axum::extract::State;
 use chrono::{DateTime, Utc};
 
-use super::{Request, View};
+use super::{QueryResult, Request, View};
 use crate::store::students;
 use crate::web::AppState;
 use crate::web::csv::Csv;
@@ -14,12 +14,13 @@ use crate::web::pages::local_time;
 
 /// `GET /workshops/stream/{code}/students.csv[?status=…]`: every row of the
 /// view, dates in the school's zone.
+#[tracing::instrument(skip_all)]
 pub async fn csv(
     State(state): State<AppState>,
     Path(raw_code): Path<String>,
-    RawQuery(query): RawQuery,
+    query: QueryResult,
 ) -> Result<Csv, AppError> {
-    let request = Request::parse(&state, &raw_code, query.as_deref()).await?;
+    let request = Request::parse(&state, &raw_code, query).await?;
     let tz = state.config.school_timezone;
     let when = |at: Option<&DateTime<Utc>>| at.map(|at| local_time(tz, at)).unwrap_or_default();
     let text = |value: &Option<String>| value.clone().unwrap_or_default();

@@ -7,21 +7,21 @@ pub mod export;
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{RawQuery, State};
+use axum::extract::State;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 use super::{Layout, day_start, local_time};
 use crate::domain::booking::BookingStatus;
+use crate::domain::input::Bounded;
 use crate::domain::stream::StreamCode;
 use crate::store::streams::Counts;
 use crate::store::students::{self, StreamHeader, StudentRow, ViewerQuery, ViewerRow};
 use crate::web::AppState;
-use crate::web::api::params::Params;
 use crate::web::auth::Principal;
 use crate::web::error::AppError;
-use crate::web::extract::Path;
+use crate::web::extract::{Path, Query};
 
 /// Rows per page.
 pub const PAGE_SIZE: i64 = 100;
@@ -76,6 +76,17 @@ impl View {
     }
 }
 
+/// The page's query: `status` (blank: all) and `page`.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct StreamQuery {
+    status: Option<String>,
+    page: Option<Bounded<1, MAX_PAGE>>,
+}
+
+/// The query as the handlers receive it: its problem is answered in
+/// Russian, after the code's.
+pub type QueryResult = Result<Query<StreamQuery>, AppError>;
+
 /// A validated request: the stream, what to list and which page.
 struct Request {
     stream: StreamHeader,
@@ -86,25 +97,18 @@ struct Request {
 }
 
 impl Request {
-    async fn parse(
-        state: &AppState,
-        raw_code: &str,
-        query: Option<&str>,
-    ) -> Result<Self, AppError> {
+    async fn parse(state: &AppState, raw_code: &str, query: QueryResult) -> Result<Self, AppError> {
         let code = StreamCode::parse(raw_code).map_err(|_| {
             AppError::BadRequest(
                 "Код потока — от 1 до 50 символов: латинские буквы, цифры, «_» или «-».".to_owned(),
             )
         })?;
-        let params = Params::parse(query);
-        let view = View::parse(params.raw("status"))?;
-        let page = params
-            .int(
-                "page",
-                1..=MAX_PAGE,
-                &format!("Номер страницы — целое число от 1 до {MAX_PAGE}."),
-            )?
-            .unwrap_or(1);
+        // Only `page` can be malformed (the status is any text).
+        let Query(query) = query.map_err(|_| {
+            AppError::BadRequest(format!("Номер страницы — целое число от 1 до {MAX_PAGE}."))
+        })?;
+        let view = View::parse(query.status.as_deref())?;
+        let page = query.page.map_or(1, Bounded::get);
         let stream = students::header(&state.pool, code.as_str())
             .await?
             .ok_or_else(|| AppError::NotFound("Поток не найден.".to_owned()))?;
@@ -263,13 +267,14 @@ fn status_count(counts: &Counts, status: BookingStatus) -> i64 {
 }
 
 /// `GET /workshops/stream/{code}[?status=…][&page=N]`.
+#[tracing::instrument(skip_all)]
 pub async fn show(
     State(state): State<AppState>,
     principal: Principal,
     Path(raw_code): Path<String>,
-    RawQuery(query): RawQuery,
+    query: QueryResult,
 ) -> Result<StreamPage, AppError> {
-    let request = Request::parse(&state, &raw_code, query.as_deref()).await?;
+    let request = Request::parse(&state, &raw_code, query).await?;
     let counts = students::student_counts(&state.pool, &request.stream.code).await?;
     let viewers_total = match request.viewer_query() {
         Some(query) => Some(students::viewer_count(&state.pool, query).await?),

@@ -1,6 +1,6 @@
 //! The user page's forms: a booking's edit form and «move to stream». Both
-//! go through `store::bookings` with the rules of the PATCH routes
-//! (`domain::booking_change`), so page and API can't disagree.
+//! are the use cases of `app::bookings`, as the PATCH routes are, so page
+//! and API can't disagree.
 //! Success redirects (303) back with a notice; a refusal re-renders the page
 //! with the reason and what was typed.
 
@@ -9,10 +9,12 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::{BookingForm, Problem, render, user_id};
+use crate::app::bookings::{self as use_case, BookingError, Change};
 use crate::domain::booking::{BookingStatus, DiscountPercent, ReferralCode};
-use crate::domain::booking_change::{Refusal, Updates, apply};
+use crate::domain::booking_change::Updates;
+use crate::domain::input::{BookingId, UserId};
 use crate::domain::stream::StreamCode;
-use crate::store::bookings::{self, ChangeError, ChangeRequest, Target};
+use crate::store::bookings::Target;
 use crate::web::AppState;
 use crate::web::auth::Principal;
 use crate::web::error::AppError;
@@ -22,18 +24,23 @@ fn redirect(location: String) -> Response {
     (StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response()
 }
 
-/// A refusal in words, with the status the page is sent with.
-fn refusal(err: ChangeError<Refusal>) -> Result<(StatusCode, String, bool), AppError> {
+/// A refusal in words, with the status the page is sent with and whether
+/// the booking changed meanwhile.
+fn refusal(err: BookingError) -> Result<(StatusCode, String, bool), AppError> {
+    let conflict = |message: String| (StatusCode::CONFLICT, message, false);
+    let unprocessable = |message: String| (StatusCode::UNPROCESSABLE_ENTITY, message, false);
     Ok(match err {
-        ChangeError::NotFound => {
+        BookingError::UnknownUser => {
+            return Err(AppError::NotFound("Пользователь не найден.".to_owned()));
+        }
+        BookingError::NotFound => {
             return Err(AppError::NotFound("Заявка не найдена.".to_owned()));
         }
-        ChangeError::NoActiveBooking => (
-            StatusCode::CONFLICT,
-            "У пользователя нет активных бронирований.".to_owned(),
-            false,
-        ),
-        ChangeError::Stale => (
+        BookingError::Db(err) => return Err(err.into()),
+        BookingError::NoActiveBooking => {
+            conflict("У пользователя нет активных бронирований.".to_owned())
+        }
+        BookingError::Stale => (
             StatusCode::CONFLICT,
             "Заявку изменил другой пользователь, пока вы её редактировали. \
              Ничего не сохранено: в форме — её текущие значения, а то, что вы \
@@ -41,47 +48,31 @@ fn refusal(err: ChangeError<Refusal>) -> Result<(StatusCode, String, bool), AppE
                 .to_owned(),
             true,
         ),
-        ChangeError::Database(err) => return Err(err.into()),
-        ChangeError::Refused(refusal) => match refusal {
-            Refusal::Transition(err) => (
-                StatusCode::CONFLICT,
-                format!(
-                    "Нельзя сменить статус «{}» на «{}».",
-                    err.from.label(),
-                    err.to.label()
-                ),
-                false,
-            ),
-            Refusal::UnknownStream(code) => (
-                StatusCode::UNPROCESSABLE_ENTITY,
-                format!("Поток {code} не зарегистрирован для курса этой заявки."),
-                false,
-            ),
-            Refusal::Archived(code) => (
-                StatusCode::UNPROCESSABLE_ENTITY,
-                format!("Поток {code} в архиве: в него нельзя перевести заявку."),
-                false,
-            ),
-            Refusal::Full { code, capacity } => (
-                StatusCode::CONFLICT,
-                format!(
-                    "В потоке {code} нет мест (мест: {capacity}). \
-                     Чтобы перевести сверх лимита, отметьте «Сверх лимита мест»."
-                ),
-                false,
-            ),
-            Refusal::SameStream => (
-                StatusCode::CONFLICT,
-                "Пользователь уже находится в этом потоке.".to_owned(),
-                false,
-            ),
-        },
+        BookingError::Transition(err) => conflict(format!(
+            "Нельзя сменить статус «{}» на «{}».",
+            err.from.label(),
+            err.to.label()
+        )),
+        BookingError::UnknownStream(code) => unprocessable(format!(
+            "Поток {code} не зарегистрирован для курса этой заявки."
+        )),
+        BookingError::Archived(code) => unprocessable(format!(
+            "Поток {code} в архиве: в него нельзя перевести заявку."
+        )),
+        BookingError::Full { code, capacity } => conflict(format!(
+            "В потоке {code} нет мест (мест: {capacity}). \
+             Чтобы перевести сверх лимита, отметьте «Сверх лимита мест»."
+        )),
+        BookingError::SameStream => {
+            conflict("Пользователь уже находится в этом потоке.".to_owned())
+        }
     })
 }
 
-/// The form's fields as the PATCH route's updates; the stream only when it
-/// is a change (checked under the lock). Messages name the field.
-fn updates(form: &BookingForm) -> Result<(Updates, Option<Option<StreamCode>>), &'static str> {
+/// The form's fields as the PATCH route's updates: the form always sends
+/// every field (the use case keeps what is unchanged as it is); a blank
+/// stream clears it. Messages name the field.
+fn updates(form: &BookingForm) -> Result<Updates, &'static str> {
     let text = |field: &Option<String>| field.as_deref().unwrap_or_default().trim().to_owned();
     let confirmed = match text(&form.confirmed).as_str() {
         "" => None,
@@ -111,18 +102,16 @@ fn updates(form: &BookingForm) -> Result<(Updates, Option<Option<StreamCode>>), 
                 .ok_or("Скидка: целое число от 0 до 100 или пусто.")?,
         ),
     };
-    Ok((
-        Updates {
-            confirmed,
-            course_stream: None,
-            referral_code: Some(referral_code),
-            discount_percent: Some(discount_percent),
-        },
-        Some(stream),
-    ))
+    Ok(Updates {
+        confirmed,
+        course_stream: Some(stream),
+        referral_code: Some(referral_code),
+        discount_percent: Some(discount_percent),
+    })
 }
 
 /// `POST /users/{id}/bookings/{booking}`: the booking's edit form.
+#[tracing::instrument(skip_all, fields(booking))]
 pub async fn update_booking(
     State(state): State<AppState>,
     principal: Principal,
@@ -130,8 +119,10 @@ pub async fn update_booking(
     Form(form): Form<BookingForm>,
 ) -> Result<Response, AppError> {
     let user_id = user_id(&raw_user)?;
-    let booking_id = crate::web::api::params::positive_i32(&raw_booking)
-        .ok_or_else(|| AppError::NotFound("Заявка не найдена.".to_owned()))?;
+    let booking_id = BookingId::parse(&raw_booking)
+        .ok_or_else(|| AppError::NotFound("Заявка не найдена.".to_owned()))?
+        .get();
+    tracing::Span::current().record("booking", booking_id);
     let problem = |status: StatusCode, message: String, stale: bool| {
         (
             status,
@@ -149,37 +140,14 @@ pub async fn update_booking(
             message.to_owned(),
             false,
         )),
-        Ok((base, stream)) => {
-            let stream = stream.flatten();
-            let force = form.force.is_some();
-            let mut conn = state.pool.acquire().await?;
-            let changed = bookings::change(
-                &mut conn,
-                &principal.actor(),
-                ChangeRequest {
-                    action: "booking.update",
-                    user_id,
-                    target: Target::Id(booking_id),
-                    version: Some(form.version.as_deref().unwrap_or_default()),
-                    new_stream: stream.as_ref().map(StreamCode::as_str),
-                },
-                |locked| {
-                    let mut updates = base.clone();
-                    // Only a different stream is a move (an unregistered
-                    // current one may stay as it is).
-                    let current = locked.current.course_stream.as_deref();
-                    if stream.as_ref().map(StreamCode::as_str) != current {
-                        updates.course_stream = Some(stream.clone());
-                    }
-                    if updates.confirmed == Some(BookingStatus::from_raw(locked.current.confirmed))
-                    {
-                        updates.confirmed = None;
-                    }
-                    apply(locked, &updates, force)
-                },
-            )
-            .await;
-            match changed {
+        Ok(updates) => {
+            let change = Change {
+                target: Target::Id(booking_id),
+                updates,
+                version: Some(form.version.clone().unwrap_or_default()),
+                force: form.force.is_some(),
+            };
+            match use_case::update(&state.context(&principal), UserId(user_id), change).await {
                 Ok(_) => Ok(()),
                 Err(err) => {
                     let (status, message, stale) = refusal(err)?;
@@ -206,6 +174,7 @@ pub struct MoveForm {
 
 /// `POST /users/{id}/stream`: moves the latest active booking, as
 /// `PATCH /api/users/{id}/stream` does.
+#[tracing::instrument(skip_all)]
 pub async fn move_stream(
     State(state): State<AppState>,
     principal: Principal,
@@ -228,11 +197,9 @@ pub async fn move_stream(
             "Выберите поток из списка.".to_owned(),
         )),
         Ok(code) => {
-            let mut conn = state.pool.acquire().await?;
             let force = form.force.is_some();
-            let moved =
-                bookings::move_latest(&mut conn, &principal.actor(), user_id, &code, force).await;
-            match moved {
+            let ctx = state.context(&principal);
+            match use_case::move_stream(&ctx, UserId(user_id), &code, force).await {
                 Ok(_) => Ok(()),
                 Err(err) => {
                     let (status, message, _) = refusal(err)?;
