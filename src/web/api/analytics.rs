@@ -21,7 +21,7 @@ use crate::web::error::AppError;
 use crate::web::extract::{Json, Query};
 
 /// Kept here for the API modules that import it from this one.
-pub use crate::app::analytics::today;
+use crate::app::analytics::today;
 
 impl From<AnalyticsError> for AppError {
     fn from(err: AnalyticsError) -> Self {

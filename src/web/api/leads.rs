@@ -10,7 +10,7 @@ use utoipa::openapi::schema::{ObjectBuilder, Schema, SchemaType, Type};
 use utoipa::{IntoParams, PartialSchema, ToSchema};
 
 use super::ErrorJson;
-use super::analytics::today;
+use crate::app::analytics::today;
 use crate::domain::analytics::{DateRange, LEAD_WINDOW_DAYS, Tier, parse_date};
 use crate::domain::input::{Bounded, Offset};
 use crate::store::analytics_cache;
