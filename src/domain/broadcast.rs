@@ -259,13 +259,19 @@ pub const MAX_BUTTONS: usize = 100;
 pub const MAX_BUTTON_TEXT: usize = 64;
 pub const MAX_CALLBACK_BYTES: usize = 64;
 
-/// A button as typed, before validation (the JSON shape of API.md).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+/// A button as typed, before validation (the JSON shape of API.md):
+/// exactly one of `url` and `callback_data`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawButton {
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 64, example = "Открыть")]
     pub text: String,
+    /// An absolute `http(s)://` or `tg://` link.
+    #[schema(example = "https://example.org")]
     pub url: Option<String>,
+    /// 1–64 bytes the bot receives when the button is pressed.
+    #[schema(min_length = 1, max_length = 64)]
     pub callback_data: Option<String>,
 }
 

@@ -10,13 +10,12 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 
 use super::actions::{self, PageAction};
-use super::shared;
+use super::shared::{self, Id};
 use crate::domain::broadcast::{BroadcastStatus, RecipientStatus};
 use crate::store::broadcasts::{Broadcast, Counts};
 use crate::web::AppState;
 use crate::web::auth::Principal;
 use crate::web::error::AppError;
-use crate::web::extract::Path;
 
 #[derive(Template, WebTemplate)]
 #[template(path = "partials/message_progress.html")]
@@ -111,9 +110,9 @@ impl Progress {
 pub async fn fragment(
     State(state): State<AppState>,
     _principal: Principal,
-    Path(raw): Path<String>,
+    id: Id,
 ) -> Result<Response, AppError> {
-    let broadcast = shared::load(&state.pool, &raw).await?;
+    let broadcast = shared::load(&state.pool, id).await?;
     let progress = Progress::of(&state, &broadcast).await?;
     Ok(([(header::CACHE_CONTROL, "no-store")], progress).into_response())
 }

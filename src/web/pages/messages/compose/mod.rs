@@ -12,10 +12,11 @@ mod review;
 mod view;
 
 use axum::body::Bytes;
-use axum::extract::{RawQuery, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Utc;
+use serde::{Deserialize, Deserializer};
 use serde_json::json;
 
 use self::form::{ComposerForm, Posted};
@@ -24,16 +25,17 @@ use self::view::{
     AudienceSummary, Chip, ComposePage, ConfirmPage, DraftRow, Live, LiveFragment, SegmentChoice,
 };
 use super::super::Layout;
-use super::shared;
+use super::shared::{self, Id, PageQuery, Words};
 use crate::app::{
     self,
-    broadcasts::{MAX_KEY_CHARS, SendError, Valid},
+    broadcasts::{SendError, Valid, key_fits},
 };
 use crate::domain::audience::Audience;
+use crate::domain::input::{BroadcastId, Expectation, strict_int};
 use crate::store::{audience, delivery, drafts};
 use crate::web::AppState;
-use crate::web::api::params::{Params, strict_int};
 use crate::web::auth::Principal;
+use crate::web::broadcast_words;
 use crate::web::error::AppError;
 use crate::web::extract::Path;
 use crate::web::routes::Routes;
@@ -56,10 +58,45 @@ fn new_key() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
-fn draft_id(raw: &str) -> Result<i64, AppError> {
-    strict_int(raw)
-        .filter(|id| *id >= 1)
-        .ok_or_else(|| AppError::BadRequest("draft must be a positive integer".into()))
+/// A saved draft's id: a positive integer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DraftId(pub i64);
+
+impl DraftId {
+    fn parse(raw: &str) -> Result<Self, AppError> {
+        strict_int(raw)
+            .filter(|id| *id >= 1)
+            .map(Self)
+            .ok_or_else(|| AppError::BadRequest("draft must be a positive integer".into()))
+    }
+}
+
+impl<'de> Deserialize<'de> for DraftId {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        i64::deserialize(deserializer)
+            .ok()
+            .filter(|id| *id >= 1)
+            .map(Self)
+            .ok_or_else(|| Expectation::Positive.error())
+    }
+}
+
+/// `?broadcast=N` (a scheduled broadcast to change), `?draft=N[&saved=1]`.
+#[derive(Debug, Default, Deserialize)]
+pub struct NewQuery {
+    broadcast: Option<BroadcastId>,
+    draft: Option<DraftId>,
+    saved: Option<String>,
+}
+
+impl Words for NewQuery {
+    fn refusal(field: &str) -> Option<String> {
+        match field {
+            "broadcast" => Some(shared::bad_id()),
+            "draft" => Some("Номер черновика — целое положительное число.".to_owned()),
+            _ => None,
+        }
+    }
 }
 
 /// Everything the form page needs besides the form.
@@ -121,25 +158,22 @@ async fn render_form(
 pub async fn new(
     State(state): State<AppState>,
     principal: Principal,
-    RawQuery(query): RawQuery,
+    PageQuery(query): PageQuery<NewQuery>,
 ) -> Result<Response, AppError> {
-    let params = Params::parse(query.as_deref());
     let mut form = ComposerForm::default();
     let mut draft = None;
     let mut notice = None;
     let mut editing = None;
-    if let Some(raw) = params.raw("broadcast") {
-        let (id, scheduled) = edit::load(&state, raw).await?;
-        form = scheduled;
-        editing = Some(id);
-    } else if let Some(raw) = params.raw("draft") {
-        let id = draft_id(raw)?;
+    if let Some(id) = query.broadcast {
+        form = edit::load(&state, Id(id.get())).await?;
+        editing = Some(id.get());
+    } else if let Some(DraftId(id)) = query.draft {
         let saved = drafts::get(&state.pool, id)
             .await?
             .ok_or_else(|| AppError::NotFound("draft not found".into()))?;
         form = serde_json::from_value(saved.form).unwrap_or_default();
         draft = Some(id);
-        notice = match params.raw("saved") {
+        notice = match query.saved {
             Some(_) => Some("Черновик сохранён.".to_owned()),
             None => saved
                 .source_broadcast
@@ -149,7 +183,7 @@ pub async fn new(
     let mut review = review::review(&state.pool, &form, state.config.school_timezone).await?;
     // A fresh form has no mistakes to show yet; a saved one shows its own.
     if draft.is_none() && editing.is_none() {
-        review.mistakes.clear();
+        review.problems.clear();
     }
     let page = Page {
         form,
@@ -181,14 +215,14 @@ pub async fn submit(
 ) -> Result<Response, AppError> {
     let posted = Posted::parse(&body);
     let key = posted.key.trim().to_owned();
-    if key.is_empty() || key.chars().count() > MAX_KEY_CHARS {
+    if !key_fits(&key) {
         return Err(AppError::BadRequest(
             "the form has no valid key; open /messages/new again".into(),
         ));
     }
     let draft = match posted.draft.trim() {
         "" => None,
-        raw => Some(draft_id(raw)?),
+        raw => Some(DraftId::parse(raw)?.0),
     };
     let editing = match posted.broadcast.trim() {
         "" => None,
@@ -303,12 +337,15 @@ async fn send<'a>(
         Err(SendError::KeyReused { broadcast }) => {
             return refused(StatusCode::CONFLICT, conflict(broadcast)).await;
         }
-        Err(SendError::InThePast { .. }) => {
-            let banner = "Время отправки уже прошло.".to_owned();
+        // The time passed, or the audience changed, between the check
+        // and the send.
+        Err(other) => {
+            let banner = other.problem().map_or_else(
+                || format!("{other}."),
+                |problem| broadcast_words::label(&problem),
+            );
             return refused(StatusCode::UNPROCESSABLE_ENTITY, banner).await;
         }
-        // The audience changed between the check and the send.
-        Err(other) => return refused(StatusCode::UNPROCESSABLE_ENTITY, format!("{other}.")).await,
     };
     if let Some(draft) = draft {
         let reason = json!({ "sent_as": created.id });
@@ -372,9 +409,9 @@ async fn test_send<'a>(
 pub async fn duplicate(
     State(state): State<AppState>,
     principal: Principal,
-    Path(raw): Path<String>,
+    id: Id,
 ) -> Result<Redirect, AppError> {
-    let broadcast = shared::load(&state.pool, &raw).await?;
+    let broadcast = shared::load(&state.pool, id).await?;
     let form = ComposerForm::from_broadcast(&broadcast);
     let form = serde_json::to_value(&form).expect("form serialises");
     let source = Some(broadcast.id);
@@ -386,9 +423,8 @@ pub async fn duplicate(
 pub async fn delete_draft(
     State(state): State<AppState>,
     principal: Principal,
-    Path(raw): Path<String>,
+    Path(DraftId(id)): Path<DraftId>,
 ) -> Result<Redirect, AppError> {
-    let id = draft_id(&raw)?;
     let reason = json!({ "deleted": true });
     if !drafts::delete(&state.pool, &principal.actor(), id, reason).await? {
         return Err(AppError::NotFound("draft not found".into()));

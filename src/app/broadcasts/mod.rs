@@ -1,6 +1,15 @@
-//! Broadcasts: creating one (idempotently), changing a scheduled one, and
-//! the commands on a running one. Each exists only here; the API and the
-//! composer differ only in how they answer.
+//! Broadcasts: checking a request ([`check`], [`review`]), creating one
+//! (idempotently), changing a scheduled one, and the commands on a running
+//! one. Each exists only here; the API and the composer differ only in how
+//! they read their input and how they answer.
+
+pub mod check;
+pub mod filters;
+pub mod request;
+mod review;
+
+pub use self::check::{Field, Part, Problem};
+pub use self::review::{MAX_NAMED, Review, review};
 
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
@@ -14,10 +23,16 @@ use crate::domain::time::rfc3339;
 use crate::store::broadcasts::{
     self, Command, CommandError, CreateError, Created, NewBroadcast, When,
 };
+use crate::store::people;
 use crate::store::scheduled::{self, Edit, EditError};
 
 /// Idempotency keys are 1–200 characters.
 pub const MAX_KEY_CHARS: usize = 200;
+
+/// Whether `key` is a usable idempotency key: 1–200 characters.
+pub fn key_fits(key: &str) -> bool {
+    (1..=MAX_KEY_CHARS).contains(&key.chars().count())
+}
 
 /// A checked request for a broadcast: who, what, and when (`None`: now).
 #[derive(Debug)]
@@ -67,6 +82,23 @@ pub enum SendError {
     Db(#[from] sqlx::Error),
 }
 
+impl SendError {
+    /// The problem with the request this error is, if it is one (an
+    /// empty audience is put on the audience as a whole).
+    pub fn problem(&self) -> Option<Problem> {
+        Some(match self {
+            Self::InThePast { at, now } => Problem::InThePast { at: *at, now: *now },
+            Self::UnknownUsers(ids) => Problem::UnknownUsers(ids.clone()),
+            Self::UnknownStreams(codes) => Problem::UnknownStreams(codes.clone()),
+            Self::EmptyAudience { blocked } => Problem::EmptyAudience {
+                field: Field::Audience,
+                blocked: *blocked,
+            },
+            Self::KeyReused { .. } | Self::Db(_) => return None,
+        })
+    }
+}
+
 impl From<CreateError> for SendError {
     fn from(err: CreateError) -> Self {
         match err {
@@ -106,6 +138,8 @@ pub async fn create(
             return Ok(first);
         }
     }
+    // The audience is read from the people directory: bring it up to date.
+    people::catch_up(ctx.pool).await?;
     let now = Utc::now();
     let when = match request.scheduled_at {
         None => When::Now,
