@@ -4,12 +4,15 @@
 //! they read their input and how they answer.
 
 pub mod check;
+mod field;
 pub mod filters;
 pub mod request;
 mod review;
+mod test_send;
 
 pub use self::check::{Field, Part, Problem};
 pub use self::review::{MAX_NAMED, Review, review};
+pub use self::test_send::{TestSendError, TestSent, send_test};
 
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
@@ -162,7 +165,7 @@ pub async fn create(
 /// Writes `request` over scheduled broadcast `id` while it has not started
 /// (locked, audited with before and after). Without a time it is due now and
 /// the engine is woken.
-#[tracing::instrument(skip_all, fields(actor = %ctx.actor.name, id))]
+#[tracing::instrument(skip_all, fields(actor = %ctx.actor.name, id = id))]
 pub async fn edit_scheduled(ctx: &Context<'_>, id: i32, request: Valid) -> Result<(), EditError> {
     let now = request.scheduled_at.is_none();
     let edit = Edit {
@@ -179,7 +182,7 @@ pub async fn edit_scheduled(ctx: &Context<'_>, id: i32, request: Valid) -> Resul
 
 /// Cancels, pauses, resumes, retries or deletes broadcast `id` as the state
 /// machine allows (audited), and wakes the engine when there is now work.
-#[tracing::instrument(skip_all, fields(actor = %ctx.actor.name, id, command = command.as_str()))]
+#[tracing::instrument(skip_all, fields(actor = %ctx.actor.name, id = id, command = command.as_str()))]
 pub async fn command(ctx: &Context<'_>, id: i32, command: Command) -> Result<(), CommandError> {
     broadcasts::command(ctx.pool, id, command, &ctx.actor).await?;
     if command.wakes_engine() {

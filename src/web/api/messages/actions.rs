@@ -3,16 +3,14 @@
 //! themselves. Each answers the broadcast as `GET /api/messages/{id}` does,
 //! or 409 when its state does not allow the action.
 
-use crate::telegram::Telegram;
 use axum::extract::State;
-use teloxide::RequestError;
 
 use super::json::{BroadcastJson, NOT_CONFIGURED, TestSentJson};
 use super::{broadcast_json, not_found};
 use crate::app;
+use crate::app::broadcasts::TestSendError;
 use crate::domain::input::BroadcastId;
 use crate::store::broadcasts::{self, Command, CommandError};
-use crate::store::delivery;
 use crate::web::AppState;
 use crate::web::api::ErrorJson;
 use crate::web::auth::{Principal, Via};
@@ -195,11 +193,6 @@ pub async fn delete_from_chats(
     act(&state, &principal, id, Command::DeleteFromChats).await
 }
 
-/// Telegram's error as safe to show: never the bot token.
-fn telegram_error(err: &RequestError, telegram: &Telegram) -> String {
-    format!("Telegram: {}", telegram.redact(&err.to_string()))
-}
-
 /// Sends the broadcast's content to the acting admin's own Telegram id
 /// (`hsl-dashboard staff set-telegram`), whatever the broadcast's state.
 #[utoipa::path(
@@ -230,35 +223,30 @@ pub async fn test_send(
     let content = broadcast.content().ok_or_else(|| {
         AppError::Conflict("this broadcast's content is not valid Telegram content".into())
     })?;
-    let chat = match &principal.via {
-        Via::Token { .. } => {
-            return Err(AppError::Unprocessable(
-                "a test send goes to the acting admin's Telegram id; API tokens have none — \
-                 sign in as an admin whose Telegram id is set"
-                    .into(),
-            ));
-        }
-        Via::Session { .. } => delivery::staff_telegram_id(&state.pool, &principal.name)
-            .await?
-            .ok_or_else(|| {
-                AppError::Unprocessable(format!(
-                    "your account has no Telegram id; set it with \
-                     `hsl-dashboard staff set-telegram {} <user_id>`",
-                    principal.name
-                ))
-            })?,
-    };
-    let telegram = state
-        .telegram
-        .as_ref()
-        .ok_or_else(|| AppError::Conflict(NOT_CONFIGURED.into()))?;
-    let message_id = telegram
-        .send(chat, &content)
+    if let Via::Token { .. } = &principal.via {
+        return Err(AppError::Unprocessable(
+            "a test send goes to the acting admin's Telegram id; API tokens have none — \
+             sign in as an admin whose Telegram id is set"
+                .into(),
+        ));
+    }
+    let ctx = state.context(&principal);
+    let sent = app::broadcasts::send_test(&ctx, state.telegram.as_ref(), &content, Some(id))
         .await
-        .map_err(|err| AppError::BadGateway(telegram_error(&err, telegram)))?;
-    broadcasts::record_test_send(&state.pool, id, &principal.actor(), chat).await?;
+        .map_err(|err| match err {
+            TestSendError::NoTelegramId => AppError::Unprocessable(format!(
+                "your account has no Telegram id; set it with \
+                 `hsl-dashboard staff set-telegram {} <user_id>`",
+                principal.name
+            )),
+            TestSendError::NotConfigured => AppError::Conflict(NOT_CONFIGURED.into()),
+            TestSendError::Telegram(message) => {
+                AppError::BadGateway(format!("Telegram: {message}"))
+            }
+            TestSendError::Db(err) => err.into(),
+        })?;
     Ok(Json(TestSentJson {
-        sent_to: chat,
-        telegram_message_id: message_id,
+        sent_to: sent.chat,
+        telegram_message_id: sent.message_id,
     }))
 }

@@ -310,6 +310,7 @@ pub struct ConfirmPage {
 }
 
 /// `GET /messages/{id}/{action}`: asks first; 409 when not possible now.
+#[tracing::instrument(skip_all, fields(id = id.0, action = action.slug()))]
 async fn confirm(
     State(state): State<AppState>,
     principal: Principal,
@@ -332,6 +333,7 @@ async fn confirm(
 }
 
 /// `POST /messages/{id}/{action}`: does it, then back to the broadcast.
+#[tracing::instrument(skip_all, fields(id = id, action = action.slug()))]
 async fn apply(
     State(state): State<AppState>,
     principal: Principal,

@@ -175,6 +175,7 @@ impl MessagePage {
 }
 
 /// `GET /messages/{id}[?status=…][&page=N][&done=…]`.
+#[tracing::instrument(skip_all, fields(id = id.0))]
 pub async fn show(
     State(state): State<AppState>,
     principal: Principal,

@@ -157,6 +157,7 @@ impl HistoryPage {
 }
 
 /// `GET /messages[?status=…][&stream=…][&author=…][&page=N]`.
+#[tracing::instrument(skip_all)]
 pub async fn show(
     State(state): State<AppState>,
     principal: Principal,

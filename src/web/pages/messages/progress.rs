@@ -107,6 +107,7 @@ impl Progress {
 }
 
 /// `GET /messages/{id}/progress`: the fragment alone.
+#[tracing::instrument(skip_all, fields(id = id.0))]
 pub async fn fragment(
     State(state): State<AppState>,
     _principal: Principal,

@@ -42,6 +42,7 @@ pub async fn load(state: &AppState, id: Id) -> Result<ComposerForm, AppError> {
 
 /// Writes the checked form back to broadcast `id` and opens it. «Сразу»
 /// makes it due now: the engine starts it within a tick.
+#[tracing::instrument(skip_all, fields(id = id))]
 pub async fn save<'a>(
     state: &AppState,
     principal: &Principal,

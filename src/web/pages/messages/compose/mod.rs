@@ -9,6 +9,7 @@ mod check;
 mod edit;
 mod form;
 mod review;
+mod send;
 mod view;
 
 use axum::body::Bytes;
@@ -26,16 +27,12 @@ use self::view::{
 };
 use super::super::Layout;
 use super::shared::{self, Id, PageQuery, Words};
-use crate::app::{
-    self,
-    broadcasts::{SendError, Valid, key_fits},
-};
+use crate::app::broadcasts::{Valid, key_fits};
 use crate::domain::audience::Audience;
 use crate::domain::input::{BroadcastId, Expectation, strict_int};
-use crate::store::{audience, delivery, drafts};
+use crate::store::{audience, drafts};
 use crate::web::AppState;
 use crate::web::auth::Principal;
-use crate::web::broadcast_words;
 use crate::web::error::AppError;
 use crate::web::extract::Path;
 use crate::web::routes::Routes;
@@ -155,6 +152,7 @@ async fn render_form(
 
 /// `GET /messages/new[?draft=N | ?broadcast=N]`: an empty form, a saved
 /// draft, or a scheduled broadcast to change.
+#[tracing::instrument(skip_all)]
 pub async fn new(
     State(state): State<AppState>,
     principal: Principal,
@@ -199,6 +197,7 @@ pub async fn new(
 }
 
 /// `POST /messages/new/live`: the side panel for the form as it is now.
+#[tracing::instrument(skip_all)]
 pub async fn live(State(state): State<AppState>, body: Bytes) -> Result<LiveFragment, AppError> {
     let posted = Posted::parse(&body);
     let review = review::review(&state.pool, &posted.form, state.config.school_timezone).await?;
@@ -208,6 +207,7 @@ pub async fn live(State(state): State<AppState>, body: Bytes) -> Result<LiveFrag
 }
 
 /// `POST /messages/new`: what happens depends on the button pressed.
+#[tracing::instrument(skip_all)]
 pub async fn submit(
     State(state): State<AppState>,
     principal: Principal,
@@ -255,7 +255,7 @@ pub async fn submit(
             let id = drafts::save(&state.pool, &principal.actor(), draft, &form, None).await?;
             Ok(Redirect::to(&format!("/messages/new?draft={id}&saved=1")).into_response())
         }
-        "test" => test_send(&state, &principal, form_page, &review).await,
+        "test" => send::test_send(&state, &principal, form_page, &review).await,
         "review" | "send" => {
             let Some(valid) = review.valid() else {
                 let page = render_form(&state, &principal, form_page(None, None, 1)).await?;
@@ -270,7 +270,7 @@ pub async fn submit(
             let banner_page = |banner| form_page(None, Some(banner), 1);
             match editing {
                 Some(id) => edit::save(&state, &principal, id, valid, banner_page).await,
-                None => send(&state, &principal, &key, draft, valid, banner_page).await,
+                None => send::send(&state, &principal, &key, draft, valid, banner_page).await,
             }
         }
         other => Err(AppError::BadRequest(format!(
@@ -310,102 +310,9 @@ async fn confirm_page(
     })
 }
 
-/// Creates the broadcast (once per key) and opens it.
-async fn send<'a>(
-    state: &AppState,
-    principal: &Principal,
-    key: &str,
-    draft: Option<i64>,
-    valid: Valid,
-    form_page: impl Fn(String) -> Page<'a>,
-) -> Result<Response, AppError> {
-    let conflict = |id: Option<i32>| {
-        let which = id.map_or_else(String::new, |id| format!(" №{id}"));
-        format!(
-            "Эта форма уже отправлена как рассылка{which}, а сейчас в ней другие данные. \
-             Откройте рассылку или начните новую — так одно нажатие не создаст две рассылки."
-        )
-    };
-    let refused = async |status: StatusCode, banner: String| {
-        let page = render_form(state, principal, form_page(banner)).await?;
-        Ok::<_, AppError>((status, page).into_response())
-    };
-    let ctx = state.context(principal);
-    let created = match app::broadcasts::create(&ctx, valid, Some(key.to_owned())).await {
-        Ok(created) => created,
-        Err(SendError::Db(err)) => return Err(err.into()),
-        Err(SendError::KeyReused { broadcast }) => {
-            return refused(StatusCode::CONFLICT, conflict(broadcast)).await;
-        }
-        // The time passed, or the audience changed, between the check
-        // and the send.
-        Err(other) => {
-            let banner = other.problem().map_or_else(
-                || format!("{other}."),
-                |problem| broadcast_words::label(&problem),
-            );
-            return refused(StatusCode::UNPROCESSABLE_ENTITY, banner).await;
-        }
-    };
-    if let Some(draft) = draft {
-        let reason = json!({ "sent_as": created.id });
-        drafts::delete(&state.pool, &principal.actor(), draft, reason).await?;
-    }
-    Ok(Redirect::to(&format!("/messages/{}", created.id)).into_response())
-}
-
-/// «Отправить себе»: the content as it is now, to the admin's own chat.
-async fn test_send<'a>(
-    state: &AppState,
-    principal: &Principal,
-    form_page: impl Fn(Option<String>, Option<String>, usize) -> Page<'a>,
-    review: &'a Review,
-) -> Result<Response, AppError> {
-    let refuse = |status: StatusCode, banner: String| (status, banner);
-    let outcome = match review.checked.content.as_ref() {
-        Err(_) => Err(refuse(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "Исправьте сообщение, чтобы отправить его себе.".to_owned(),
-        )),
-        Ok(content) => match delivery::staff_telegram_id(&state.pool, &principal.name).await? {
-            None => Err(refuse(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                format!(
-                    "У вашей учётной записи нет Telegram ID. Его задаёт администратор: \
-                     hsl-dashboard staff set-telegram {} <user_id>.",
-                    principal.name
-                ),
-            )),
-            Some(chat) => match &state.telegram {
-                None => Err(refuse(
-                    StatusCode::CONFLICT,
-                    "Telegram не настроен: не задан TELEGRAM_BOT_TOKEN.".to_owned(),
-                )),
-                Some(telegram) => match telegram.send(chat, content).await {
-                    Ok(_) => Ok(format!(
-                        "Тестовое сообщение отправлено вам в Telegram ({chat})."
-                    )),
-                    Err(err) => Err(refuse(
-                        StatusCode::BAD_GATEWAY,
-                        format!(
-                            "Telegram не принял сообщение: {}",
-                            telegram.redact(&err.to_string())
-                        ),
-                    )),
-                },
-            },
-        },
-    };
-    let (status, page) = match outcome {
-        Ok(notice) => (StatusCode::OK, form_page(Some(notice), None, 1)),
-        Err((status, banner)) => (status, form_page(None, Some(banner), 1)),
-    };
-    let page = render_form(state, principal, page).await?;
-    Ok((status, page).into_response())
-}
-
 /// `POST /messages/{id}/duplicate`: a new draft with the broadcast's
 /// content and audience.
+#[tracing::instrument(skip_all, fields(id = id.0))]
 pub async fn duplicate(
     State(state): State<AppState>,
     principal: Principal,
@@ -420,6 +327,7 @@ pub async fn duplicate(
 }
 
 /// `POST /messages/drafts/{id}/delete`.
+#[tracing::instrument(skip_all)]
 pub async fn delete_draft(
     State(state): State<AppState>,
     principal: Principal,
