@@ -341,7 +341,7 @@ mod tests {
 
     #[test]
     fn fields_sort_in_form_order_within_parts() {
-        let mut fields = vec![
+        let mut fields = [
             Field::ScheduledAt,
             Field::Text,
             Field::Segment,
