@@ -134,6 +134,19 @@ async fn the_broadcast_body_is_typed_with_its_constraints() {
         contents[1].1["properties"]["file_id"]["pattern"],
         "^[A-Za-z0-9_-]{1,256}$"
     );
+    // A button is a link or a callback, never both.
+    let buttons = &contents[0].1["properties"]["buttons"];
+    let button = resolve(&doc, &buttons["items"]["items"]);
+    let kinds: Vec<&Value> = button["oneOf"]
+        .as_array()
+        .unwrap_or_else(|| panic!("a button is not a oneOf: {button}"))
+        .iter()
+        .map(|kind| &kind["required"])
+        .collect();
+    assert_eq!(
+        kinds,
+        [&json!(["text", "url"]), &json!(["text", "callback_data"])]
+    );
 }
 
 #[tokio::test]
