@@ -136,7 +136,11 @@ pub async fn create_message(
     post,
     path = "/api/messages/preview",
     tag = "messages",
-    request_body(content = BroadcastRequest, description = "As for POST /api/messages"),
+    request_body(
+        content = BroadcastRequest,
+        description = "As for POST /api/messages. A part that is missing or wrong is not \
+                       refused: the answer lists it in `errors`"
+    ),
     responses(
         (status = 200, body = PreviewJson, description = "Also when the request has problems: \
                                                           they are in `errors`"),
