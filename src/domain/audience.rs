@@ -5,7 +5,9 @@
 use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
+use super::input::UserId;
 use super::stream::StreamCode;
 
 /// The most people one explicit list may name.
@@ -17,7 +19,7 @@ pub const STREAM_STATUSES: [i32; 4] = [-1, 0, 1, 2];
 /// The statuses a stream audience gets when none are chosen: confirmed.
 pub const DEFAULT_STATUSES: [i32; 1] = [2];
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Segment {
     /// Everyone known who has no confirmed booking.
@@ -49,19 +51,39 @@ impl Segment {
 }
 
 /// An audience as the API receives it (API.md `audience`), before validation.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum RawAudience {
+    /// Chosen people, by Telegram user id (known to the bot).
     Users {
+        #[schema(value_type = Vec<UserId>, min_items = 1, max_items = 10000)]
         user_ids: Vec<i64>,
     },
+    /// The members of streams with the chosen booking statuses.
     Stream {
+        #[schema(value_type = Vec<StreamCode>, min_items = 1)]
         streams: Vec<String>,
+        /// Booking statuses, some of -1, 0, 1, 2; absent or null: `[2]`
+        /// (confirmed).
+        #[schema(schema_with = statuses_schema)]
         statuses: Option<Vec<i32>>,
     },
-    Segment {
-        segment: Segment,
-    },
+    /// A segment of everyone the bot knows.
+    Segment { segment: Segment },
+}
+
+/// `statuses`: a non-empty list of known booking statuses, or null.
+fn statuses_schema() -> utoipa::openapi::schema::Array {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, SchemaType, Type};
+    ArrayBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::Array, Type::Null]))
+        .items(
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .enum_values(Some(STREAM_STATUSES)),
+        )
+        .min_items(Some(1))
+        .build()
 }
 
 /// A validated audience: ids positive and deduplicated (sorted), stream

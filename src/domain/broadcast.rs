@@ -259,15 +259,59 @@ pub const MAX_BUTTONS: usize = 100;
 pub const MAX_BUTTON_TEXT: usize = 64;
 pub const MAX_CALLBACK_BYTES: usize = 64;
 
-/// A button as typed, before validation (the JSON shape of API.md).
+/// A button as typed, before validation (the JSON shape of API.md):
+/// exactly one of `url` and `callback_data`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawButton {
     #[serde(default)]
     pub text: String,
+    /// An absolute `http(s)://` or `tg://` link.
     pub url: Option<String>,
+    /// 1–64 bytes the bot receives when the button is pressed.
     pub callback_data: Option<String>,
 }
+
+/// In the OpenAPI document: a link button or a callback button, never both.
+impl utoipa::PartialSchema for RawButton {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, OneOfBuilder, Type};
+        let string = |min: usize, max: usize, example: &str| {
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .min_length(Some(min))
+                .max_length(Some(max))
+                .examples([serde_json::json!(example)])
+        };
+        let button = |action: &str, example: &str, description: &str| {
+            ObjectBuilder::new()
+                .schema_type(Type::Object)
+                .description(Some(description))
+                .property("text", string(1, MAX_BUTTON_TEXT, "Открыть"))
+                .property(action, string(1, 2048, example))
+                .required("text")
+                .required(action)
+                .additional_properties(Some(AdditionalProperties::FreeForm(false)))
+        };
+        OneOfBuilder::new()
+            .item(button(
+                "url",
+                "https://example.org",
+                "A link: an absolute http(s):// or tg:// URL.",
+            ))
+            .item(
+                button(
+                    "callback_data",
+                    "yes",
+                    "A callback: 1–64 bytes the bot receives when it is pressed.",
+                )
+                .property("callback_data", string(1, MAX_CALLBACK_BYTES, "yes")),
+            )
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for RawButton {}
 
 /// What pressing a button does.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

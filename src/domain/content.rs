@@ -5,6 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use utoipa::ToSchema;
 
 use super::broadcast::{Keyboard, KeyboardError, RawButton};
 use super::telegram_html::{HtmlError, Kind, TelegramHtml};
@@ -49,13 +50,18 @@ impl ContentType {
 }
 
 /// Content as the API receives it (API.md `content`), before validation.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum RawContent {
+    /// A text message.
     Text {
+        /// Telegram HTML (`<b>`, `<i>`, `<a href>`, …; `&lt;` for `<`), at
+        /// most 4096 characters after parsing.
+        #[schema(min_length = 1, example = "<b>Привет</b>")]
         text: String,
         #[serde(default)]
         link_preview: bool,
+        /// Rows of inline buttons.
         #[serde(default)]
         buttons: Vec<Vec<RawButton>>,
     },
@@ -64,12 +70,17 @@ pub enum RawContent {
     Document(RawMedia),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+/// A photo, video or document Telegram already has.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawMedia {
+    /// Telegram's `file_id`.
+    #[schema(pattern = "^[A-Za-z0-9_-]{1,256}$", example = "AgACAgIAAxkBAAIB")]
     pub file_id: String,
+    /// Telegram HTML, at most 1024 characters after parsing.
     #[serde(default)]
     pub caption: String,
+    /// Rows of inline buttons.
     #[serde(default)]
     pub buttons: Vec<Vec<RawButton>>,
 }

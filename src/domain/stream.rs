@@ -227,6 +227,22 @@ impl Settings {
     }
 }
 
+/// A stream code in the OpenAPI document: its shape as a pattern.
+impl utoipa::PartialSchema for StreamCode {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .pattern(Some("^[A-Za-z0-9_-]{1,50}$"))
+            .min_length(Some(1))
+            .max_length(Some(50))
+            .examples([serde_json::json!("8th_stream")])
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for StreamCode {}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,6 +3,7 @@
 pub mod api;
 mod assets;
 pub mod auth;
+pub mod broadcast_words;
 pub mod charts;
 pub mod csv;
 pub mod error;

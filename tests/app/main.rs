@@ -31,6 +31,7 @@ mod messages_actions;
 mod messages_api;
 mod messages_browser;
 mod messages_detail;
+mod messages_openapi;
 mod messages_pages;
 mod migrations;
 mod openapi;

@@ -1324,3 +1324,75 @@ async fn messaging_is_for_admins_only() {
     assert_eq!(body["status"], "scheduled");
     assert!(fake.calls().is_empty());
 }
+
+#[tokio::test]
+async fn typed_input_is_strict_and_a_part_given_twice_is_refused() {
+    let app = spawn_app().await;
+    fixture(&app).await;
+    let api = Api::admin(&app).await;
+    for (path, message) in [
+        (
+            "/api/messages?limit=%2B5",
+            "limit must be an integer between 1 and 200",
+        ),
+        (
+            "/api/messages?limit=1.5",
+            "limit must be an integer between 1 and 200",
+        ),
+        (
+            "/api/messages?limit=x&limit=5",
+            "limit must be an integer between 1 and 200",
+        ),
+        (
+            "/api/messages?offset=1e3",
+            "offset must be a non-negative integer",
+        ),
+        (
+            "/api/messages?status=Done",
+            "status must be one of draft, scheduled, sending, paused, done, cancelled, failed",
+        ),
+        ("/api/messages/0", "id must be a positive integer"),
+        ("/api/messages/%2B7", "id must be a positive integer"),
+        (
+            "/api/messages/2147483648/recipients",
+            "id must be a positive integer",
+        ),
+        (
+            "/api/messages/1/recipients?limit=1001",
+            "limit must be an integer between 1 and 1000",
+        ),
+        (
+            "/api/messages/1/recipients?status=SENT",
+            "status must be one of pending, sending, sent, failed, blocked, unknown, skipped, deleted",
+        ),
+    ] {
+        let answer = api.get(path).await;
+        assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{path}");
+        assert_eq!(answer.body, json!({"error": message}), "{path}");
+    }
+    for path in ["/api/messages/7.0/cancel", "/api/messages/-1/test"] {
+        let answer = api.post(path, &json!({})).await;
+        assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{path}");
+        assert_eq!(answer.body["error"], "id must be a positive integer");
+    }
+
+    // The same part twice is not silently the last one.
+    let twice = r#"{"audience": {"kind": "users", "user_ids": [201]},
+                    "audience": {"kind": "users", "user_ids": [202]},
+                    "content": {"type": "text", "text": "Hi"}}"#;
+    for path in ["/api/messages", "/api/messages/preview"] {
+        let answer = api.post_raw(path, twice, None).await;
+        assert_eq!(
+            answer.status,
+            StatusCode::BAD_REQUEST,
+            "{path}: {}",
+            answer.body
+        );
+        let error = answer.body["error"].as_str().unwrap();
+        assert!(
+            error.contains("duplicate field `audience`"),
+            "{path}: {error}"
+        );
+    }
+    assert_eq!(broadcasts_created(&app).await, 0);
+}

@@ -234,3 +234,39 @@ async fn legacy_text_is_never_injected_and_legacy_broadcasts_are_read_only() {
     assert_eq!(response.status(), StatusCode::CONFLICT);
     assert_eq!(status(&app, id).await, "done");
 }
+
+#[tokio::test]
+async fn the_pages_read_their_queries_strictly() {
+    let app = crate::helpers::spawn_app().await;
+    let session = app
+        .quick_session(hsl_dashboard::domain::role::Role::Admin)
+        .await;
+    for (path, needle) in [
+        (
+            "/messages?page=%2B2",
+            "Номер страницы — целое число от 1 до 1000000.",
+        ),
+        ("/messages?status=Done", "Статус рассылки — один из"),
+        (
+            "/messages/%2B1",
+            "Номер рассылки — целое положительное число",
+        ),
+        (
+            "/messages/2147483648/progress",
+            "Номер рассылки — целое положительное число",
+        ),
+        (
+            "/messages/new?broadcast=0",
+            "Номер рассылки — целое положительное число",
+        ),
+        (
+            "/messages/new?draft=1.0",
+            "Номер черновика — целое положительное число.",
+        ),
+    ] {
+        let response = app.get_as(&session, path).await;
+        assert_eq!(response.status().as_u16(), 400, "{path}");
+        let html = response.text().await.unwrap();
+        assert!(html.contains(needle), "{path}: {html}");
+    }
+}

@@ -147,3 +147,77 @@ async fn commands_follow_the_state_machine_and_wake_the_engine_for_new_work() {
     .unwrap();
     assert!(audited >= 4, "create and three commands audited: {audited}");
 }
+
+#[tokio::test]
+async fn a_review_brings_the_people_directory_up_to_date_and_types_every_problem() {
+    use hsl_dashboard::app::broadcasts::check::{Part, Unchecked};
+    use hsl_dashboard::app::broadcasts::{Field, Problem, review};
+
+    let db = migrated_database().await;
+    let pool = db.pool().await;
+    // Written by the bot after the directory was last brought up to date:
+    // only a review that catches up first knows these people.
+    members(&pool, [11, 12], "8th_stream", 2).await;
+    let unchecked = |audience: serde_json::Value, scheduled_at| Unchecked {
+        audience: Ok(serde_json::from_value(audience).unwrap()),
+        content: Ok(serde_json::from_value(json!({"type": "text", "text": "Привет"})).unwrap()),
+        scheduled_at: Ok(scheduled_at),
+    };
+
+    let known = review(
+        &pool,
+        unchecked(json!({"kind": "users", "user_ids": [11, 12]}), None),
+        &[11],
+    )
+    .await
+    .unwrap();
+    assert!(known.problems.is_empty(), "{:?}", known.problems);
+    assert_eq!(known.recipients(), Some(2));
+    assert_eq!(known.named.len(), 1);
+    assert!(!known.named[0].unknown, "named from the directory");
+    assert!(known.valid().is_some());
+
+    let past = Utc::now() - chrono::Duration::minutes(1);
+    let bad = review(
+        &pool,
+        unchecked(json!({"kind": "users", "user_ids": [11, 99]}), Some(past)),
+        &[],
+    )
+    .await
+    .unwrap();
+    let problems: Vec<(Field, Part, &str)> = bad
+        .problems
+        .iter()
+        .map(|p| (p.field(), p.part(), p.code()))
+        .collect();
+    assert_eq!(
+        problems,
+        [
+            (Field::UserIds, Part::Audience, "unknown_users"),
+            (Field::ScheduledAt, Part::ScheduledAt, "in_the_past"),
+        ]
+    );
+    assert_eq!(bad.problems[0], Problem::UnknownUsers(vec![99]));
+    assert_eq!(bad.problems[0].to_string(), "unknown user ids: 99");
+    assert_eq!(bad.unknown_users, [99]);
+    assert_eq!(bad.recipients(), Some(1), "the unknown id is nobody");
+    assert!(bad.valid().is_none());
+
+    let empty = review(
+        &pool,
+        unchecked(
+            json!({"kind": "stream", "streams": ["8th_stream"], "statuses": [1]}),
+            None,
+        ),
+        &[],
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        empty.problems,
+        [Problem::EmptyAudience {
+            field: Field::Streams,
+            blocked: 0
+        }]
+    );
+}

@@ -3,16 +3,16 @@
 //! themselves. Each answers the broadcast as `GET /api/messages/{id}` does,
 //! or 409 when its state does not allow the action.
 
-use crate::telegram::Telegram;
 use axum::extract::State;
-use teloxide::RequestError;
 
 use super::json::{BroadcastJson, NOT_CONFIGURED, TestSentJson};
-use super::{broadcast_id, broadcast_json, not_found};
+use super::{broadcast_json, not_found};
 use crate::app;
+use crate::app::broadcasts::TestSendError;
+use crate::domain::input::BroadcastId;
 use crate::store::broadcasts::{self, Command, CommandError};
-use crate::store::delivery;
 use crate::web::AppState;
+use crate::web::api::ErrorJson;
 use crate::web::auth::{Principal, Via};
 use crate::web::error::AppError;
 use crate::web::extract::{Json, Path};
@@ -47,10 +47,10 @@ fn command_error(err: CommandError, command: Command) -> AppError {
 async fn act(
     state: &AppState,
     principal: &Principal,
-    raw: &str,
+    id: BroadcastId,
     command: Command,
 ) -> Result<Json<BroadcastJson>, AppError> {
-    let id = broadcast_id(raw)?;
+    let id = id.get();
     app::broadcasts::command(&state.context(principal), id, command)
         .await
         .map_err(|err| command_error(err, command))?;
@@ -63,20 +63,21 @@ async fn act(
     post,
     path = "/api/messages/{id}/cancel",
     tag = "messages",
-    params(("id" = i32, Path)),
+    params(("id" = i32, Path, minimum = 1, description = "The broadcast's id")),
     responses(
         (status = 200, body = BroadcastJson),
-        (status = 400, description = "The id is not a positive integer"),
-        (status = 404, description = "No such broadcast"),
-        (status = 409, description = "Already finished, or a legacy broadcast"),
+        (status = 400, body = ErrorJson, description = "The id is not a positive integer"),
+        (status = 404, body = ErrorJson, description = "No such broadcast"),
+        (status = 409, body = ErrorJson, description = "Already finished, or a legacy broadcast"),
     )
 )]
+#[tracing::instrument(skip_all, fields(id = id.get()))]
 pub async fn cancel_message(
     State(state): State<AppState>,
     principal: Principal,
-    Path(raw): Path<String>,
+    Path(id): Path<BroadcastId>,
 ) -> Result<Json<BroadcastJson>, AppError> {
-    act(&state, &principal, &raw, Command::Cancel).await
+    act(&state, &principal, id, Command::Cancel).await
 }
 
 /// Pauses a sending broadcast; the messages in flight still arrive.
@@ -84,20 +85,21 @@ pub async fn cancel_message(
     post,
     path = "/api/messages/{id}/pause",
     tag = "messages",
-    params(("id" = i32, Path)),
+    params(("id" = i32, Path, minimum = 1, description = "The broadcast's id")),
     responses(
         (status = 200, body = BroadcastJson),
-        (status = 400, description = "The id is not a positive integer"),
-        (status = 404, description = "No such broadcast"),
-        (status = 409, description = "Not sending"),
+        (status = 400, body = ErrorJson, description = "The id is not a positive integer"),
+        (status = 404, body = ErrorJson, description = "No such broadcast"),
+        (status = 409, body = ErrorJson, description = "Not sending"),
     )
 )]
+#[tracing::instrument(skip_all, fields(id = id.get()))]
 pub async fn pause_message(
     State(state): State<AppState>,
     principal: Principal,
-    Path(raw): Path<String>,
+    Path(id): Path<BroadcastId>,
 ) -> Result<Json<BroadcastJson>, AppError> {
-    act(&state, &principal, &raw, Command::Pause).await
+    act(&state, &principal, id, Command::Pause).await
 }
 
 /// Resumes a paused broadcast.
@@ -105,20 +107,21 @@ pub async fn pause_message(
     post,
     path = "/api/messages/{id}/resume",
     tag = "messages",
-    params(("id" = i32, Path)),
+    params(("id" = i32, Path, minimum = 1, description = "The broadcast's id")),
     responses(
         (status = 200, body = BroadcastJson),
-        (status = 400, description = "The id is not a positive integer"),
-        (status = 404, description = "No such broadcast"),
-        (status = 409, description = "Not paused"),
+        (status = 400, body = ErrorJson, description = "The id is not a positive integer"),
+        (status = 404, body = ErrorJson, description = "No such broadcast"),
+        (status = 409, body = ErrorJson, description = "Not paused"),
     )
 )]
+#[tracing::instrument(skip_all, fields(id = id.get()))]
 pub async fn resume_message(
     State(state): State<AppState>,
     principal: Principal,
-    Path(raw): Path<String>,
+    Path(id): Path<BroadcastId>,
 ) -> Result<Json<BroadcastJson>, AppError> {
-    act(&state, &principal, &raw, Command::Resume).await
+    act(&state, &principal, id, Command::Resume).await
 }
 
 /// Queues the `failed` recipients again (a finished broadcast sends again).
@@ -126,20 +129,21 @@ pub async fn resume_message(
     post,
     path = "/api/messages/{id}/retry-failed",
     tag = "messages",
-    params(("id" = i32, Path)),
+    params(("id" = i32, Path, minimum = 1, description = "The broadcast's id")),
     responses(
         (status = 200, body = BroadcastJson),
-        (status = 400, description = "The id is not a positive integer"),
-        (status = 404, description = "No such broadcast"),
-        (status = 409, description = "No failed recipients, or the state does not allow it"),
+        (status = 400, body = ErrorJson, description = "The id is not a positive integer"),
+        (status = 404, body = ErrorJson, description = "No such broadcast"),
+        (status = 409, body = ErrorJson, description = "No failed recipients, or the state does not allow it"),
     )
 )]
+#[tracing::instrument(skip_all, fields(id = id.get()))]
 pub async fn retry_failed(
     State(state): State<AppState>,
     principal: Principal,
-    Path(raw): Path<String>,
+    Path(id): Path<BroadcastId>,
 ) -> Result<Json<BroadcastJson>, AppError> {
-    act(&state, &principal, &raw, Command::RetryFailed).await
+    act(&state, &principal, id, Command::RetryFailed).await
 }
 
 /// Queues the recipients whose outcome is `unknown` (their sender died
@@ -148,20 +152,21 @@ pub async fn retry_failed(
     post,
     path = "/api/messages/{id}/retry-unknown",
     tag = "messages",
-    params(("id" = i32, Path)),
+    params(("id" = i32, Path, minimum = 1, description = "The broadcast's id")),
     responses(
         (status = 200, body = BroadcastJson),
-        (status = 400, description = "The id is not a positive integer"),
-        (status = 404, description = "No such broadcast"),
-        (status = 409, description = "No unknown recipients, or the state does not allow it"),
+        (status = 400, body = ErrorJson, description = "The id is not a positive integer"),
+        (status = 404, body = ErrorJson, description = "No such broadcast"),
+        (status = 409, body = ErrorJson, description = "No unknown recipients, or the state does not allow it"),
     )
 )]
+#[tracing::instrument(skip_all, fields(id = id.get()))]
 pub async fn retry_unknown(
     State(state): State<AppState>,
     principal: Principal,
-    Path(raw): Path<String>,
+    Path(id): Path<BroadcastId>,
 ) -> Result<Json<BroadcastJson>, AppError> {
-    act(&state, &principal, &raw, Command::RetryUnknown).await
+    act(&state, &principal, id, Command::RetryUnknown).await
 }
 
 /// Deletes the delivered messages from the recipients' chats (Telegram
@@ -170,26 +175,22 @@ pub async fn retry_unknown(
     post,
     path = "/api/messages/{id}/delete-from-chats",
     tag = "messages",
-    params(("id" = i32, Path)),
+    params(("id" = i32, Path, minimum = 1, description = "The broadcast's id")),
     responses(
         (status = 200, body = BroadcastJson),
-        (status = 400, description = "The id is not a positive integer"),
-        (status = 404, description = "No such broadcast"),
-        (status = 409, description = "Nothing delivered in the last 48 hours, not started, or \
+        (status = 400, body = ErrorJson, description = "The id is not a positive integer"),
+        (status = 404, body = ErrorJson, description = "No such broadcast"),
+        (status = 409, body = ErrorJson, description = "Nothing delivered in the last 48 hours, not started, or \
                                       a legacy broadcast"),
     )
 )]
+#[tracing::instrument(skip_all, fields(id = id.get()))]
 pub async fn delete_from_chats(
     State(state): State<AppState>,
     principal: Principal,
-    Path(raw): Path<String>,
+    Path(id): Path<BroadcastId>,
 ) -> Result<Json<BroadcastJson>, AppError> {
-    act(&state, &principal, &raw, Command::DeleteFromChats).await
-}
-
-/// Telegram's error as safe to show: never the bot token.
-fn telegram_error(err: &RequestError, telegram: &Telegram) -> String {
-    format!("Telegram: {}", telegram.redact(&err.to_string()))
+    act(&state, &principal, id, Command::DeleteFromChats).await
 }
 
 /// Sends the broadcast's content to the acting admin's own Telegram id
@@ -198,58 +199,54 @@ fn telegram_error(err: &RequestError, telegram: &Telegram) -> String {
     post,
     path = "/api/messages/{id}/test",
     tag = "messages",
-    params(("id" = i32, Path)),
+    params(("id" = i32, Path, minimum = 1, description = "The broadcast's id")),
     responses(
         (status = 200, body = TestSentJson),
-        (status = 400, description = "The id is not a positive integer"),
-        (status = 404, description = "No such broadcast"),
-        (status = 409, description = "Telegram не настроен (no bot token), or the content can't \
+        (status = 400, body = ErrorJson, description = "The id is not a positive integer"),
+        (status = 404, body = ErrorJson, description = "No such broadcast"),
+        (status = 409, body = ErrorJson, description = "Telegram не настроен (no bot token), or the content can't \
                                       be sent"),
-        (status = 422, description = "The caller has no Telegram id (API tokens never do)"),
-        (status = 502, description = "Telegram refused or failed; the message says why"),
+        (status = 422, body = ErrorJson, description = "The caller has no Telegram id (API tokens never do)"),
+        (status = 502, body = ErrorJson, description = "Telegram refused or failed; the message says why"),
     )
 )]
+#[tracing::instrument(skip_all, fields(id = id.get()))]
 pub async fn test_send(
     State(state): State<AppState>,
     principal: Principal,
-    Path(raw): Path<String>,
+    Path(id): Path<BroadcastId>,
 ) -> Result<Json<TestSentJson>, AppError> {
-    let id = broadcast_id(&raw)?;
+    let id = id.get();
     let broadcast = broadcasts::get(&state.pool, id)
         .await?
         .ok_or_else(not_found)?;
     let content = broadcast.content().ok_or_else(|| {
         AppError::Conflict("this broadcast's content is not valid Telegram content".into())
     })?;
-    let chat = match &principal.via {
-        Via::Token { .. } => {
-            return Err(AppError::Unprocessable(
-                "a test send goes to the acting admin's Telegram id; API tokens have none — \
-                 sign in as an admin whose Telegram id is set"
-                    .into(),
-            ));
-        }
-        Via::Session { .. } => delivery::staff_telegram_id(&state.pool, &principal.name)
-            .await?
-            .ok_or_else(|| {
-                AppError::Unprocessable(format!(
-                    "your account has no Telegram id; set it with \
-                     `hsl-dashboard staff set-telegram {} <user_id>`",
-                    principal.name
-                ))
-            })?,
-    };
-    let telegram = state
-        .telegram
-        .as_ref()
-        .ok_or_else(|| AppError::Conflict(NOT_CONFIGURED.into()))?;
-    let message_id = telegram
-        .send(chat, &content)
+    if let Via::Token { .. } = &principal.via {
+        return Err(AppError::Unprocessable(
+            "a test send goes to the acting admin's Telegram id; API tokens have none — \
+             sign in as an admin whose Telegram id is set"
+                .into(),
+        ));
+    }
+    let ctx = state.context(&principal);
+    let sent = app::broadcasts::send_test(&ctx, state.telegram.as_ref(), &content, Some(id))
         .await
-        .map_err(|err| AppError::BadGateway(telegram_error(&err, telegram)))?;
-    broadcasts::record_test_send(&state.pool, id, &principal.actor(), chat).await?;
+        .map_err(|err| match err {
+            TestSendError::NoTelegramId => AppError::Unprocessable(format!(
+                "your account has no Telegram id; set it with \
+                 `hsl-dashboard staff set-telegram {} <user_id>`",
+                principal.name
+            )),
+            TestSendError::NotConfigured => AppError::Conflict(NOT_CONFIGURED.into()),
+            TestSendError::Telegram(message) => {
+                AppError::BadGateway(format!("Telegram: {message}"))
+            }
+            TestSendError::Db(err) => err.into(),
+        })?;
     Ok(Json(TestSentJson {
-        sent_to: chat,
-        telegram_message_id: message_id,
+        sent_to: sent.chat,
+        telegram_message_id: sent.message_id,
     }))
 }

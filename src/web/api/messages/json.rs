@@ -4,7 +4,6 @@ use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use super::request::Problem;
 use crate::domain::broadcast::BroadcastStatus;
 use crate::domain::time::rfc3339;
 use crate::store::broadcasts::{Broadcast, Counts, Recipient};
@@ -194,21 +193,12 @@ pub struct CreatedJson {
 /// One problem in a previewed request.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ProblemJson {
-    /// audience | content | scheduled_at
-    field: String,
-    error: String,
+    /// The part it is in.
+    #[schema(value_type = String, examples("audience", "content", "scheduled_at"))]
+    pub field: &'static str,
+    pub error: String,
     /// The message in Russian.
-    label: String,
-}
-
-impl From<&Problem> for ProblemJson {
-    fn from(problem: &Problem) -> Self {
-        Self {
-            field: problem.field.to_owned(),
-            error: problem.error.clone(),
-            label: problem.label.clone(),
-        }
-    }
+    pub label: String,
 }
 
 /// The answer to `POST /api/messages/preview`. Problems are listed in

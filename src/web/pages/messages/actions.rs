@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use chrono_tz::Tz;
 
 use super::audience::plural;
-use super::shared::{self, broadcast_id};
+use super::shared::{self, Id};
 use crate::app;
 use crate::domain::broadcast::{Action, BroadcastStatus};
 use crate::store::broadcast_history;
@@ -20,7 +20,6 @@ use crate::store::broadcasts::{Broadcast, Command, CommandError, DELETE_WINDOW_H
 use crate::web::AppState;
 use crate::web::auth::{Access, Principal};
 use crate::web::error::AppError;
-use crate::web::extract::Path;
 use crate::web::pages::{Layout, maybe_local_time};
 use crate::web::routes::Routes;
 
@@ -282,8 +281,8 @@ pub fn routes() -> Routes {
             let routes = routes.get(
                 &path,
                 Access::ADMIN,
-                move |state: State<AppState>, principal: Principal, raw: Path<String>| {
-                    confirm(state, principal, raw, action)
+                move |state: State<AppState>, principal: Principal, id: Id| {
+                    confirm(state, principal, id, action)
                 },
             );
             match action {
@@ -292,8 +291,8 @@ pub fn routes() -> Routes {
                 _ => routes.post(
                     &path,
                     Access::ADMIN,
-                    move |state: State<AppState>, principal: Principal, raw: Path<String>| {
-                        apply(state, principal, raw, action)
+                    move |state: State<AppState>, principal: Principal, id: Id| {
+                        apply(state, principal, id, action)
                     },
                 ),
             }
@@ -311,13 +310,14 @@ pub struct ConfirmPage {
 }
 
 /// `GET /messages/{id}/{action}`: asks first; 409 when not possible now.
+#[tracing::instrument(skip_all, fields(id = id.0, action = action.slug()))]
 async fn confirm(
     State(state): State<AppState>,
     principal: Principal,
-    Path(raw): Path<String>,
+    id: Id,
     action: PageAction,
 ) -> Result<ConfirmPage, AppError> {
-    let broadcast = shared::load(&state.pool, &raw).await?;
+    let broadcast = shared::load(&state.pool, id).await?;
     let deletable = deletable(&state, &broadcast).await?;
     if let Some(reason) = refusal(&broadcast, action, deletable) {
         return Err(AppError::Conflict(reason));
@@ -333,13 +333,13 @@ async fn confirm(
 }
 
 /// `POST /messages/{id}/{action}`: does it, then back to the broadcast.
+#[tracing::instrument(skip_all, fields(id = id, action = action.slug()))]
 async fn apply(
     State(state): State<AppState>,
     principal: Principal,
-    Path(raw): Path<String>,
+    Id(id): Id,
     action: PageAction,
 ) -> Result<Response, AppError> {
-    let id = broadcast_id(&raw)?;
     let command = action.command().ok_or_else(AppError::not_found)?;
     app::broadcasts::command(&state.context(&principal), id, command)
         .await

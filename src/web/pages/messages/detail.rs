@@ -5,26 +5,27 @@
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{RawQuery, State};
+use axum::extract::State;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
+use serde::Deserialize;
 use serde_json::Value;
 
 use super::actions::PageAction;
 use super::audience::summary;
 use super::progress::{self, Progress};
 use super::render::telegram_to_html;
-use super::shared::{self, MAX_PAGE, with_query};
+use super::shared::{self, Id, MAX_PAGE, PageQuery, Words, with_query};
+use crate::app::broadcasts::filters::RecipientFilter;
 use crate::domain::broadcast::RecipientStatus;
 use crate::domain::content::ContentType;
+use crate::domain::input::Bounded;
 use crate::domain::telegram_html::is_absolute_url;
 use crate::store::broadcast_history::{self, NamedRecipient};
 use crate::store::broadcasts::{self, Broadcast};
 use crate::web::AppState;
-use crate::web::api::params::Params;
 use crate::web::auth::{Access, Principal};
 use crate::web::error::AppError;
-use crate::web::extract::Path;
 use crate::web::pages::{Layout, maybe_local_time, person_name, telegram_link};
 use crate::web::routes::Routes;
 
@@ -36,28 +37,34 @@ pub fn routes() -> Routes {
         .get("/messages/{id}/progress", Access::ADMIN, progress::fragment)
 }
 
-/// The recipients filter and page from the query string, and the notice.
-fn parse(
-    query: Option<&str>,
-) -> Result<(Option<RecipientStatus>, i64, Option<&'static str>), AppError> {
-    let params = Params::parse(query).without_empty();
-    let status = params
-        .raw("status")
-        .map(|raw| {
-            raw.parse::<RecipientStatus>().map_err(|_| {
-                AppError::BadRequest(
-                    "Статус получателя — один из: pending, sending, sent, failed, blocked, \
-                     unknown, skipped, deleted."
-                        .to_owned(),
-                )
-            })
+/// `?status=…&page=N&done=…`: the recipients filter and page, and the
+/// action just done (for its notice); blank fields mean "any".
+#[derive(Debug, Default, Deserialize)]
+pub struct DetailQuery {
+    status: Option<RecipientFilter>,
+    page: Option<Bounded<1, { MAX_PAGE }>>,
+    done: Option<String>,
+}
+
+impl Words for DetailQuery {
+    fn refusal(field: &str) -> Option<String> {
+        (field == "status").then(|| {
+            "Статус получателя — один из: pending, sending, sent, failed, blocked, unknown, \
+             skipped, deleted."
+                .to_owned()
         })
-        .transpose()?;
-    let page = params
-        .int("page", 1..=MAX_PAGE, &shared::page_message())?
-        .unwrap_or(1);
-    let notice = params.raw("done").and_then(PageAction::notice);
-    Ok((status, page, notice))
+    }
+}
+
+impl DetailQuery {
+    /// The filter, the page (from 1) and the notice.
+    fn read(&self) -> (Option<RecipientStatus>, i64, Option<&'static str>) {
+        (
+            self.status.map(|status| status.0),
+            self.page.map_or(1, Bounded::get),
+            self.done.as_deref().and_then(PageAction::notice),
+        )
+    }
 }
 
 /// An inline button as stored: its text and what it does.
@@ -168,14 +175,15 @@ impl MessagePage {
 }
 
 /// `GET /messages/{id}[?status=…][&page=N][&done=…]`.
+#[tracing::instrument(skip_all, fields(id = id.0))]
 pub async fn show(
     State(state): State<AppState>,
     principal: Principal,
-    Path(raw): Path<String>,
-    RawQuery(query): RawQuery,
+    id: Id,
+    PageQuery(query): PageQuery<DetailQuery>,
 ) -> Result<MessagePage, AppError> {
-    let id = shared::broadcast_id(&raw)?;
-    let (filter, page, notice) = parse(query.as_deref())?;
+    let (filter, page, notice) = query.read();
+    let Id(id) = id;
     let b = broadcasts::get(&state.pool, id)
         .await?
         .ok_or_else(shared::not_found)?;
@@ -226,19 +234,29 @@ mod tests {
 
     use super::*;
 
+    fn parse(query: &str) -> Result<(Option<RecipientStatus>, i64, Option<&'static str>), String> {
+        crate::web::extract::text_values::from_query::<DetailQuery>(query, true)
+            .map(|query| query.read())
+            .map_err(|problem| {
+                DetailQuery::refusal(&problem.field).unwrap_or_else(|| problem.russian())
+            })
+    }
+
     #[test]
     fn query_is_checked() {
-        assert_eq!(parse(Some("status=&page=")).unwrap(), (None, 1, None));
+        assert_eq!(parse("status=&page=").unwrap(), (None, 1, None));
         assert_eq!(
-            parse(Some("status=failed&page=2&done=cancel")).unwrap(),
+            parse("status=failed&page=2&done=cancel").unwrap(),
             (Some(RecipientStatus::Failed), 2, Some("Рассылка отменена."))
         );
-        assert_eq!(parse(Some("done=nonsense")).unwrap().2, None);
-        for bad in ["status=done", "page=0", "page=1.5"] {
-            assert!(
-                matches!(parse(Some(bad)), Err(AppError::BadRequest(_))),
-                "{bad}"
-            );
+        assert_eq!(parse("done=nonsense").unwrap().2, None);
+        for (bad, words) in [
+            ("status=done", "Статус получателя"),
+            ("page=0", "Номер страницы"),
+            ("page=1.5", "Номер страницы"),
+        ] {
+            let message = parse(bad).unwrap_err();
+            assert!(message.starts_with(words), "{bad}: {message}");
         }
     }
 

@@ -5,20 +5,21 @@ use std::collections::HashMap;
 
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{RawQuery, State};
+use axum::extract::State;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
+use serde::{Deserialize, Deserializer};
 
 use super::audience::summary;
 use super::render::excerpt;
-use super::shared::{self, MAX_PAGE, with_query};
+use super::shared::{self, MAX_PAGE, PageQuery, Words, with_query};
+use crate::app::broadcasts::filters::{StatusFilter, StreamFilter};
 use crate::domain::broadcast::BroadcastStatus;
-use crate::domain::stream::StreamCode;
+use crate::domain::input::Bounded;
 use crate::store::broadcast_history;
 use crate::store::broadcasts::{self, Broadcast, Filter};
 use crate::store::streams::StreamChoice;
 use crate::web::AppState;
-use crate::web::api::params::Params;
 use crate::web::auth::{Access, Principal};
 use crate::web::error::AppError;
 use crate::web::pages::Layout;
@@ -33,56 +34,54 @@ pub fn routes() -> Routes {
     Routes::default().get("/messages", Access::ADMIN, show)
 }
 
-/// Validates the query string; blank fields mean "any".
-pub fn parse(query: Option<&str>) -> Result<(Filter, i64), AppError> {
-    let params = Params::parse(query).without_empty();
-    let status = params
-        .raw("status")
-        .map(|raw| {
-            raw.parse::<BroadcastStatus>().map_err(|_| {
-                AppError::BadRequest(
-                    "Статус рассылки — один из: draft, scheduled, sending, paused, done, \
-                     cancelled, failed."
-                        .to_owned(),
-                )
-            })
+/// An author to filter by: a staff login or token name, as typed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Author(pub String);
+
+impl<'de> Deserialize<'de> for Author {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(deserializer)?;
+        if raw.chars().count() > MAX_AUTHOR || raw.chars().any(char::is_control) {
+            return Err(serde::de::Error::custom("not a login"));
+        }
+        Ok(Self(raw))
+    }
+}
+
+/// `?status=…&stream=…&author=…&page=N`; blank fields mean "any".
+#[derive(Debug, Default, Deserialize)]
+pub struct HistoryQuery {
+    status: Option<StatusFilter>,
+    stream: Option<StreamFilter>,
+    author: Option<Author>,
+    page: Option<Bounded<1, { MAX_PAGE }>>,
+}
+
+impl Words for HistoryQuery {
+    fn refusal(field: &str) -> Option<String> {
+        Some(match field {
+            "status" => "Статус рассылки — один из: draft, scheduled, sending, paused, done, \
+                         cancelled, failed."
+                .to_owned(),
+            "stream" => "Поток — код потока: латинские буквы, цифры, «_» и «-».".to_owned(),
+            "author" => format!("Автор — логин сотрудника, не длиннее {MAX_AUTHOR} символов."),
+            _ => return None,
         })
-        .transpose()?;
-    let stream = params
-        .raw("stream")
-        .map(|raw| {
-            StreamCode::parse(raw)
-                .map(StreamCode::into_string)
-                .map_err(|_| {
-                    AppError::BadRequest(
-                        "Поток — код потока: латинские буквы, цифры, «_» и «-».".to_owned(),
-                    )
-                })
-        })
-        .transpose()?;
-    let author = params
-        .raw("author")
-        .map(|raw| {
-            if raw.chars().count() > MAX_AUTHOR || raw.chars().any(char::is_control) {
-                Err(AppError::BadRequest(format!(
-                    "Автор — логин сотрудника, не длиннее {MAX_AUTHOR} символов."
-                )))
-            } else {
-                Ok(raw.to_owned())
-            }
-        })
-        .transpose()?;
-    let page = params
-        .int("page", 1..=MAX_PAGE, &shared::page_message())?
-        .unwrap_or(1);
-    Ok((
-        Filter {
-            status,
-            stream,
-            author,
-        },
-        page,
-    ))
+    }
+}
+
+impl HistoryQuery {
+    /// The filter and the page (from 1).
+    pub fn filter(self) -> (Filter, i64) {
+        (
+            Filter {
+                status: self.status.map(|status| status.0),
+                stream: self.stream.map(|stream| stream.0),
+                author: self.author.map(|author| author.0),
+            },
+            self.page.map_or(1, Bounded::get),
+        )
+    }
 }
 
 /// The query string of `filter` and `page` (when past the first).
@@ -158,12 +157,13 @@ impl HistoryPage {
 }
 
 /// `GET /messages[?status=…][&stream=…][&author=…][&page=N]`.
+#[tracing::instrument(skip_all)]
 pub async fn show(
     State(state): State<AppState>,
     principal: Principal,
-    RawQuery(query): RawQuery,
+    PageQuery(query): PageQuery<HistoryQuery>,
 ) -> Result<HistoryPage, AppError> {
-    let (filter, page) = parse(query.as_deref())?;
+    let (filter, page) = query.filter();
     let (broadcasts, total) =
         broadcasts::list(&state.pool, &filter, PAGE_SIZE, (page - 1) * PAGE_SIZE).await?;
     let known = crate::store::streams::stream_choices(&state.pool).await?;
@@ -228,14 +228,22 @@ fn stream_choices(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::web::extract::text_values::from_query;
+
+    fn parse(query: &str) -> Result<(Filter, i64), String> {
+        from_query::<HistoryQuery>(query, true)
+            .map(HistoryQuery::filter)
+            .map_err(|problem| {
+                HistoryQuery::refusal(&problem.field).unwrap_or_else(|| problem.russian())
+            })
+    }
 
     #[test]
     fn blank_fields_mean_any_and_links_keep_the_filters() {
-        let (filter, page) = parse(Some("status=&stream=&author=&page=")).unwrap();
+        let (filter, page) = parse("status=&stream=&author=&page=").unwrap();
         assert!(filter.status.is_none() && filter.stream.is_none() && filter.author.is_none());
         assert_eq!(page, 1);
-        let (filter, page) =
-            parse(Some("status=done&stream=8th_stream&author=anna+b&page=2")).unwrap();
+        let (filter, page) = parse("status=done&stream=8th_stream&author=anna+b&page=2").unwrap();
         assert_eq!(filter.status, Some(BroadcastStatus::Done));
         assert_eq!(filter.author.as_deref(), Some("anna b"));
         assert_eq!(page, 2);
@@ -244,17 +252,16 @@ mod tests {
             with_query("/messages", &pairs),
             "/messages?status=done&stream=8th_stream&author=anna+b&page=3"
         );
-        for bad in [
-            "status=sent",
-            "stream=a%20b",
-            "page=0",
-            "page=x",
-            "author=%01",
+        for (bad, words) in [
+            ("status=sent", "Статус рассылки"),
+            ("stream=a%20b", "Поток"),
+            ("page=0", "Номер страницы"),
+            ("page=x", "Номер страницы"),
+            ("page=%2B1", "Номер страницы"),
+            ("author=%01", "Автор"),
         ] {
-            assert!(
-                matches!(parse(Some(bad)), Err(AppError::BadRequest(_))),
-                "{bad}"
-            );
+            let message = parse(bad).unwrap_err();
+            assert!(message.starts_with(words), "{bad}: {message}");
         }
     }
 }

@@ -10,13 +10,12 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
 use super::actions::{self, PageAction};
-use super::shared;
+use super::shared::{self, Id};
 use crate::domain::broadcast::{BroadcastStatus, RecipientStatus};
 use crate::store::broadcasts::{Broadcast, Counts};
 use crate::web::AppState;
 use crate::web::auth::Principal;
 use crate::web::error::AppError;
-use crate::web::extract::Path;
 use crate::web::pages::htmx::{Fragment, VARY};
 
 #[derive(Template, WebTemplate)]
@@ -112,13 +111,14 @@ impl Progress {
 }
 
 /// `GET /messages/{id}/progress`: the fragment alone.
+#[tracing::instrument(skip_all, fields(id = id.0))]
 pub async fn fragment(
     State(state): State<AppState>,
     _principal: Principal,
     htmx: Fragment,
-    Path(raw): Path<String>,
+    id: Id,
 ) -> Result<Response, AppError> {
-    let broadcast = shared::load(&state.pool, &raw).await?;
+    let broadcast = shared::load(&state.pool, id).await?;
     let mut progress = Progress::of(&state, &broadcast).await?;
     // Only live cards poll, so an htmx request finding it final is the
     // poll that saw it finish.

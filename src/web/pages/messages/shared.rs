@@ -1,33 +1,81 @@
-//! What the history, detail and action pages share: the `{id}`, loading a
-//! broadcast, stream names, query-string helpers.
+//! What the history, detail and action pages share: the `{id}`, their
+//! query strings, loading a broadcast, stream names, links.
 
 use std::collections::HashMap;
 
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
 use sqlx::PgPool;
 
+use crate::domain::input::BroadcastId;
 use crate::store::broadcasts::{self, Broadcast};
 use crate::store::streams;
-use crate::web::api::params::positive_i32;
 use crate::web::error::AppError;
+use crate::web::extract::{Path, text_values};
+
+const BAD_ID: &str = "Номер рассылки — целое положительное число (id must be a positive integer).";
 
 /// The `{id}` of a broadcast page: a positive integer, else 400.
+#[derive(Debug, Clone, Copy)]
+pub struct Id(pub i32);
+
+impl<S: Send + Sync> FromRequestParts<S> for Id {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        Path::<BroadcastId>::from_request_parts(parts, state)
+            .await
+            .map(|Path(id)| Self(id.get()))
+            .map_err(|_| AppError::BadRequest(BAD_ID.to_owned()))
+    }
+}
+
+/// A broadcast id typed into a form (`raw`), else 400.
 pub fn broadcast_id(raw: &str) -> Result<i32, AppError> {
-    positive_i32(raw).ok_or_else(|| {
-        AppError::BadRequest(
-            "Номер рассылки — целое положительное число (id must be a positive integer)."
-                .to_owned(),
-        )
-    })
+    BroadcastId::parse(raw)
+        .map(BroadcastId::get)
+        .ok_or_else(|| AppError::BadRequest(BAD_ID.to_owned()))
+}
+
+/// A messages page's GET form, read as `FormQuery` reads it (blank fields
+/// are "any", integers strict), refused in the page's own words for its
+/// fields ([`Words`]) or else in `FormQuery`'s.
+#[derive(Debug, Clone)]
+pub struct PageQuery<T>(pub T);
+
+/// What a page says when a field of its query is refused.
+pub trait Words {
+    /// The whole sentence for `field`, when the page has its own.
+    fn refusal(field: &str) -> Option<String>;
+}
+
+impl<S: Send + Sync, T: DeserializeOwned + Words> FromRequestParts<S> for PageQuery<T> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, AppError> {
+        text_values::from_query(parts.uri.query().unwrap_or_default(), true)
+            .map(Self)
+            .map_err(|problem| {
+                AppError::BadRequest(
+                    T::refusal(&problem.field).unwrap_or_else(|| problem.russian()),
+                )
+            })
+    }
+}
+
+/// The words for a broadcast number typed into a query.
+pub fn bad_id() -> String {
+    BAD_ID.to_owned()
 }
 
 pub fn not_found() -> AppError {
     AppError::NotFound("Рассылка не найдена.".to_owned())
 }
 
-/// Broadcast `raw` (the path segment), or 400/404.
-pub async fn load(pool: &PgPool, raw: &str) -> Result<Broadcast, AppError> {
-    let id = broadcast_id(raw)?;
-    broadcasts::get(pool, id).await?.ok_or_else(not_found)
+/// Broadcast `id`, or 404.
+pub async fn load(pool: &PgPool, id: Id) -> Result<Broadcast, AppError> {
+    broadcasts::get(pool, id.0).await?.ok_or_else(not_found)
 }
 
 /// Stream code → display name, for every stream the registry or bookings
@@ -56,10 +104,6 @@ pub fn with_query(path: &str, pairs: &[(&str, String)]) -> String {
 
 /// Most page numbers a list accepts.
 pub const MAX_PAGE: i64 = 1_000_000;
-
-pub fn page_message() -> String {
-    format!("Номер страницы — целое число от 1 до {MAX_PAGE}.")
-}
 
 /// Pages needed for `total` rows, at least one.
 pub fn pages(total: i64, size: i64) -> i64 {

@@ -1,5 +1,7 @@
-//! The composer's form read as a broadcast: each part valid, or the
-//! mistake in it tied to the field it is in.
+//! The composer's form read as a broadcast request: each part, or the
+//! problem in the form that keeps it from being one. The rules of a
+//! broadcast are not here: `app::broadcasts::review` applies them, as it
+//! does to the API's requests.
 
 use std::collections::BTreeMap;
 
@@ -7,60 +9,27 @@ use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 
 use super::form::{ButtonField, ComposerForm, MAX_BUTTON_SLOTS};
-use crate::domain::audience::{Audience, AudienceError, RawAudience, Segment};
+use crate::app::broadcasts::Problem;
+use crate::app::broadcasts::check::{FormProblem, Unchecked};
+use crate::domain::audience::{RawAudience, Segment};
 use crate::domain::broadcast::RawButton;
-use crate::domain::content::{Content, ContentType, RawContent, RawMedia};
+use crate::domain::content::{ContentType, RawContent, RawMedia};
 
-/// A mistake in the form: the field it belongs to and what to do, in Russian.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Mistake {
-    pub field: &'static str,
-    pub label: String,
+fn form(problem: FormProblem) -> Problem {
+    Problem::Form(problem)
 }
 
-impl Mistake {
-    pub fn new(field: &'static str, label: impl Into<String>) -> Self {
-        Self {
-            field,
-            label: label.into(),
-        }
-    }
-}
-
-/// The form read as a broadcast, each part valid or the mistake in it.
-#[derive(Debug, Clone)]
-pub struct Checked {
-    pub audience: Result<Audience, Mistake>,
-    pub content: Result<Content, Mistake>,
-    /// `None` sends now.
-    pub scheduled_at: Result<Option<DateTime<Utc>>, Mistake>,
-}
-
-impl Checked {
-    pub fn mistakes(&self) -> Vec<Mistake> {
-        [
-            self.audience.as_ref().err(),
-            self.content.as_ref().err(),
-            self.scheduled_at.as_ref().err(),
-        ]
-        .into_iter()
-        .flatten()
-        .cloned()
-        .collect()
-    }
-}
-
-/// Checks everything that needs no database; `now` decides what is past.
-pub fn check(form: &ComposerForm, tz: Tz, now: DateTime<Utc>) -> Checked {
-    Checked {
+/// Reads `form` as a request; times are in the school's zone `tz`.
+pub fn read(form: &ComposerForm, tz: Tz) -> Unchecked {
+    Unchecked {
         audience: audience(form),
         content: content(form),
-        scheduled_at: schedule(form, tz, now),
+        scheduled_at: schedule(form, tz),
     }
 }
 
-/// The ids typed into the users field, or the mistake in them.
-pub fn user_ids(text: &str) -> Result<Vec<i64>, Mistake> {
+/// The ids typed into the users field, or the problem with them.
+pub fn user_ids(text: &str) -> Result<Vec<i64>, Problem> {
     let mut ids = Vec::new();
     for token in text
         .split(|c: char| c.is_whitespace() || c == ',' || c == ';')
@@ -70,62 +39,57 @@ pub fn user_ids(text: &str) -> Result<Vec<i64>, Mistake> {
             Ok(id) if id > 0 => ids.push(id),
             _ => {
                 let shown: String = token.chars().take(40).collect();
-                return Err(Mistake::new(
-                    "user_ids",
-                    format!("«{shown}» — не ID пользователя: нужно целое положительное число."),
-                ));
+                return Err(form(FormProblem::NotUserId(shown)));
             }
         }
     }
     Ok(ids)
 }
 
-fn audience(form: &ComposerForm) -> Result<Audience, Mistake> {
-    let raw = match form.audience.as_str() {
+/// The people the users field names, to show with their names.
+pub fn named_ids(form: &ComposerForm) -> Vec<i64> {
+    match user_ids(&form.user_ids) {
+        Ok(ids) if form.audience == "users" => ids,
+        _ => Vec::new(),
+    }
+}
+
+fn audience(form_: &ComposerForm) -> Result<RawAudience, Problem> {
+    Ok(match form_.audience.as_str() {
         "users" => RawAudience::Users {
-            user_ids: user_ids(&form.user_ids)?,
+            user_ids: user_ids(&form_.user_ids)?,
         },
         "stream" => {
-            let mut statuses = Vec::with_capacity(form.statuses.len());
-            for raw in &form.statuses {
-                let status = raw.trim().parse::<i32>().map_err(|_| {
-                    Mistake::new("statuses", format!("Неизвестный статус заявки: «{raw}»."))
-                })?;
+            let mut statuses = Vec::with_capacity(form_.statuses.len());
+            for raw in &form_.statuses {
+                let status = raw
+                    .trim()
+                    .parse::<i32>()
+                    .map_err(|_| form(FormProblem::UnknownStatus(raw.clone())))?;
                 statuses.push(status);
             }
             RawAudience::Stream {
-                streams: form.streams.clone(),
+                streams: form_.streams.clone(),
                 statuses: Some(statuses),
             }
         }
         "segment" => {
             let segment = Segment::ALL
                 .into_iter()
-                .find(|segment| segment.as_str() == form.segment)
-                .ok_or_else(|| Mistake::new("segment", "Выберите сегмент."))?;
+                .find(|segment| segment.as_str() == form_.segment)
+                .ok_or_else(|| form(FormProblem::NoSegment))?;
             RawAudience::Segment { segment }
         }
-        _ => return Err(Mistake::new("audience", "Выберите, кому отправить.")),
-    };
-    Audience::parse(raw).map_err(|err| {
-        let field = match err {
-            AudienceError::NoUsers | AudienceError::TooManyUsers | AudienceError::BadUserIds(_) => {
-                "user_ids"
-            }
-            AudienceError::NoStreams | AudienceError::BadStreamCode(_) => "streams",
-            AudienceError::BadStatus(_) | AudienceError::NoStatuses => "statuses",
-        };
-        Mistake::new(field, err.label())
+        _ => return Err(form(FormProblem::NoAudienceKind)),
     })
 }
 
 /// The keyboard rows: slots grouped by their row number, rows in order.
-fn button_rows(buttons: &[ButtonField]) -> Result<Vec<Vec<RawButton>>, Mistake> {
+fn button_rows(buttons: &[ButtonField]) -> Result<Vec<Vec<RawButton>>, Problem> {
     if buttons.len() > MAX_BUTTON_SLOTS {
-        return Err(Mistake::new(
-            "buttons",
-            format!("Кнопок больше {MAX_BUTTON_SLOTS}."),
-        ));
+        return Err(form(FormProblem::TooManyButtons {
+            max: MAX_BUTTON_SLOTS,
+        }));
     }
     let mut rows: BTreeMap<u32, Vec<RawButton>> = BTreeMap::new();
     for (i, button) in buttons.iter().enumerate() {
@@ -136,14 +100,10 @@ fn button_rows(buttons: &[ButtonField]) -> Result<Vec<Vec<RawButton>>, Mistake> 
             .ok()
             .filter(|row| (1..=100).contains(row))
             .ok_or_else(|| {
-                Mistake::new(
-                    "buttons",
-                    format!(
-                        "Кнопка {}: ряд — число от 1 до 100, а не «{}».",
-                        i + 1,
-                        button.row.chars().take(20).collect::<String>()
-                    ),
-                )
+                form(FormProblem::ButtonRow {
+                    button: i + 1,
+                    raw: button.row.chars().take(20).collect(),
+                })
             })?;
         let value = button.value.trim().to_owned();
         let raw = match button.kind.as_str() {
@@ -157,32 +117,27 @@ fn button_rows(buttons: &[ButtonField]) -> Result<Vec<Vec<RawButton>>, Mistake> 
                 url: None,
                 callback_data: Some(value),
             },
-            _ => {
-                return Err(Mistake::new(
-                    "buttons",
-                    format!("Кнопка {}: выберите «ссылка» или «callback».", i + 1),
-                ));
-            }
+            _ => return Err(form(FormProblem::ButtonKind { button: i + 1 })),
         };
         rows.entry(row).or_default().push(raw);
     }
     Ok(rows.into_values().collect())
 }
 
-fn content(form: &ComposerForm) -> Result<Content, Mistake> {
-    let kind = ContentType::parse(&form.content_type)
-        .ok_or_else(|| Mistake::new("content_type", "Выберите тип сообщения."))?;
-    let buttons = button_rows(&form.buttons)?;
-    let raw = match kind {
+fn content(form_: &ComposerForm) -> Result<RawContent, Problem> {
+    let kind =
+        ContentType::parse(&form_.content_type).ok_or_else(|| form(FormProblem::NoContentType))?;
+    let buttons = button_rows(&form_.buttons)?;
+    Ok(match kind {
         ContentType::Text => RawContent::Text {
-            text: form.text.clone(),
-            link_preview: form.link_preview,
+            text: form_.text.clone(),
+            link_preview: form_.link_preview,
             buttons,
         },
         media => {
             let media_raw = RawMedia {
-                file_id: form.file_id.clone(),
-                caption: form.text.clone(),
+                file_id: form_.file_id.clone(),
+                caption: form_.text.clone(),
                 buttons,
             };
             match media {
@@ -191,77 +146,62 @@ fn content(form: &ComposerForm) -> Result<Content, Mistake> {
                 _ => RawContent::Document(media_raw),
             }
         }
-    };
-    Content::parse(raw).map_err(|err| {
-        use crate::domain::content::ContentError;
-        let field = match err {
-            ContentError::Html { .. } | ContentError::Control { .. } => "text",
-            ContentError::Buttons(_) => "buttons",
-            ContentError::FileId => "file_id",
-        };
-        Mistake::new(field, err.label())
     })
 }
 
 /// The moment typed into the schedule field, in the school's zone.
-pub fn local_moment(raw: &str, tz: Tz) -> Result<DateTime<Utc>, Mistake> {
+pub fn local_moment(raw: &str, tz: Tz) -> Result<DateTime<Utc>, Problem> {
     let raw = raw.trim();
     if raw.is_empty() {
-        return Err(Mistake::new(
-            "scheduled_at",
-            "Укажите дату и время отправки.",
-        ));
+        return Err(form(FormProblem::NoTime));
     }
     let naive = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"]
         .iter()
         .find_map(|format| NaiveDateTime::parse_from_str(raw, format).ok())
-        .ok_or_else(|| {
-            Mistake::new(
-                "scheduled_at",
-                "Время отправки: укажите дату и время в виде ГГГГ-ММ-ДД ЧЧ:ММ.",
-            )
-        })?;
+        .ok_or_else(|| form(FormProblem::TimeFormat))?;
     tz.from_local_datetime(&naive)
         .earliest()
         .map(|at| at.with_timezone(&Utc))
         .ok_or_else(|| {
-            Mistake::new(
-                "scheduled_at",
-                format!("В зоне {tz} нет такого времени (перевод часов)."),
-            )
+            form(FormProblem::NoSuchLocalTime {
+                zone: tz.to_string(),
+            })
         })
 }
 
-fn schedule(
-    form: &ComposerForm,
-    tz: Tz,
-    now: DateTime<Utc>,
-) -> Result<Option<DateTime<Utc>>, Mistake> {
-    match form.when.as_str() {
+fn schedule(form_: &ComposerForm, tz: Tz) -> Result<Option<DateTime<Utc>>, Problem> {
+    match form_.when.as_str() {
         "now" | "" => Ok(None),
-        "at" => {
-            let at = local_moment(&form.scheduled_at, tz)?;
-            if at < now {
-                return Err(Mistake::new("scheduled_at", "Время отправки уже прошло."));
-            }
-            Ok(Some(at))
-        }
-        _ => Err(Mistake::new(
-            "scheduled_at",
-            "Выберите «сейчас» или «запланировать».",
-        )),
+        "at" => local_moment(&form_.scheduled_at, tz).map(Some),
+        _ => Err(form(FormProblem::NoWhen)),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::app::broadcasts::check::check;
+    use crate::domain::audience::Audience;
     use crate::web::pages::messages::compose::form::Posted;
 
     const MOSCOW: Tz = chrono_tz::Europe::Moscow;
 
     fn posted(body: &str) -> Posted {
         Posted::parse(body.as_bytes())
+    }
+
+    /// The fields with problems, as the composer shows them (the past is
+    /// the review's, which needs no database for it).
+    fn fields(body: &str) -> Vec<&'static str> {
+        let p = posted(body);
+        let checked = check(read(&p.form, MOSCOW));
+        let mut problems: Vec<Problem> = checked.problems().into_iter().cloned().collect();
+        if let Ok(Some(at)) = checked.scheduled_at
+            && let Some(past) = Problem::past(at, Utc::now())
+        {
+            problems.push(past);
+        }
+        problems.iter().map(|p| p.field().as_str()).collect()
     }
 
     #[test]
@@ -279,8 +219,8 @@ mod tests {
         assert_eq!(p.form.text, "<b>Hi</b>");
         assert!(p.form.link_preview);
         assert_eq!(p.form.buttons.len(), 1);
-        let checked = check(&p.form, MOSCOW, Utc::now());
-        assert!(checked.mistakes().is_empty(), "{:?}", checked.mistakes());
+        let checked = check(read(&p.form, MOSCOW));
+        assert!(checked.problems().is_empty(), "{:?}", checked.problems());
         let Audience::Stream { statuses, .. } = checked.audience.unwrap() else {
             panic!("a stream audience");
         };
@@ -289,14 +229,7 @@ mod tests {
 
     #[test]
     fn each_mistake_names_its_field() {
-        let field = |body: &str| {
-            let p = posted(body);
-            check(&p.form, MOSCOW, Utc::now())
-                .mistakes()
-                .into_iter()
-                .map(|m| m.field)
-                .collect::<Vec<_>>()
-        };
+        let field = fields;
         let text = "&content_type=text&text=x";
         assert_eq!(field(&format!("audience=nobody{text}")), ["audience"]);
         assert_eq!(

@@ -5,7 +5,7 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 
-use super::super::shared;
+use super::super::shared::{self, Id};
 use super::form::ComposerForm;
 use super::{Page, render_form};
 use crate::app::{self, broadcasts::Valid};
@@ -23,10 +23,9 @@ fn not_scheduled(status: BroadcastStatus) -> AppError {
     ))
 }
 
-/// The form of scheduled broadcast `raw` (its id).
-pub async fn load(state: &AppState, raw: &str) -> Result<(i32, ComposerForm), AppError> {
-    let broadcast = shared::load(&state.pool, raw).await?;
-    let id = broadcast.id;
+/// The form of scheduled broadcast `id`.
+pub async fn load(state: &AppState, id: Id) -> Result<ComposerForm, AppError> {
+    let broadcast = shared::load(&state.pool, id).await?;
     if broadcast.legacy || broadcast.status != BroadcastStatus::Scheduled {
         return Err(not_scheduled(broadcast.status));
     }
@@ -38,11 +37,12 @@ pub async fn load(state: &AppState, raw: &str) -> Result<(i32, ComposerForm), Ap
             .format("%Y-%m-%dT%H:%M")
             .to_string();
     }
-    Ok((id, form))
+    Ok(form)
 }
 
 /// Writes the checked form back to broadcast `id` and opens it. «Сразу»
 /// makes it due now: the engine starts it within a tick.
+#[tracing::instrument(skip_all, fields(id = id))]
 pub async fn save<'a>(
     state: &AppState,
     principal: &Principal,

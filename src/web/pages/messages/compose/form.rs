@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::domain::audience::RawAudience;
 use crate::domain::broadcast::ButtonAction;
 use crate::store::broadcasts::Broadcast;
 /// The most button slots a form may carry (Telegram allows 100 buttons).
@@ -188,35 +189,28 @@ impl ComposerForm {
     }
 
     fn apply_audience(&mut self, audience: &serde_json::Value) {
-        let strings = |key: &str| -> Vec<String> {
-            audience[key]
-                .as_array()
-                .map(|items| {
-                    items
-                        .iter()
-                        .map(|item| match item {
-                            serde_json::Value::String(s) => s.clone(),
-                            other => other.to_string(),
-                        })
-                        .collect()
-                })
-                .unwrap_or_default()
+        let Ok(raw) = RawAudience::deserialize(audience) else {
+            return;
         };
-        match audience["kind"].as_str() {
-            Some("users") => {
+        let strings = |items: &[i64]| items.iter().map(i64::to_string).collect::<Vec<_>>();
+        match raw {
+            RawAudience::Users { user_ids } => {
                 self.audience = "users".into();
-                self.user_ids = strings("user_ids").join(" ");
+                self.user_ids = strings(&user_ids).join(" ");
             }
-            Some("stream") => {
+            RawAudience::Stream { streams, statuses } => {
                 self.audience = "stream".into();
-                self.streams = strings("streams");
-                self.statuses = strings("statuses");
+                self.streams = streams;
+                self.statuses = statuses
+                    .unwrap_or_default()
+                    .iter()
+                    .map(i32::to_string)
+                    .collect();
             }
-            Some("segment") => {
+            RawAudience::Segment { segment } => {
                 self.audience = "segment".into();
-                self.segment = audience["segment"].as_str().unwrap_or_default().into();
+                self.segment = segment.as_str().into();
             }
-            _ => {}
         }
     }
 }

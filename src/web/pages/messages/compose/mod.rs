@@ -9,13 +9,15 @@ mod check;
 mod edit;
 mod form;
 mod review;
+mod send;
 mod view;
 
 use axum::body::Bytes;
-use axum::extract::{RawQuery, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Utc;
+use serde::{Deserialize, Deserializer};
 use serde_json::json;
 
 use self::form::{ComposerForm, Posted};
@@ -24,15 +26,12 @@ use self::view::{
     AudienceSummary, Chip, ComposePage, ConfirmPage, DraftRow, Live, LiveFragment, SegmentChoice,
 };
 use super::super::Layout;
-use super::shared;
-use crate::app::{
-    self,
-    broadcasts::{MAX_KEY_CHARS, SendError, Valid},
-};
+use super::shared::{self, Id, PageQuery, Words};
+use crate::app::broadcasts::{Valid, key_fits};
 use crate::domain::audience::Audience;
-use crate::store::{audience, delivery, drafts};
+use crate::domain::input::{BroadcastId, Expectation, strict_int};
+use crate::store::{audience, drafts};
 use crate::web::AppState;
-use crate::web::api::params::{Params, strict_int};
 use crate::web::auth::Principal;
 use crate::web::error::AppError;
 use crate::web::extract::Path;
@@ -56,10 +55,45 @@ fn new_key() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
-fn draft_id(raw: &str) -> Result<i64, AppError> {
-    strict_int(raw)
-        .filter(|id| *id >= 1)
-        .ok_or_else(|| AppError::BadRequest("draft must be a positive integer".into()))
+/// A saved draft's id: a positive integer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DraftId(pub i64);
+
+impl DraftId {
+    fn parse(raw: &str) -> Result<Self, AppError> {
+        strict_int(raw)
+            .filter(|id| *id >= 1)
+            .map(Self)
+            .ok_or_else(|| AppError::BadRequest("draft must be a positive integer".into()))
+    }
+}
+
+impl<'de> Deserialize<'de> for DraftId {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        i64::deserialize(deserializer)
+            .ok()
+            .filter(|id| *id >= 1)
+            .map(Self)
+            .ok_or_else(|| Expectation::Positive.error())
+    }
+}
+
+/// `?broadcast=N` (a scheduled broadcast to change), `?draft=N[&saved=1]`.
+#[derive(Debug, Default, Deserialize)]
+pub struct NewQuery {
+    broadcast: Option<BroadcastId>,
+    draft: Option<DraftId>,
+    saved: Option<String>,
+}
+
+impl Words for NewQuery {
+    fn refusal(field: &str) -> Option<String> {
+        match field {
+            "broadcast" => Some(shared::bad_id()),
+            "draft" => Some("Номер черновика — целое положительное число.".to_owned()),
+            _ => None,
+        }
+    }
 }
 
 /// Everything the form page needs besides the form.
@@ -118,28 +152,26 @@ async fn render_form(
 
 /// `GET /messages/new[?draft=N | ?broadcast=N]`: an empty form, a saved
 /// draft, or a scheduled broadcast to change.
+#[tracing::instrument(skip_all)]
 pub async fn new(
     State(state): State<AppState>,
     principal: Principal,
-    RawQuery(query): RawQuery,
+    PageQuery(query): PageQuery<NewQuery>,
 ) -> Result<Response, AppError> {
-    let params = Params::parse(query.as_deref());
     let mut form = ComposerForm::default();
     let mut draft = None;
     let mut notice = None;
     let mut editing = None;
-    if let Some(raw) = params.raw("broadcast") {
-        let (id, scheduled) = edit::load(&state, raw).await?;
-        form = scheduled;
-        editing = Some(id);
-    } else if let Some(raw) = params.raw("draft") {
-        let id = draft_id(raw)?;
+    if let Some(id) = query.broadcast {
+        form = edit::load(&state, Id(id.get())).await?;
+        editing = Some(id.get());
+    } else if let Some(DraftId(id)) = query.draft {
         let saved = drafts::get(&state.pool, id)
             .await?
             .ok_or_else(|| AppError::NotFound("draft not found".into()))?;
         form = serde_json::from_value(saved.form).unwrap_or_default();
         draft = Some(id);
-        notice = match params.raw("saved") {
+        notice = match query.saved {
             Some(_) => Some("Черновик сохранён.".to_owned()),
             None => saved
                 .source_broadcast
@@ -149,7 +181,7 @@ pub async fn new(
     let mut review = review::review(&state.pool, &form, state.config.school_timezone).await?;
     // A fresh form has no mistakes to show yet; a saved one shows its own.
     if draft.is_none() && editing.is_none() {
-        review.mistakes.clear();
+        review.problems.clear();
     }
     let page = Page {
         form,
@@ -165,6 +197,7 @@ pub async fn new(
 }
 
 /// `POST /messages/new/live`: the side panel for the form as it is now.
+#[tracing::instrument(skip_all)]
 pub async fn live(State(state): State<AppState>, body: Bytes) -> Result<LiveFragment, AppError> {
     let posted = Posted::parse(&body);
     let review = review::review(&state.pool, &posted.form, state.config.school_timezone).await?;
@@ -174,6 +207,7 @@ pub async fn live(State(state): State<AppState>, body: Bytes) -> Result<LiveFrag
 }
 
 /// `POST /messages/new`: what happens depends on the button pressed.
+#[tracing::instrument(skip_all)]
 pub async fn submit(
     State(state): State<AppState>,
     principal: Principal,
@@ -181,14 +215,14 @@ pub async fn submit(
 ) -> Result<Response, AppError> {
     let posted = Posted::parse(&body);
     let key = posted.key.trim().to_owned();
-    if key.is_empty() || key.chars().count() > MAX_KEY_CHARS {
+    if !key_fits(&key) {
         return Err(AppError::BadRequest(
             "the form has no valid key; open /messages/new again".into(),
         ));
     }
     let draft = match posted.draft.trim() {
         "" => None,
-        raw => Some(draft_id(raw)?),
+        raw => Some(DraftId::parse(raw)?.0),
     };
     let editing = match posted.broadcast.trim() {
         "" => None,
@@ -221,7 +255,7 @@ pub async fn submit(
             let id = drafts::save(&state.pool, &principal.actor(), draft, &form, None).await?;
             Ok(Redirect::to(&format!("/messages/new?draft={id}&saved=1")).into_response())
         }
-        "test" => test_send(&state, &principal, form_page, &review).await,
+        "test" => send::test_send(&state, &principal, form_page, &review).await,
         "review" | "send" => {
             let Some(valid) = review.valid() else {
                 let page = render_form(&state, &principal, form_page(None, None, 1)).await?;
@@ -236,7 +270,7 @@ pub async fn submit(
             let banner_page = |banner| form_page(None, Some(banner), 1);
             match editing {
                 Some(id) => edit::save(&state, &principal, id, valid, banner_page).await,
-                None => send(&state, &principal, &key, draft, valid, banner_page).await,
+                None => send::send(&state, &principal, &key, draft, valid, banner_page).await,
             }
         }
         other => Err(AppError::BadRequest(format!(
@@ -276,105 +310,15 @@ async fn confirm_page(
     })
 }
 
-/// Creates the broadcast (once per key) and opens it.
-async fn send<'a>(
-    state: &AppState,
-    principal: &Principal,
-    key: &str,
-    draft: Option<i64>,
-    valid: Valid,
-    form_page: impl Fn(String) -> Page<'a>,
-) -> Result<Response, AppError> {
-    let conflict = |id: Option<i32>| {
-        let which = id.map_or_else(String::new, |id| format!(" №{id}"));
-        format!(
-            "Эта форма уже отправлена как рассылка{which}, а сейчас в ней другие данные. \
-             Откройте рассылку или начните новую — так одно нажатие не создаст две рассылки."
-        )
-    };
-    let refused = async |status: StatusCode, banner: String| {
-        let page = render_form(state, principal, form_page(banner)).await?;
-        Ok::<_, AppError>((status, page).into_response())
-    };
-    let ctx = state.context(principal);
-    let created = match app::broadcasts::create(&ctx, valid, Some(key.to_owned())).await {
-        Ok(created) => created,
-        Err(SendError::Db(err)) => return Err(err.into()),
-        Err(SendError::KeyReused { broadcast }) => {
-            return refused(StatusCode::CONFLICT, conflict(broadcast)).await;
-        }
-        Err(SendError::InThePast { .. }) => {
-            let banner = "Время отправки уже прошло.".to_owned();
-            return refused(StatusCode::UNPROCESSABLE_ENTITY, banner).await;
-        }
-        // The audience changed between the check and the send.
-        Err(other) => return refused(StatusCode::UNPROCESSABLE_ENTITY, format!("{other}.")).await,
-    };
-    if let Some(draft) = draft {
-        let reason = json!({ "sent_as": created.id });
-        drafts::delete(&state.pool, &principal.actor(), draft, reason).await?;
-    }
-    Ok(Redirect::to(&format!("/messages/{}", created.id)).into_response())
-}
-
-/// «Отправить себе»: the content as it is now, to the admin's own chat.
-async fn test_send<'a>(
-    state: &AppState,
-    principal: &Principal,
-    form_page: impl Fn(Option<String>, Option<String>, usize) -> Page<'a>,
-    review: &'a Review,
-) -> Result<Response, AppError> {
-    let refuse = |status: StatusCode, banner: String| (status, banner);
-    let outcome = match review.checked.content.as_ref() {
-        Err(_) => Err(refuse(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "Исправьте сообщение, чтобы отправить его себе.".to_owned(),
-        )),
-        Ok(content) => match delivery::staff_telegram_id(&state.pool, &principal.name).await? {
-            None => Err(refuse(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                format!(
-                    "У вашей учётной записи нет Telegram ID. Его задаёт администратор: \
-                     hsl-dashboard staff set-telegram {} <user_id>.",
-                    principal.name
-                ),
-            )),
-            Some(chat) => match &state.telegram {
-                None => Err(refuse(
-                    StatusCode::CONFLICT,
-                    "Telegram не настроен: не задан TELEGRAM_BOT_TOKEN.".to_owned(),
-                )),
-                Some(telegram) => match telegram.send(chat, content).await {
-                    Ok(_) => Ok(format!(
-                        "Тестовое сообщение отправлено вам в Telegram ({chat})."
-                    )),
-                    Err(err) => Err(refuse(
-                        StatusCode::BAD_GATEWAY,
-                        format!(
-                            "Telegram не принял сообщение: {}",
-                            telegram.redact(&err.to_string())
-                        ),
-                    )),
-                },
-            },
-        },
-    };
-    let (status, page) = match outcome {
-        Ok(notice) => (StatusCode::OK, form_page(Some(notice), None, 1)),
-        Err((status, banner)) => (status, form_page(None, Some(banner), 1)),
-    };
-    let page = render_form(state, principal, page).await?;
-    Ok((status, page).into_response())
-}
-
 /// `POST /messages/{id}/duplicate`: a new draft with the broadcast's
 /// content and audience.
+#[tracing::instrument(skip_all, fields(id = id.0))]
 pub async fn duplicate(
     State(state): State<AppState>,
     principal: Principal,
-    Path(raw): Path<String>,
+    id: Id,
 ) -> Result<Redirect, AppError> {
-    let broadcast = shared::load(&state.pool, &raw).await?;
+    let broadcast = shared::load(&state.pool, id).await?;
     let form = ComposerForm::from_broadcast(&broadcast);
     let form = serde_json::to_value(&form).expect("form serialises");
     let source = Some(broadcast.id);
@@ -383,12 +327,12 @@ pub async fn duplicate(
 }
 
 /// `POST /messages/drafts/{id}/delete`.
+#[tracing::instrument(skip_all)]
 pub async fn delete_draft(
     State(state): State<AppState>,
     principal: Principal,
-    Path(raw): Path<String>,
+    Path(DraftId(id)): Path<DraftId>,
 ) -> Result<Redirect, AppError> {
-    let id = draft_id(&raw)?;
     let reason = json!({ "deleted": true });
     if !drafts::delete(&state.pool, &principal.actor(), id, reason).await? {
         return Err(AppError::NotFound("draft not found".into()));

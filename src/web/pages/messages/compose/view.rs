@@ -6,17 +6,34 @@ use askama_web::WebTemplate;
 use chrono::{DateTime, Offset, Utc};
 use chrono_tz::Tz;
 
-use super::check::Mistake;
 use super::form::{ButtonField, ComposerForm};
 use super::review::{self, Review};
+use crate::app::broadcasts::Problem;
 use crate::domain::audience::{Audience, Segment};
 use crate::domain::content::ContentType;
 use crate::store::audience::{Named, StreamMembers};
 use crate::store::drafts::Draft;
+use crate::web::broadcast_words;
 use crate::web::pages::messages::audience::{STATUS_CHOICES, describe};
 use crate::web::pages::messages::detail::{ButtonView, buttons};
 use crate::web::pages::messages::render::{excerpt, telegram_to_html};
 use crate::web::pages::{Layout, local_time, person_name};
+
+/// A problem as the form shows it: next to its field, in Russian.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mistake {
+    pub field: &'static str,
+    pub label: String,
+}
+
+impl From<&Problem> for Mistake {
+    fn from(problem: &Problem) -> Self {
+        Self {
+            field: problem.field().as_str(),
+            label: broadcast_words::label(problem),
+        }
+    }
+}
 
 /// A segment with the number of people it reaches now.
 pub struct SegmentChoice {
@@ -79,7 +96,7 @@ impl Live {
                 .map(|content| content.kind.label()),
             buttons,
             link_preview: content.is_some_and(|content| content.link_preview),
-            mistakes: review.mistakes.clone(),
+            mistakes: review.problems.iter().map(Mistake::from).collect(),
         }
     }
 

@@ -1,6 +1,18 @@
-//! Broadcasts: creating one (idempotently), changing a scheduled one, and
-//! the commands on a running one. Each exists only here; the API and the
-//! composer differ only in how they answer.
+//! Broadcasts: checking a request ([`check`], [`review`]), creating one
+//! (idempotently), changing a scheduled one, and the commands on a running
+//! one. Each exists only here; the API and the composer differ only in how
+//! they read their input and how they answer.
+
+pub mod check;
+mod field;
+pub mod filters;
+pub mod request;
+mod review;
+mod test_send;
+
+pub use self::check::{Field, Part, Problem};
+pub use self::review::{MAX_NAMED, Review, review};
+pub use self::test_send::{TestSendError, TestSent, send_test};
 
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
@@ -14,10 +26,16 @@ use crate::domain::time::rfc3339;
 use crate::store::broadcasts::{
     self, Command, CommandError, CreateError, Created, NewBroadcast, When,
 };
+use crate::store::people;
 use crate::store::scheduled::{self, Edit, EditError};
 
 /// Idempotency keys are 1–200 characters.
 pub const MAX_KEY_CHARS: usize = 200;
+
+/// Whether `key` is a usable idempotency key: 1–200 characters.
+pub fn key_fits(key: &str) -> bool {
+    (1..=MAX_KEY_CHARS).contains(&key.chars().count())
+}
 
 /// A checked request for a broadcast: who, what, and when (`None`: now).
 #[derive(Debug)]
@@ -67,6 +85,23 @@ pub enum SendError {
     Db(#[from] sqlx::Error),
 }
 
+impl SendError {
+    /// The problem with the request this error is, if it is one (an
+    /// empty audience is put on the audience as a whole).
+    pub fn problem(&self) -> Option<Problem> {
+        Some(match self {
+            Self::InThePast { at, now } => Problem::InThePast { at: *at, now: *now },
+            Self::UnknownUsers(ids) => Problem::UnknownUsers(ids.clone()),
+            Self::UnknownStreams(codes) => Problem::UnknownStreams(codes.clone()),
+            Self::EmptyAudience { blocked } => Problem::EmptyAudience {
+                field: Field::Audience,
+                blocked: *blocked,
+            },
+            Self::KeyReused { .. } | Self::Db(_) => return None,
+        })
+    }
+}
+
 impl From<CreateError> for SendError {
     fn from(err: CreateError) -> Self {
         match err {
@@ -106,6 +141,8 @@ pub async fn create(
             return Ok(first);
         }
     }
+    // The audience is read from the people directory: bring it up to date.
+    people::catch_up(ctx.pool).await?;
     let now = Utc::now();
     let when = match request.scheduled_at {
         None => When::Now,
@@ -128,7 +165,7 @@ pub async fn create(
 /// Writes `request` over scheduled broadcast `id` while it has not started
 /// (locked, audited with before and after). Without a time it is due now and
 /// the engine is woken.
-#[tracing::instrument(skip_all, fields(actor = %ctx.actor.name, id))]
+#[tracing::instrument(skip_all, fields(actor = %ctx.actor.name, id = id))]
 pub async fn edit_scheduled(ctx: &Context<'_>, id: i32, request: Valid) -> Result<(), EditError> {
     let now = request.scheduled_at.is_none();
     let edit = Edit {
@@ -145,7 +182,7 @@ pub async fn edit_scheduled(ctx: &Context<'_>, id: i32, request: Valid) -> Resul
 
 /// Cancels, pauses, resumes, retries or deletes broadcast `id` as the state
 /// machine allows (audited), and wakes the engine when there is now work.
-#[tracing::instrument(skip_all, fields(actor = %ctx.actor.name, id, command = command.as_str()))]
+#[tracing::instrument(skip_all, fields(actor = %ctx.actor.name, id = id, command = command.as_str()))]
 pub async fn command(ctx: &Context<'_>, id: i32, command: Command) -> Result<(), CommandError> {
     broadcasts::command(ctx.pool, id, command, &ctx.actor).await?;
     if command.wakes_engine() {
