@@ -8,7 +8,6 @@ pub mod free_lessons;
 pub mod leads;
 pub mod messages;
 pub mod ops;
-pub mod params;
 pub mod streams;
 pub mod users;
 
