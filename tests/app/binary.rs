@@ -107,7 +107,25 @@ impl Running {
         while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(10)) {
             self.seen.push(line);
         }
-        (status, self.seen)
+        (status, std::mem::take(&mut self.seen))
+    }
+}
+
+/// A test that fails midway leaves no server running.
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = kill(Pid::from_raw(self.child.id() as i32), Signal::SIGINT);
+            let deadline = std::time::Instant::now() + Duration::from_secs(10);
+            while let Ok(None) = self.child.try_wait() {
+                if std::time::Instant::now() > deadline {
+                    let _ = self.child.kill();
+                    let _ = self.child.wait();
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
     }
 }
 

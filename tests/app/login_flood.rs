@@ -23,8 +23,14 @@ struct Flood {
 
 const FLOOD_REQUESTS: usize = 250;
 const FLOOD_CONCURRENCY: usize = 80;
-/// A signed-in page must answer within this, flood or not.
-const PAGE_BUDGET: Duration = Duration::from_secs(2);
+/// A refusal must come within this.
+const REFUSAL_BUDGET: Duration = Duration::from_secs(2);
+/// A signed-in page must answer 200 within this during the flood (or within
+/// four times its time without the flood, on a machine busy with more). A
+/// starved pool shows as 503s after its 2 s acquire timeout; the rest of
+/// the margin is the flood's own clients sharing the test machine's cores
+/// with a debug build of the server.
+const PAGE_BUDGET: Duration = Duration::from_secs(5);
 
 /// Page loads that must happen while the flood goes on.
 const MIN_PROBES: usize = 2;
@@ -37,6 +43,22 @@ const MIN_PROBES: usize = 2;
 /// (at most ten times as many requests), whatever the machine's speed.
 async fn flood_while_browsing(base: &str, staff_cookie: &str) -> Flood {
     let client = http_client();
+    // What the page costs on this machine right now, without the flood: a
+    // busy test machine may take longer than the budget for reasons that
+    // have nothing to do with logins; the flood may not make it 4× slower.
+    let mut quiet = Duration::ZERO;
+    for _ in 0..3 {
+        let started = Instant::now();
+        let page = client
+            .get(format!("{base}/"))
+            .header("cookie", staff_cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(page.status(), StatusCode::OK, "before the flood");
+        quiet = quiet.max(started.elapsed());
+    }
+    let page_budget = PAGE_BUDGET.max(4 * quiet);
     let (cookie, csrf) = login_form(&client, base).await;
     let next = Arc::new(AtomicUsize::new(0));
     let answered = Arc::new(AtomicUsize::new(0));
@@ -102,7 +124,10 @@ async fn flood_while_browsing(base: &str, staff_cookie: &str) -> Flood {
         .unwrap();
         let took = started.elapsed();
         assert_eq!(page.status(), StatusCode::OK, "during the flood");
-        assert!(took < PAGE_BUDGET, "the home page took {took:?}");
+        assert!(
+            took < page_budget,
+            "the home page took {took:?} (without the flood: {quiet:?})"
+        );
         slowest_probe = slowest_probe.max(took);
         probes += 1;
         probed.store(probes, Ordering::Relaxed);
@@ -146,7 +171,7 @@ fn check_flood(flood: &Flood) {
     for (retry_after, message, took) in &flood.refusals {
         assert!(retry_after.parse::<u32>().is_ok_and(|secs| secs > 0));
         assert!(message.contains("Сервер занят"), "{message}");
-        assert!(*took < PAGE_BUDGET, "a refusal took {took:?}");
+        assert!(*took < REFUSAL_BUDGET, "a refusal took {took:?}");
     }
 }
 
