@@ -121,6 +121,7 @@ async fn probe(state: &AppState) -> Result<health::DbHealth, &'static str> {
         (status = 503, description = "The database is unreachable or slower than 2 s", body = TestDbError),
     )
 )]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn test_db(State(state): State<AppState>) -> Response {
     match probe(&state).await {
         Ok(health) => Json(TestDbOk {
@@ -163,6 +164,7 @@ pub async fn healthz() -> Json<Status> {
     tag = "ops",
     responses((status = 200, body = Status), (status = 503, body = Status))
 )]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn readyz(State(state): State<AppState>) -> Response {
     let not_ready = |reason: String| {
         (
@@ -197,6 +199,7 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
     tag = "ops",
     responses((status = 200, description = "Prometheus text format", content_type = "text/plain"))
 )]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn metrics(State(state): State<AppState>) -> Response {
     let idle = state.pool.num_idle() as f64;
     let size = f64::from(state.pool.size());

@@ -59,6 +59,7 @@ fn see_other(location: &str) -> Response {
 }
 
 /// `GET /login`.
+#[tracing::instrument(skip_all)]
 pub async fn form(
     State(state): State<AppState>,
     MaybePrincipal(principal): MaybePrincipal,
@@ -131,6 +132,7 @@ pub struct LoginForm {
 }
 
 /// `POST /login`.
+#[tracing::instrument(skip_all)]
 pub async fn submit(
     State(state): State<AppState>,
     MaybePrincipal(principal): MaybePrincipal,
@@ -305,6 +307,7 @@ pub struct LogoutPage {
 }
 
 /// `GET /logout`: a button, since signing out changes state.
+#[tracing::instrument(skip_all)]
 pub async fn confirm_logout(principal: Principal) -> LogoutPage {
     LogoutPage {
         layout: Layout::new("", &principal),
@@ -312,6 +315,7 @@ pub async fn confirm_logout(principal: Principal) -> LogoutPage {
 }
 
 /// `POST /logout`.
+#[tracing::instrument(skip_all)]
 pub async fn logout(
     State(state): State<AppState>,
     principal: Principal,

@@ -213,6 +213,7 @@ impl UserPage {
 }
 
 /// Renders the page (also after a refused change, with `problem`).
+#[tracing::instrument(skip_all)]
 pub async fn render(
     state: &AppState,
     principal: &Principal,
