@@ -7,6 +7,7 @@ pub mod booking_change;
 pub mod broadcast;
 pub mod content;
 pub mod lead;
+pub mod reason;
 pub mod role;
 pub mod staff;
 pub mod stream;
