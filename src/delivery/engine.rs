@@ -29,6 +29,7 @@ use super::limiter::RateLimiter;
 use super::outcome::{MAX_ATTEMPTS, Outcome, backoff};
 use crate::config::Config;
 use crate::domain::content::Content;
+use crate::domain::reason::Reason;
 use crate::store::delivery::{self as store, Claimed, ToDelete};
 use crate::telegram::Telegram;
 
@@ -365,7 +366,9 @@ impl Engine {
                         content
                     }
                     Err(err) => {
-                        let reason = format!("содержимое рассылки некорректно: {}", err.label());
+                        let reason = Reason::ContentInvalid {
+                            detail: err.to_string(),
+                        };
                         if let Err(err) = store::fail(&self.pool, broadcast.id, &reason).await {
                             tracing::error!(error = %err, "failing a broadcast failed");
                         }
@@ -458,6 +461,13 @@ async fn futures_ready(shutdown: &mut std::pin::Pin<&mut impl Future<Output = ()
     }
 }
 
+/// Telegram's (or the network's) error for one recipient.
+fn telegram_error(error: &str) -> Reason {
+    Reason::TelegramError {
+        detail: error.to_owned(),
+    }
+}
+
 /// What one send task needs.
 struct Sender {
     pool: PgPool,
@@ -518,33 +528,42 @@ impl Sender {
             Outcome::RetryAfter(wait) => {
                 self.limiter.pause_for(*wait);
                 let at = Utc::now() + *wait;
-                let error = format!("429: повтор через {} с", wait.as_secs());
+                let error = Reason::RateLimited {
+                    retry_after_s: wait.as_secs(),
+                };
                 store::mark_retry(&self.pool, recipient.id, at, &error, false).await?;
             }
             Outcome::Transient(error) => {
+                let reason = telegram_error(error);
                 if recipient.attempts >= MAX_ATTEMPTS {
-                    store::mark_failed(&self.pool, recipient.id, error).await?;
+                    store::mark_failed(&self.pool, recipient.id, &reason).await?;
                 } else {
                     let at = Utc::now() + backoff(recipient.attempts);
-                    store::mark_retry(&self.pool, recipient.id, at, error, true).await?;
+                    store::mark_retry(&self.pool, recipient.id, at, &reason, true).await?;
                 }
                 self.count_failure(broadcast, error).await?;
             }
             Outcome::Failed(error) => {
-                store::mark_failed(&self.pool, recipient.id, error).await?;
+                store::mark_failed(&self.pool, recipient.id, &telegram_error(error)).await?;
                 self.count_failure(broadcast, error).await?;
             }
             Outcome::Unreachable(reason, error) => {
                 store::mark_blocked(&self.pool, recipient.id, *reason, error).await?;
             }
             Outcome::ContentRejected(error) => {
-                store::mark_failed(&self.pool, recipient.id, error).await?;
-                let reason = format!("Telegram отклонил содержимое: {error}");
+                store::mark_failed(&self.pool, recipient.id, &telegram_error(error)).await?;
+                let reason = Reason::TelegramRejectedContent {
+                    detail: error.clone(),
+                };
                 store::fail(&self.pool, broadcast, &reason).await?;
             }
             Outcome::BotUnusable(error) => {
-                store::mark_retry(&self.pool, recipient.id, Utc::now(), error, false).await?;
-                let reason = format!("бот не может отправлять сообщения: {error}");
+                let at = Utc::now();
+                store::mark_retry(&self.pool, recipient.id, at, &telegram_error(error), false)
+                    .await?;
+                let reason = Reason::BotUnusable {
+                    detail: error.clone(),
+                };
                 store::auto_pause(&self.pool, broadcast, &reason).await?;
             }
         }
@@ -560,8 +579,10 @@ impl Sender {
         };
         if failures >= self.pause_after_failures {
             self.shared().failures.remove(&broadcast);
-            let reason =
-                format!("{failures} отправок подряд не удались; последняя ошибка: {error}");
+            let reason = Reason::TooManyFailures {
+                count: failures,
+                last: error.to_owned(),
+            };
             if store::auto_pause(&self.pool, broadcast, &reason).await? {
                 tracing::warn!(
                     broadcast,

@@ -188,7 +188,8 @@ pub async fn resolve(
             SELECT $5, a.user_id, u.username, \
                    CASE WHEN blocked.user_id IS NULL THEN 'pending' ELSE 'skipped' END, \
                    CASE WHEN blocked.user_id IS NULL THEN NULL \
-                        ELSE 'не получает сообщения бота: ' || blocked.reason END, \
+                        ELSE jsonb_build_object('code', 'not_receiving', \
+                                                'reason', blocked.reason)::text END, \
                    false \
             FROM ({MEMBERS}) a \
             LEFT JOIN users u USING (user_id) \

@@ -14,6 +14,7 @@ use super::audit::{self, Actor, Change};
 use crate::domain::audience::Audience;
 use crate::domain::broadcast::{Action, BroadcastStatus, RecipientStatus};
 use crate::domain::content::Content;
+use crate::domain::reason::Reason;
 
 /// Recipients per delivery status. `total` counts every row.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -90,7 +91,7 @@ pub struct Broadcast {
     pub created_by: Option<String>,
     pub scheduled_by: Option<String>,
     pub cancelled_by: Option<String>,
-    pub status_reason: Option<String>,
+    pub status_reason: Option<Reason>,
     pub delete_requested_at: Option<DateTime<Utc>>,
     pub counts: Counts,
     /// Deliveries in the last [`RATE_WINDOW_SECS`] (or since the start, if
@@ -173,7 +174,7 @@ struct Row {
     created_by: Option<String>,
     scheduled_by: Option<String>,
     cancelled_by: Option<String>,
-    status_reason: Option<String>,
+    status_reason: Option<Reason>,
     delete_requested_at: Option<DateTime<Utc>>,
     counts: Option<Value>,
     total_recipients: i32,
@@ -369,7 +370,7 @@ pub struct Recipient {
     pub username: Option<String>,
     pub status: String,
     pub attempts: i32,
-    pub error: Option<String>,
+    pub error: Option<Reason>,
     pub telegram_message_id: Option<i32>,
     pub sent_at: Option<DateTime<Utc>>,
 }
@@ -652,10 +653,11 @@ pub async fn command(
             // Nobody still waiting gets it now (RecipientStatus::Skipped).
             sqlx::query(
                 "UPDATE message_recipients SET delivery_status = 'skipped', \
-                     last_error = 'рассылка отменена', next_attempt_at = NULL, updated_at = now() \
+                     last_error = $2, next_attempt_at = NULL, updated_at = now() \
                  WHERE message_id = $1 AND delivery_status = 'pending'",
             )
             .bind(id)
+            .bind(Reason::Cancelled)
             .execute(&mut *tx)
             .await?;
             next

@@ -15,6 +15,7 @@ use sqlx::{Connection, PgConnection, PgPool};
 use super::audience;
 use super::broadcasts::store_counts;
 use crate::domain::audience::{Audience, RawAudience};
+use crate::domain::reason::Reason;
 
 /// One recipient claimed for sending.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -75,12 +76,12 @@ pub async fn expire_leases(pool: &PgPool, own: &[i32]) -> sqlx::Result<Expired> 
                                     ELSE 'unknown' END, \
              attempts = CASE WHEN dispatched_at IS NULL THEN greatest(attempts - 1, 0) \
                              ELSE attempts END, \
-             last_error = CASE WHEN dispatched_at IS NULL THEN last_error \
-                 ELSE 'исход неизвестен: отправитель остановился во время отправки' END \
+             last_error = CASE WHEN dispatched_at IS NULL THEN last_error ELSE $2 END \
          WHERE delivery_status = 'sending' AND lease_until < now() AND id <> ALL($1) \
          RETURNING dispatched_at IS NOT NULL",
     )
     .bind(own)
+    .bind(Reason::OutcomeUnknownSenderStopped)
     .fetch_all(pool)
     .await?;
     let unknown = dispatched.iter().filter(|d| **d).count() as u64;
@@ -129,7 +130,7 @@ pub async fn start_due(pool: &PgPool) -> sqlx::Result<Vec<i32>> {
                 .await?;
             }
             None => {
-                fail_in(&mut tx, id, "не удалось прочитать аудиторию рассылки").await?;
+                fail_in(&mut tx, id, &Reason::AudienceUnreadable).await?;
             }
         }
         store_counts(&mut tx, id).await?;
@@ -215,7 +216,7 @@ pub async fn mark_retry(
     pool: &PgPool,
     id: i32,
     at: DateTime<Utc>,
-    error: &str,
+    error: &Reason,
     counted: bool,
 ) -> sqlx::Result<()> {
     sqlx::query(
@@ -233,7 +234,7 @@ pub async fn mark_retry(
     Ok(())
 }
 
-pub async fn mark_failed(pool: &PgPool, id: i32, error: &str) -> sqlx::Result<()> {
+pub async fn mark_failed(pool: &PgPool, id: i32, error: &Reason) -> sqlx::Result<()> {
     sqlx::query(
         "UPDATE message_recipients SET delivery_status = 'failed', last_error = $2, \
              lease_until = NULL, updated_at = now() \
@@ -266,7 +267,8 @@ impl BlockReason {
 
 /// The recipient can't be messaged: `blocked` (or `failed` for a missing
 /// chat), and the person is remembered so later broadcasts skip them. One
-/// statement, so both happen or neither.
+/// statement, so both happen or neither. `error` is Telegram's text: kept
+/// as it is in `blocked_users.error`, as a code in `last_error`.
 pub async fn mark_blocked(
     pool: &PgPool,
     id: i32,
@@ -279,7 +281,7 @@ pub async fn mark_blocked(
     };
     sqlx::query(
         "WITH r AS ( \
-             UPDATE message_recipients SET delivery_status = $2, last_error = $4, \
+             UPDATE message_recipients SET delivery_status = $2, last_error = $5, \
                  lease_until = NULL, updated_at = now() \
              WHERE id = $1 AND delivery_status = 'sending' \
              RETURNING user_id, message_id) \
@@ -292,12 +294,15 @@ pub async fn mark_blocked(
     .bind(status)
     .bind(reason.as_str())
     .bind(error)
+    .bind(Reason::TelegramError {
+        detail: error.to_owned(),
+    })
     .execute(pool)
     .await?;
     Ok(())
 }
 
-async fn fail_in(conn: &mut PgConnection, id: i32, reason: &str) -> sqlx::Result<bool> {
+async fn fail_in(conn: &mut PgConnection, id: i32, reason: &Reason) -> sqlx::Result<bool> {
     Ok(sqlx::query(
         "UPDATE message_history SET status = 'failed', status_reason = $2, \
              finished_at = now(), updated_at = now() \
@@ -312,7 +317,7 @@ async fn fail_in(conn: &mut PgConnection, id: i32, reason: &str) -> sqlx::Result
 }
 
 /// Stops a broadcast as `failed` (e.g. Telegram rejects its HTML).
-pub async fn fail(pool: &PgPool, id: i32, reason: &str) -> sqlx::Result<bool> {
+pub async fn fail(pool: &PgPool, id: i32, reason: &Reason) -> sqlx::Result<bool> {
     let mut tx = pool.begin().await?;
     let changed = fail_in(&mut tx, id, reason).await?;
     store_counts(&mut tx, id).await?;
@@ -321,7 +326,7 @@ pub async fn fail(pool: &PgPool, id: i32, reason: &str) -> sqlx::Result<bool> {
 }
 
 /// Pauses a broadcast that keeps failing, with the reason shown to staff.
-pub async fn auto_pause(pool: &PgPool, id: i32, reason: &str) -> sqlx::Result<bool> {
+pub async fn auto_pause(pool: &PgPool, id: i32, reason: &Reason) -> sqlx::Result<bool> {
     let mut tx = pool.begin().await?;
     let changed = sqlx::query(
         "UPDATE message_history SET status = 'paused', status_reason = $2, updated_at = now() \

@@ -31,6 +31,7 @@ mod messages_pages;
 mod migrations;
 mod ops;
 mod people_directory;
+mod reasons;
 mod seed;
 mod staff_pages;
 mod stream_page;

@@ -27,6 +27,7 @@ use crate::web::error::AppError;
 use crate::web::extract::Path;
 use crate::web::pages::{Layout, maybe_local_time, person_name, telegram_link};
 use crate::web::routes::Routes;
+use crate::web::words::Label;
 
 pub const RECIPIENTS_PAGE: i64 = 100;
 

@@ -17,6 +17,7 @@ use crate::web::AppState;
 use crate::web::auth::Principal;
 use crate::web::error::AppError;
 use crate::web::extract::Path;
+use crate::web::words::Label;
 
 #[derive(Template, WebTemplate)]
 #[template(path = "partials/message_progress.html")]
@@ -69,7 +70,7 @@ impl Progress {
         Ok(Self {
             id: broadcast.id,
             status,
-            reason: broadcast.status_reason.clone(),
+            reason: broadcast.status_reason.as_ref().map(Label::label),
             counts,
             settled,
             percent,
