@@ -175,6 +175,7 @@ pub struct Resolved {
 /// Writes one recipient row per person of the audience of broadcast
 /// `message_id`: `pending`, or `skipped` for people who blocked the bot.
 /// A row that already exists is left alone, so resolving twice is harmless.
+#[tracing::instrument(skip_all, fields(message_id))]
 pub async fn resolve(
     conn: &mut PgConnection,
     message_id: i32,

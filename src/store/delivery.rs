@@ -48,6 +48,7 @@ fn secs(d: Duration) -> f64 {
 
 /// Tries to become the one sender for `key` (one per bot token) on this
 /// connection; held until the connection closes.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn try_lead(conn: &mut PgConnection, key: i64) -> sqlx::Result<bool> {
     sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
         .bind(key)
@@ -69,6 +70,7 @@ pub struct Expired {
 /// been delivered: they become `unknown` and are not resent. The others
 /// never reached Telegram: they go back to `pending`, and the claim does
 /// not count as an attempt. `own` are this sender's rows in flight.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn expire_leases(pool: &PgPool, own: &[i32]) -> sqlx::Result<Expired> {
     let dispatched: Vec<bool> = sqlx::query_scalar(
         "UPDATE message_recipients SET lease_until = NULL, updated_at = now(), \
@@ -94,6 +96,7 @@ pub async fn expire_leases(pool: &PgPool, own: &[i32]) -> sqlx::Result<Expired> 
 /// Starts the scheduled broadcasts that are due: writes their recipients
 /// (so late confirmations are included) and marks them `sending`. Returns
 /// their ids.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn start_due(pool: &PgPool) -> sqlx::Result<Vec<i32>> {
     let mut started = Vec::new();
     // Audiences are read from the people directory, brought up to date once
@@ -153,6 +156,7 @@ pub async fn active(pool: &PgPool) -> sqlx::Result<Vec<Active>> {
 /// Claims up to `limit` due pending recipients of broadcast `message_id`,
 /// oldest first, marking them `sending` (not yet dispatched) until `lease`
 /// from now.
+#[tracing::instrument(level = "debug", skip_all, fields(message_id, limit))]
 pub async fn claim(
     pool: &PgPool,
     message_id: i32,
@@ -183,6 +187,7 @@ pub async fn claim(
 /// starts: from now on a crash leaves its outcome `unknown`. False if the
 /// claim is no longer this sender's (its lease ran out and the row was
 /// requeued or claimed again): then it must not be sent.
+#[tracing::instrument(level = "debug", skip_all, fields(id = claimed.id))]
 pub async fn mark_dispatched(pool: &PgPool, claimed: &Claimed) -> sqlx::Result<bool> {
     Ok(sqlx::query(
         "UPDATE message_recipients SET dispatched_at = now() \
@@ -197,6 +202,7 @@ pub async fn mark_dispatched(pool: &PgPool, claimed: &Claimed) -> sqlx::Result<b
         == 1)
 }
 
+#[tracing::instrument(level = "debug", skip_all, fields(id))]
 pub async fn mark_sent(pool: &PgPool, id: i32, telegram_message_id: i32) -> sqlx::Result<()> {
     sqlx::query(
         "UPDATE message_recipients SET delivery_status = 'sent', telegram_message_id = $2, \
@@ -212,6 +218,7 @@ pub async fn mark_sent(pool: &PgPool, id: i32, telegram_message_id: i32) -> sqlx
 
 /// Back to `pending`, to be tried again at `at`. `counted`: whether this
 /// attempt counts towards the limit (a 429 does not).
+#[tracing::instrument(level = "debug", skip_all, fields(id, counted))]
 pub async fn mark_retry(
     pool: &PgPool,
     id: i32,
@@ -234,6 +241,7 @@ pub async fn mark_retry(
     Ok(())
 }
 
+#[tracing::instrument(level = "debug", skip_all, fields(id))]
 pub async fn mark_failed(pool: &PgPool, id: i32, error: &Reason) -> sqlx::Result<()> {
     sqlx::query(
         "UPDATE message_recipients SET delivery_status = 'failed', last_error = $2, \
@@ -269,6 +277,7 @@ impl BlockReason {
 /// chat), and the person is remembered so later broadcasts skip them. One
 /// statement, so both happen or neither. `error` is Telegram's text: kept
 /// as it is in `blocked_users.error`, as a code in `last_error`.
+#[tracing::instrument(level = "debug", skip_all, fields(id, reason = reason.as_str()))]
 pub async fn mark_blocked(
     pool: &PgPool,
     id: i32,
@@ -317,6 +326,7 @@ async fn fail_in(conn: &mut PgConnection, id: i32, reason: &Reason) -> sqlx::Res
 }
 
 /// Stops a broadcast as `failed` (e.g. Telegram rejects its HTML).
+#[tracing::instrument(skip_all, fields(id, reason = reason.code()))]
 pub async fn fail(pool: &PgPool, id: i32, reason: &Reason) -> sqlx::Result<bool> {
     let mut tx = pool.begin().await?;
     let changed = fail_in(&mut tx, id, reason).await?;
@@ -326,6 +336,7 @@ pub async fn fail(pool: &PgPool, id: i32, reason: &Reason) -> sqlx::Result<bool>
 }
 
 /// Pauses a broadcast that keeps failing, with the reason shown to staff.
+#[tracing::instrument(skip_all, fields(id, reason = reason.code()))]
 pub async fn auto_pause(pool: &PgPool, id: i32, reason: &Reason) -> sqlx::Result<bool> {
     let mut tx = pool.begin().await?;
     let changed = sqlx::query(
@@ -345,6 +356,7 @@ pub async fn auto_pause(pool: &PgPool, id: i32, reason: &Reason) -> sqlx::Result
 
 /// Marks `done` the sending broadcasts with nobody left to send to, and
 /// returns their ids.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn finish_completed(pool: &PgPool) -> sqlx::Result<Vec<i32>> {
     let mut conn = pool.acquire().await?;
     let mut tx = conn.begin().await?;
@@ -389,6 +401,7 @@ pub struct ToDelete {
 
 /// Claims up to `limit` delivered messages of broadcasts whose deletion
 /// was asked for, still inside Telegram's 48-hour window.
+#[tracing::instrument(level = "debug", skip_all, fields(limit))]
 pub async fn claim_deletions(
     pool: &PgPool,
     limit: i64,
@@ -414,6 +427,7 @@ pub async fn claim_deletions(
 }
 
 /// The message was deleted (`error` None) or could not be (not retried).
+#[tracing::instrument(level = "debug", skip_all, fields(id))]
 pub async fn mark_deletion(pool: &PgPool, id: i32, error: Option<&str>) -> sqlx::Result<()> {
     sqlx::query(
         "UPDATE message_recipients SET lease_until = NULL, updated_at = now(), \

@@ -67,6 +67,7 @@ pub enum CommandError {
 }
 
 /// Applies `command` to broadcast `id`, with an audit row.
+#[tracing::instrument(skip_all, fields(id, command = command.as_str()))]
 pub async fn command(
     pool: &PgPool,
     id: i32,
@@ -184,6 +185,7 @@ pub async fn command(
 }
 
 /// Records a test send in the audit log.
+#[tracing::instrument(skip_all, fields(id))]
 pub async fn record_test_send(
     pool: &PgPool,
     id: i32,

@@ -56,6 +56,7 @@ pub enum CreateError {
 /// and the engine starts on it; a scheduled one is resolved when it starts,
 /// so its count here is an estimate. A repeat of an idempotency key returns
 /// the first answer and creates nothing.
+#[tracing::instrument(skip_all)]
 pub async fn create(
     pool: &PgPool,
     actor: &Actor,

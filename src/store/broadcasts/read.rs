@@ -113,6 +113,7 @@ async fn live_counts(db: impl PgExecutor<'_>, ids: &[i32]) -> sqlx::Result<HashM
 }
 
 /// Writes the counts of broadcast `id` onto its row (and the legacy totals).
+#[tracing::instrument(level = "debug", skip_all, fields(id))]
 pub async fn store_counts(conn: &mut PgConnection, id: i32) -> sqlx::Result<Counts> {
     let counts = live_counts(&mut *conn, &[id])
         .await?
