@@ -38,9 +38,6 @@ async fn last_error(pool: &PgPool, id: i32, user: i64) -> Option<String> {
     .unwrap()
 }
 
-const REFUSAL: &str =
-    "Bad Request: can't parse entities: Unsupported start tag \"br\" at byte offset 1";
-
 #[tokio::test]
 async fn a_refused_html_is_stored_as_a_code_and_shown_in_the_same_russian() {
     let app = spawn_app().await;

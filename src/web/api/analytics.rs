@@ -10,12 +10,13 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::params::Params;
-use crate::domain::analytics::{DateRange, average, event_label, percent};
+use crate::domain::analytics::{DateRange, average, percent};
 use crate::domain::time::rfc3339;
 use crate::store::{analytics, analytics_cache};
 use crate::web::AppState;
 use crate::web::error::AppError;
 use crate::web::extract::Json;
+use crate::web::words::analytics::event_label;
 
 /// Today in the school's zone.
 pub fn today(tz: Tz) -> NaiveDate {

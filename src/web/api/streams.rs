@@ -8,13 +8,14 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
 
-use crate::domain::stream::{Settings, SettingsError, StreamCode, suggested_display_name};
+use crate::domain::stream::{Settings, SettingsError, StreamCode};
 use crate::domain::time::rfc3339;
 use crate::store::streams::{self, AdoptError, Registered, RegistryEntry, RegistryError};
 use crate::web::AppState;
 use crate::web::auth::Principal;
 use crate::web::error::AppError;
 use crate::web::extract::{Json, Path};
+use crate::web::words::suggested_display_name;
 
 /// A registry entry.
 #[derive(Debug, Serialize, ToSchema)]

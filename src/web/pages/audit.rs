@@ -14,6 +14,7 @@ use crate::web::AppState;
 use crate::web::auth::Principal;
 use crate::web::error::AppError;
 use crate::web::extract::Query;
+use crate::web::words::Label;
 
 pub const PAGE_SIZE: i64 = 50;
 const MAX_FILTER_CHARS: usize = 200;

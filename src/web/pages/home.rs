@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
 use super::Layout;
-use crate::domain::analytics::{DateRange, LEAD_WINDOW_DAYS, event_label};
+use crate::domain::analytics::{DateRange, LEAD_WINDOW_DAYS};
 use crate::store::analytics::{self, Headline, RecentEvent};
 use crate::store::analytics_cache;
 use crate::store::leads::{self, Lead, Window};
@@ -20,6 +20,8 @@ use crate::web::api::analytics::today;
 use crate::web::auth::Principal;
 use crate::web::charts::{Chart, grouped};
 use crate::web::error::AppError;
+use crate::web::words::analytics::event_label;
+use crate::web::words::{Badge, Label};
 
 /// Days the charts cover.
 const CHART_DAYS: i64 = 30;

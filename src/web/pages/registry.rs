@@ -13,7 +13,7 @@ use chrono_tz::Tz;
 use serde::Deserialize;
 
 use super::Layout;
-use crate::domain::stream::{Settings, SettingsError, StreamCode, suggested_display_name};
+use crate::domain::stream::{Settings, StreamCode};
 use crate::store::streams::{self, Course, Registered, RegistryEntry, RegistryError, Unregistered};
 use crate::web::AppState;
 use crate::web::api::streams::{adopt_error, adopted_settings};
@@ -21,6 +21,8 @@ use crate::web::auth::{Access, Principal};
 use crate::web::error::AppError;
 use crate::web::extract::{Form, Path, Query};
 use crate::web::routes::Routes;
+use crate::web::words::Label;
+use crate::web::words::suggested_display_name;
 
 pub fn routes() -> Routes {
     Routes::default()
@@ -114,8 +116,8 @@ impl StreamForm {
 
     /// Validates the editable fields.
     fn settings(&self) -> Result<Settings, &'static str> {
-        let starts_on = Settings::parse_date(self.starts_on()).map_err(SettingsError::label)?;
-        let capacity = Settings::parse_capacity(self.capacity()).map_err(SettingsError::label)?;
+        let starts_on = Settings::parse_date(self.starts_on()).map_err(|error| error.label())?;
+        let capacity = Settings::parse_capacity(self.capacity()).map_err(|error| error.label())?;
         Settings::new(
             self.display_name(),
             starts_on,
@@ -123,7 +125,7 @@ impl StreamForm {
             self.is_current(),
             self.archived(),
         )
-        .map_err(SettingsError::label)
+        .map_err(|error| error.label())
     }
 }
 

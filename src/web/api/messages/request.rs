@@ -13,6 +13,7 @@ use crate::domain::audience::{Audience, RawAudience};
 use crate::domain::content::{Content, RawContent};
 use crate::domain::time::rfc3339;
 use crate::web::error::AppError;
+use crate::web::words::Label;
 
 pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
 

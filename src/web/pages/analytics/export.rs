@@ -3,13 +3,14 @@
 use axum::extract::{RawQuery, State};
 
 use super::Request;
-use crate::domain::analytics::lesson_label;
 use crate::store::analytics_cache;
 use crate::store::leads::{self, Window};
 use crate::web::AppState;
 use crate::web::api::analytics::today;
 use crate::web::csv::Csv;
 use crate::web::error::AppError;
+use crate::web::words::Label;
+use crate::web::words::analytics::lesson_label;
 
 /// `GET /analytics/leads.csv[?days=N | ?from=…&to=…][&tier=…]`.
 pub async fn csv(

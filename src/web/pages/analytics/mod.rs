@@ -13,9 +13,7 @@ use axum::extract::{RawQuery, State};
 use chrono::NaiveDate;
 
 use super::Layout;
-use crate::domain::analytics::{
-    DateRange, PRESETS, RangeError, Tier, average, bounds, event_label, lesson_label, percent,
-};
+use crate::domain::analytics::{DateRange, PRESETS, RangeError, Tier, average, bounds, percent};
 use crate::store::free_lessons::{self, LessonType};
 use crate::store::leads::{self, Lead, Window};
 use crate::store::{analytics, analytics_cache};
@@ -25,6 +23,8 @@ use crate::web::api::params::Params;
 use crate::web::auth::Principal;
 use crate::web::charts::{Chart, grouped};
 use crate::web::error::AppError;
+use crate::web::words::analytics::{event_label, lesson_label};
+use crate::web::words::{Badge, Label};
 
 /// Leads per page.
 pub const PAGE_SIZE: i64 = 50;

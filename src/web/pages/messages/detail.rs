@@ -156,7 +156,7 @@ impl MessagePage {
     fn recipient_status(row: &NamedRecipient) -> &'static str {
         row.status
             .parse::<RecipientStatus>()
-            .map_or("неизвестно", RecipientStatus::label)
+            .map_or("неизвестно", |status| status.label())
     }
 
     fn name(row: &NamedRecipient) -> String {

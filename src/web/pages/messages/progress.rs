@@ -17,7 +17,7 @@ use crate::web::AppState;
 use crate::web::auth::Principal;
 use crate::web::error::AppError;
 use crate::web::extract::Path;
-use crate::web::words::Label;
+use crate::web::words::{Badge, Label};
 
 #[derive(Template, WebTemplate)]
 #[template(path = "partials/message_progress.html")]

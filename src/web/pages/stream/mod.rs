@@ -22,6 +22,7 @@ use crate::web::api::params::Params;
 use crate::web::auth::Principal;
 use crate::web::error::AppError;
 use crate::web::extract::Path;
+use crate::web::words::{Badge, Label};
 
 /// Rows per page.
 pub const PAGE_SIZE: i64 = 100;

@@ -32,7 +32,7 @@ use crate::web::api::params::{Params, strict_int};
 use crate::web::auth::Principal;
 use crate::web::error::AppError;
 use crate::web::extract::Path;
-use crate::web::words::Label;
+use crate::web::words::{Badge, Label};
 
 /// Events per page of the timeline.
 pub const EVENTS_PAGE: i64 = 50;

@@ -9,6 +9,7 @@ use crate::web::AppState;
 use crate::web::csv::Csv;
 use crate::web::error::AppError;
 use crate::web::pages::local_time;
+use crate::web::words::Label;
 
 /// `GET /users.csv[?search=…][&stream=…][&status=…][&sort=id]`: every
 /// matching user, dates in the school's zone.

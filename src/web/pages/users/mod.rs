@@ -20,6 +20,7 @@ use crate::web::api::params::Params;
 use crate::web::api::users::list_query;
 use crate::web::auth::Principal;
 use crate::web::error::AppError;
+use crate::web::words::{Badge, Label};
 
 /// Rows per page.
 pub const PAGE_SIZE: i64 = 50;

@@ -10,6 +10,7 @@ use super::form::{ButtonField, ComposerForm, MAX_BUTTON_SLOTS};
 use crate::domain::audience::{Audience, AudienceError, RawAudience, Segment};
 use crate::domain::broadcast::RawButton;
 use crate::domain::content::{Content, ContentType, RawContent, RawMedia};
+use crate::web::words::Label;
 
 /// A mistake in the form: the field it belongs to and what to do, in Russian.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -17,6 +17,7 @@ use crate::web::pages::messages::audience::{STATUS_CHOICES, describe};
 use crate::web::pages::messages::detail::{ButtonView, buttons};
 use crate::web::pages::messages::render::{excerpt, telegram_to_html};
 use crate::web::pages::{Layout, local_time, person_name};
+use crate::web::words::Label;
 
 /// A segment with the number of people it reaches now.
 pub struct SegmentChoice {
