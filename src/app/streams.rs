@@ -6,7 +6,7 @@
 use chrono::NaiveDate;
 
 use super::Context;
-use crate::domain::stream::{Settings, SettingsError, StreamCode, suggested_display_name};
+use crate::domain::stream::{Settings, SettingsError, StreamCode};
 use crate::store::streams::{self, AdoptError, RegistryEntry, RegistryError};
 
 /// Why the registry was not changed.
@@ -64,13 +64,13 @@ impl From<AdoptError> for StreamError {
     }
 }
 
-/// A stream to register; without a display name it gets one derived from
-/// the code.
+/// A stream to register (the adapters suggest a display name from the code
+/// when staff give none).
 #[derive(Debug, Clone)]
 pub struct NewStream {
     pub code: StreamCode,
     pub course_id: i32,
-    pub display_name: Option<String>,
+    pub display_name: String,
     pub starts_on: Option<NaiveDate>,
     pub capacity: Option<i64>,
     pub is_current: bool,
@@ -80,9 +80,7 @@ pub struct NewStream {
 /// Registers a stream (audited as `stream.create`).
 #[tracing::instrument(skip_all, fields(actor = %ctx.actor.name, stream = %new.code, course_id = new.course_id))]
 pub async fn create(ctx: &Context<'_>, new: NewStream) -> Result<RegistryEntry, StreamError> {
-    let display_name = new
-        .display_name
-        .unwrap_or_else(|| suggested_display_name(new.code.as_str()));
+    let display_name = new.display_name;
     let settings = Settings::new(
         &display_name,
         new.starts_on,
@@ -155,17 +153,16 @@ pub async fn update(
 
 /// Registers `code`, found only in bookings, for the course its bookings
 /// have (`course_id` chooses when they have several): not current, no date,
-/// no limit, named after the code unless `display_name` says otherwise.
+/// no limit, named `display_name` (the adapters suggest one from the code).
 /// Audited as `stream.adopt`.
 #[tracing::instrument(skip_all, fields(actor = %ctx.actor.name, stream = %code, course_id))]
 pub async fn adopt(
     ctx: &Context<'_>,
     code: &StreamCode,
     course_id: Option<i32>,
-    display_name: Option<&str>,
+    display_name: &str,
 ) -> Result<RegistryEntry, StreamError> {
-    let suggested = suggested_display_name(code.as_str());
-    let settings = Settings::new(display_name.unwrap_or(&suggested), None, None, false, false)?;
+    let settings = Settings::new(display_name, None, None, false, false)?;
     let mut conn = ctx.pool.acquire().await?;
     let adopted =
         streams::adopt(&mut conn, &ctx.actor, code.as_str(), course_id, &settings).await?;

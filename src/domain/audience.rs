@@ -40,14 +40,6 @@ impl Segment {
             Self::All => "all",
         }
     }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::NeverPaid => "ни разу не оплатившие",
-            Self::Hackathon => "участники хакатона",
-            Self::All => "все пользователи",
-        }
-    }
 }
 
 /// An audience as the API receives it (API.md `audience`), before validation.
@@ -119,30 +111,6 @@ pub enum AudienceError {
     BadStatus(i32),
     #[error("choose at least one status")]
     NoStatuses,
-}
-
-impl AudienceError {
-    pub fn label(&self) -> String {
-        match self {
-            Self::NoUsers => "Выберите хотя бы одного получателя.".to_owned(),
-            Self::TooManyUsers => format!("Не больше {MAX_USER_IDS} получателей в списке."),
-            Self::BadUserIds(ids) => format!(
-                "ID пользователей должны быть положительными: {}.",
-                join(ids)
-            ),
-            Self::NoStreams => "Выберите хотя бы один поток.".to_owned(),
-            Self::BadStreamCode(code) => format!("«{code}» — не код потока."),
-            Self::BadStatus(status) => format!("Неизвестный статус заявки: {status}."),
-            Self::NoStatuses => "Выберите хотя бы один статус заявки.".to_owned(),
-        }
-    }
-}
-
-fn join(ids: &[i64]) -> String {
-    ids.iter()
-        .map(i64::to_string)
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 impl Audience {
@@ -234,7 +202,6 @@ mod tests {
                 serde_json::to_value(&audience).unwrap(),
                 json!({"kind": "segment", "segment": segment.as_str()})
             );
-            assert!(!segment.label().is_empty());
         }
     }
 
@@ -273,10 +240,6 @@ mod tests {
         assert_eq!(
             parse(json!({"kind": "users", "user_ids": many})),
             Err(AudienceError::TooManyUsers)
-        );
-        assert_eq!(
-            AudienceError::BadUserIds(vec![0, -3]).label(),
-            "ID пользователей должны быть положительными: 0, -3."
         );
         for unknown in [
             json!({"kind": "everyone"}),

@@ -65,28 +65,6 @@ impl BookingStatus {
         }
     }
 
-    /// Russian name for the UI.
-    pub fn label(self) -> &'static str {
-        match self {
-            BookingStatus::New => "Новая заявка",
-            BookingStatus::Pending => "В ожидании",
-            BookingStatus::Confirmed => "Подтверждено",
-            BookingStatus::Cancelled => "Отменено",
-            BookingStatus::Unknown => "Неизвестно",
-        }
-    }
-
-    /// CSS modifier class for the status badge.
-    pub fn badge(self) -> &'static str {
-        match self {
-            BookingStatus::New => "new",
-            BookingStatus::Pending => "warn",
-            BookingStatus::Confirmed => "ok",
-            BookingStatus::Cancelled => "bad",
-            BookingStatus::Unknown => "unknown",
-        }
-    }
-
     /// Parses a query/form value "-1"|"0"|"1"|"2" strictly (no spaces, no "+", no "01"); anything else → None.
     pub fn parse_raw_param(s: &str) -> Option<Self> {
         match s {
@@ -239,19 +217,17 @@ mod tests {
     }
 
     #[test]
-    fn names_labels_and_badges() {
+    fn api_names() {
         let table = [
-            (New, "new", "Новая заявка", "new"),
-            (Pending, "pending", "В ожидании", "warn"),
-            (Confirmed, "confirmed", "Подтверждено", "ok"),
-            (Cancelled, "cancelled", "Отменено", "bad"),
-            (Unknown, "unknown", "Неизвестно", "unknown"),
+            (New, "new"),
+            (Pending, "pending"),
+            (Confirmed, "confirmed"),
+            (Cancelled, "cancelled"),
+            (Unknown, "unknown"),
         ];
-        for (status, api, label, badge) in table {
+        for (status, api) in table {
             assert_eq!(status.api_name(), api);
             assert_eq!(status.to_string(), api);
-            assert_eq!(status.label(), label);
-            assert_eq!(status.badge(), badge);
             assert_eq!(
                 serde_json::to_value(status).unwrap(),
                 serde_json::Value::String(api.to_owned())

@@ -46,29 +46,6 @@ impl BroadcastStatus {
         }
     }
 
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::Draft => "черновик",
-            Self::Scheduled => "запланирована",
-            Self::Sending => "отправляется",
-            Self::Paused => "на паузе",
-            Self::Done => "завершено",
-            Self::Cancelled => "отменена",
-            Self::Failed => "ошибка",
-        }
-    }
-
-    /// The badge style of the pages (`ok`, `bad`, `warn`, `new`, `unknown`).
-    pub fn badge(self) -> &'static str {
-        match self {
-            Self::Done => "ok",
-            Self::Failed => "bad",
-            Self::Paused => "warn",
-            Self::Sending | Self::Scheduled => "new",
-            Self::Draft | Self::Cancelled => "unknown",
-        }
-    }
-
     /// Whether nothing more will happen by itself.
     pub fn is_final(self) -> bool {
         matches!(self, Self::Done | Self::Cancelled | Self::Failed)
@@ -223,19 +200,6 @@ impl RecipientStatus {
         }
     }
 
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::Pending => "в очереди",
-            Self::Sending => "отправляется",
-            Self::Sent => "доставлено",
-            Self::Failed => "ошибка",
-            Self::Blocked => "заблокировал бота",
-            Self::Unknown => "неизвестно",
-            Self::Skipped => "пропущен",
-            Self::Deleted => "удалено",
-        }
-    }
-
     /// Whether the recipient is settled (nothing will be sent by itself).
     pub fn is_final(self) -> bool {
         !matches!(self, Self::Pending | Self::Sending)
@@ -362,39 +326,6 @@ pub enum ButtonProblem {
     CallbackData,
     #[error("text, url and callback_data must not contain control characters (such as NUL)")]
     Control,
-}
-
-impl KeyboardError {
-    /// The message in Russian, for the composer.
-    pub fn label(&self) -> String {
-        match self {
-            Self::EmptyRow { row } => format!("Ряд кнопок {row} пуст."),
-            Self::RowTooLong { row } => {
-                format!("В ряду {row} больше {MAX_BUTTONS_PER_ROW} кнопок.")
-            }
-            Self::TooMany => format!("Кнопок больше {MAX_BUTTONS}."),
-            Self::Button {
-                row,
-                column,
-                problem,
-            } => {
-                let what = match problem {
-                    ButtonProblem::Text => {
-                        format!("текст — от 1 до {MAX_BUTTON_TEXT} символов")
-                    }
-                    ButtonProblem::Action => "укажите либо ссылку, либо callback_data".to_owned(),
-                    ButtonProblem::Url => {
-                        "ссылка должна начинаться с http://, https:// или tg://".to_owned()
-                    }
-                    ButtonProblem::CallbackData => {
-                        format!("callback_data — от 1 до {MAX_CALLBACK_BYTES} байт")
-                    }
-                    ButtonProblem::Control => "недопустимый управляющий символ".to_owned(),
-                };
-                format!("Кнопка {row}.{column}: {what}.")
-            }
-        }
-    }
 }
 
 impl Keyboard {
@@ -538,7 +469,6 @@ mod tests {
                 serde_json::to_value(status).unwrap(),
                 serde_json::Value::String(status.as_str().to_owned())
             );
-            assert!(!status.label().is_empty() && !status.badge().is_empty());
         }
         assert_eq!("Done".parse::<S>(), Err(UnknownStatus("Done".into())));
         for status in RecipientStatus::ALL {
@@ -680,10 +610,6 @@ mod tests {
         assert_eq!(
             error.to_string(),
             "button 2.1: url must be an absolute http://, https:// or tg:// address"
-        );
-        assert_eq!(
-            error.label(),
-            "Кнопка 2.1: ссылка должна начинаться с http://, https:// или tg://."
         );
     }
 }

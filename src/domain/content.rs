@@ -35,15 +35,6 @@ impl ContentType {
         }
     }
 
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::Text => "текст",
-            Self::Photo => "фото",
-            Self::Video => "видео",
-            Self::Document => "документ",
-        }
-    }
-
     pub fn parse(raw: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|kind| kind.as_str() == raw)
     }
@@ -112,37 +103,6 @@ pub enum ContentError {
     /// A character PostgreSQL or Telegram would refuse (see `domain::text`).
     #[error("{field} contains the control character {}, which is not allowed", text::describe(*.found))]
     Control { field: &'static str, found: char },
-}
-
-impl ContentError {
-    /// The message in Russian, for the composer.
-    pub fn label(&self) -> String {
-        match self {
-            Self::Html { field, error } => {
-                let what = if *field == "caption" {
-                    "Подпись"
-                } else {
-                    "Текст"
-                };
-                format!("{what}: {}", error.label())
-            }
-            Self::Buttons(error) => error.label(),
-            Self::FileId => "file_id: только латинские буквы, цифры, «-» и «_», \
-                             до 256 символов."
-                .to_owned(),
-            Self::Control { field, found } => {
-                let what = if *field == "caption" {
-                    "Подпись"
-                } else {
-                    "Текст"
-                };
-                format!(
-                    "{what} содержит недопустимый управляющий символ {}.",
-                    text::describe(*found)
-                )
-            }
-        }
-    }
 }
 
 /// The text or caption `raw`, checked for control characters and as
@@ -338,15 +298,9 @@ mod tests {
         let err = parse(json!({"type": "document", "file_id": "a", "caption": long_caption}))
             .unwrap_err();
         assert!(err.to_string().starts_with("caption: "), "{err}");
-        assert!(err.label().starts_with("Подпись: "), "{}", err.label());
 
         let err = parse(json!({"type": "text", "text": "a<br>b"})).unwrap_err();
         assert!(err.to_string().contains("line 1, column 2"), "{err}");
-        assert!(
-            err.label().starts_with("Текст: Строка 1, символ 2"),
-            "{}",
-            err.label()
-        );
 
         let err = parse(json!({"type": "text", "text": "a", "buttons": [[]]})).unwrap_err();
         assert_eq!(

@@ -44,25 +44,6 @@ impl Tier {
             Tier::Cold => "cold",
         }
     }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Tier::Hot => "Горячий",
-            Tier::Warm => "Тёплый",
-            Tier::Cool => "Прохладный",
-            Tier::Cold => "Холодный",
-        }
-    }
-
-    /// CSS modifier of the tier's badge.
-    pub fn badge(self) -> &'static str {
-        match self {
-            Tier::Hot => "bad",
-            Tier::Warm => "warn",
-            Tier::Cool => "new",
-            Tier::Cold => "unknown",
-        }
-    }
 }
 
 #[cfg(test)]

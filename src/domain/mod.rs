@@ -8,6 +8,7 @@ pub mod broadcast;
 pub mod content;
 pub mod input;
 pub mod lead;
+pub mod reason;
 pub mod role;
 pub mod staff;
 pub mod stream;

@@ -39,15 +39,6 @@ impl Role {
         }
     }
 
-    /// Russian name for the UI.
-    pub fn label(self) -> &'static str {
-        match self {
-            Role::Viewer => "наблюдатель",
-            Role::Editor => "редактор",
-            Role::Admin => "администратор",
-        }
-    }
-
     pub fn allows(self, required: Role) -> bool {
         self >= required
     }

@@ -122,16 +122,6 @@ pub fn leading_number(code: &str) -> Option<u64> {
     std::str::from_utf8(digits).ok()?.parse().ok()
 }
 
-/// A Russian display name suggested when a stream is adopted into the registry: a code starting
-/// with a number N gives "N-й поток" ("3rd_stream" → "3-й поток", "10th_stream" → "10-й поток");
-/// anything else → the code itself (staff rename it on the registry page).
-pub fn suggested_display_name(code: &str) -> String {
-    match leading_number(code) {
-        Some(n) => format!("{n}-й поток"),
-        None => code.to_owned(),
-    }
-}
-
 /// The largest capacity the registry accepts (a typo guard, far above any cohort).
 pub const MAX_CAPACITY: i64 = 100_000;
 
@@ -160,17 +150,6 @@ pub enum SettingsError {
     Capacity,
     #[error("an archived stream cannot be the current intake")]
     CurrentArchived,
-}
-
-impl SettingsError {
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::DisplayName => "Название: от 1 до 100 символов.",
-            Self::StartsOn => "Дата начала: в формате ГГГГ-ММ-ДД или пусто.",
-            Self::Capacity => "Мест: целое число от 1 до 100000 или пусто (без ограничения).",
-            Self::CurrentArchived => "Архивный поток не может быть текущим набором.",
-        }
-    }
 }
 
 impl Settings {
@@ -387,7 +366,6 @@ mod tests {
         let b = format!("{}2", "9".repeat(30));
         assert_eq!(natural_cmp(&a, &b), Less);
         assert_eq!(leading_number(&huge), None);
-        assert_eq!(suggested_display_name(&huge), huge);
     }
 
     #[test]
@@ -445,17 +423,6 @@ mod tests {
         assert_eq!(leading_number(""), None);
         assert_eq!(leading_number("18446744073709551615a"), Some(u64::MAX));
         assert_eq!(leading_number("18446744073709551616a"), None);
-    }
-
-    #[test]
-    fn suggested_display_names() {
-        assert_eq!(suggested_display_name("3rd_stream"), "3-й поток");
-        assert_eq!(suggested_display_name("10th_stream"), "10-й поток");
-        assert_eq!(suggested_display_name("1st_stream"), "1-й поток");
-        assert_eq!(suggested_display_name("007_stream"), "7-й поток");
-        assert_eq!(suggested_display_name("mentoring"), "mentoring");
-        assert_eq!(suggested_display_name("intensive"), "intensive");
-        assert_eq!(suggested_display_name(""), "");
     }
 
     #[test]
@@ -527,6 +494,5 @@ mod tests {
                 "{bad}"
             );
         }
-        assert!(SettingsError::CurrentArchived.label().contains("Архивный"));
     }
 }

@@ -139,19 +139,6 @@ impl HtmlError {
             problem,
         }
     }
-
-    /// The message in Russian, with the position, for the composer.
-    pub fn label(&self) -> String {
-        match &self.problem {
-            Problem::Empty | Problem::TooLong { .. } => self.problem.label(),
-            _ => format!(
-                "Строка {}, символ {}: {}",
-                self.at.line,
-                self.at.column,
-                self.problem.label()
-            ),
-        }
-    }
 }
 
 impl fmt::Display for Problem {
@@ -189,40 +176,6 @@ impl fmt::Display for Problem {
                     "the text is {len} characters long after parsing; at most {max}"
                 )
             }
-        }
-    }
-}
-
-impl Problem {
-    fn label(&self) -> String {
-        match self {
-            Self::UnsupportedTag(tag) => format!("Telegram не поддерживает тег <{tag}>."),
-            Self::BadAttribute { tag, attribute } => {
-                format!("у тега <{tag}> не может быть атрибута {attribute}.")
-            }
-            Self::MissingAttribute { tag, attribute } => {
-                format!("у тега <{tag}> нужен атрибут {attribute}.")
-            }
-            Self::BadLink(href) => {
-                format!("ссылка «{href}» должна начинаться с http://, https:// или tg://.")
-            }
-            Self::UnfinishedTag => "«<» не начинает тег; напишите &lt;.".to_owned(),
-            Self::MismatchedClose { expected, found } => {
-                format!("</{found}> закрывает тег, но ещё открыт <{expected}>.")
-            }
-            Self::UnexpectedClose(tag) => format!("</{tag}> закрывает тег, который не открыт."),
-            Self::Unclosed(tag) => format!("тег <{tag}> не закрыт."),
-            Self::BadNesting { tag, inside } => {
-                format!("тег <{tag}> нельзя вкладывать в <{inside}>.")
-            }
-            Self::UnescapedGreaterThan => "«>» вне тега; напишите &gt;.".to_owned(),
-            Self::BadEntity(entity) => {
-                format!("«{entity}» — неизвестная HTML-сущность; для «&» напишите &amp;.")
-            }
-            Self::Empty => "Текст пуст.".to_owned(),
-            Self::TooLong { len, max } => format!(
-                "После разметки в тексте {len} символов, Telegram принимает не больше {max}."
-            ),
         }
     }
 }
@@ -631,10 +584,6 @@ mod tests {
         assert_eq!(e.at, Position { line: 2, column: 8 });
         assert_eq!(e.problem, Problem::UnsupportedTag("br".into()));
         assert_eq!(
-            e.label(),
-            "Строка 2, символ 8: Telegram не поддерживает тег <br>."
-        );
-        assert_eq!(
             e.to_string(),
             "line 2, column 8: Telegram does not support the tag <br>"
         );
@@ -789,7 +738,6 @@ mod tests {
         // An emoji outside the BMP is two UTF-16 units, as Telegram counts.
         assert_eq!(ok("😀").visible_len(), 2);
         assert_eq!(err("  <b> </b>\n").problem, Problem::Empty);
-        assert_eq!(err("").label(), "Текст пуст.");
 
         let caption = TelegramHtml::parse("", Kind::Caption).unwrap();
         assert_eq!(caption.visible_len(), 0);

@@ -92,13 +92,6 @@ impl StatusFilter {
             .chain([Self::NoBookings])
             .collect()
     }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::Latest(status) => status.label(),
-            Self::NoBookings => "Нет бронирований",
-        }
-    }
 }
 
 /// The list's order.

@@ -175,6 +175,7 @@ pub struct Resolved {
 /// Writes one recipient row per person of the audience of broadcast
 /// `message_id`: `pending`, or `skipped` for people who blocked the bot.
 /// A row that already exists is left alone, so resolving twice is harmless.
+#[tracing::instrument(skip_all, fields(message_id))]
 pub async fn resolve(
     conn: &mut PgConnection,
     message_id: i32,
@@ -188,7 +189,8 @@ pub async fn resolve(
             SELECT $5, a.user_id, u.username, \
                    CASE WHEN blocked.user_id IS NULL THEN 'pending' ELSE 'skipped' END, \
                    CASE WHEN blocked.user_id IS NULL THEN NULL \
-                        ELSE 'не получает сообщения бота: ' || blocked.reason END, \
+                        ELSE jsonb_build_object('code', 'not_receiving', \
+                                                'reason', blocked.reason)::text END, \
                    false \
             FROM ({MEMBERS}) a \
             LEFT JOIN users u USING (user_id) \

@@ -33,6 +33,7 @@ pub struct Change<'a> {
     pub after: Option<Value>,
 }
 
+#[tracing::instrument(skip_all, fields(action = change.action, entity_type = change.entity_type))]
 pub async fn record(
     conn: &mut PgConnection,
     actor: &Actor,

@@ -169,6 +169,7 @@ pub struct ChangeRequest<'a> {
 /// Changes one booking of `user_id` in one transaction: locks the row (and
 /// the target stream's registry row), checks `version`, lets `decide` apply
 /// the rules and compute the new values, updates, and audits before/after.
+#[tracing::instrument(skip_all, fields(user_id = request.user_id, action = request.action))]
 pub async fn change<E>(
     conn: &mut PgConnection,
     actor: &Actor,
@@ -271,6 +272,7 @@ pub async fn change<E>(
 
 /// Moves the user's most recent booking that is not cancelled into the
 /// stream `code` (not the one it is in), audited as `booking.move`.
+#[tracing::instrument(skip_all, fields(user_id))]
 pub async fn move_latest(
     conn: &mut PgConnection,
     actor: &Actor,

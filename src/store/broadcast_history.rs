@@ -8,6 +8,7 @@ use sqlx::PgPool;
 
 use super::broadcasts::{DELETABLE, DELETE_WINDOW_HOURS};
 use crate::domain::broadcast::RecipientStatus;
+use crate::domain::reason::Reason;
 
 /// Everyone who created a broadcast, for the author filter.
 #[tracing::instrument(skip(pool))]
@@ -42,7 +43,7 @@ pub struct NamedRecipient {
     pub last_name: Option<String>,
     pub status: String,
     pub attempts: i32,
-    pub error: Option<String>,
+    pub error: Option<Reason>,
     pub sent_at: Option<DateTime<Utc>>,
 }
 
@@ -83,7 +84,7 @@ pub struct Received {
     pub at: Option<DateTime<Utc>>,
     /// Their delivery status as stored (`unknown` when missing).
     pub status: String,
-    pub error: Option<String>,
+    pub error: Option<Reason>,
 }
 
 impl Received {

@@ -15,6 +15,7 @@ use sqlx::{Connection, PgConnection, PgPool};
 use super::audience;
 use super::broadcasts::store_counts;
 use crate::domain::audience::{Audience, RawAudience};
+use crate::domain::reason::Reason;
 
 /// One recipient claimed for sending.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -47,6 +48,7 @@ fn secs(d: Duration) -> f64 {
 
 /// Tries to become the one sender for `key` (one per bot token) on this
 /// connection; held until the connection closes.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn try_lead(conn: &mut PgConnection, key: i64) -> sqlx::Result<bool> {
     sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
         .bind(key)
@@ -68,6 +70,7 @@ pub struct Expired {
 /// been delivered: they become `unknown` and are not resent. The others
 /// never reached Telegram: they go back to `pending`, and the claim does
 /// not count as an attempt. `own` are this sender's rows in flight.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn expire_leases(pool: &PgPool, own: &[i32]) -> sqlx::Result<Expired> {
     let dispatched: Vec<bool> = sqlx::query_scalar(
         "UPDATE message_recipients SET lease_until = NULL, updated_at = now(), \
@@ -75,12 +78,12 @@ pub async fn expire_leases(pool: &PgPool, own: &[i32]) -> sqlx::Result<Expired> 
                                     ELSE 'unknown' END, \
              attempts = CASE WHEN dispatched_at IS NULL THEN greatest(attempts - 1, 0) \
                              ELSE attempts END, \
-             last_error = CASE WHEN dispatched_at IS NULL THEN last_error \
-                 ELSE 'исход неизвестен: отправитель остановился во время отправки' END \
+             last_error = CASE WHEN dispatched_at IS NULL THEN last_error ELSE $2 END \
          WHERE delivery_status = 'sending' AND lease_until < now() AND id <> ALL($1) \
          RETURNING dispatched_at IS NOT NULL",
     )
     .bind(own)
+    .bind(Reason::OutcomeUnknownSenderStopped)
     .fetch_all(pool)
     .await?;
     let unknown = dispatched.iter().filter(|d| **d).count() as u64;
@@ -93,6 +96,7 @@ pub async fn expire_leases(pool: &PgPool, own: &[i32]) -> sqlx::Result<Expired> 
 /// Starts the scheduled broadcasts that are due: writes their recipients
 /// (so late confirmations are included) and marks them `sending`. Returns
 /// their ids.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn start_due(pool: &PgPool) -> sqlx::Result<Vec<i32>> {
     let mut started = Vec::new();
     // Audiences are read from the people directory, brought up to date once
@@ -129,7 +133,7 @@ pub async fn start_due(pool: &PgPool) -> sqlx::Result<Vec<i32>> {
                 .await?;
             }
             None => {
-                fail_in(&mut tx, id, "не удалось прочитать аудиторию рассылки").await?;
+                fail_in(&mut tx, id, &Reason::AudienceUnreadable).await?;
             }
         }
         store_counts(&mut tx, id).await?;
@@ -152,6 +156,7 @@ pub async fn active(pool: &PgPool) -> sqlx::Result<Vec<Active>> {
 /// Claims up to `limit` due pending recipients of broadcast `message_id`,
 /// oldest first, marking them `sending` (not yet dispatched) until `lease`
 /// from now.
+#[tracing::instrument(level = "debug", skip_all, fields(message_id, limit))]
 pub async fn claim(
     pool: &PgPool,
     message_id: i32,
@@ -182,6 +187,7 @@ pub async fn claim(
 /// starts: from now on a crash leaves its outcome `unknown`. False if the
 /// claim is no longer this sender's (its lease ran out and the row was
 /// requeued or claimed again): then it must not be sent.
+#[tracing::instrument(level = "debug", skip_all, fields(id = claimed.id))]
 pub async fn mark_dispatched(pool: &PgPool, claimed: &Claimed) -> sqlx::Result<bool> {
     Ok(sqlx::query(
         "UPDATE message_recipients SET dispatched_at = now() \
@@ -196,6 +202,7 @@ pub async fn mark_dispatched(pool: &PgPool, claimed: &Claimed) -> sqlx::Result<b
         == 1)
 }
 
+#[tracing::instrument(level = "debug", skip_all, fields(id))]
 pub async fn mark_sent(pool: &PgPool, id: i32, telegram_message_id: i32) -> sqlx::Result<()> {
     sqlx::query(
         "UPDATE message_recipients SET delivery_status = 'sent', telegram_message_id = $2, \
@@ -211,11 +218,12 @@ pub async fn mark_sent(pool: &PgPool, id: i32, telegram_message_id: i32) -> sqlx
 
 /// Back to `pending`, to be tried again at `at`. `counted`: whether this
 /// attempt counts towards the limit (a 429 does not).
+#[tracing::instrument(level = "debug", skip_all, fields(id, counted))]
 pub async fn mark_retry(
     pool: &PgPool,
     id: i32,
     at: DateTime<Utc>,
-    error: &str,
+    error: &Reason,
     counted: bool,
 ) -> sqlx::Result<()> {
     sqlx::query(
@@ -233,7 +241,8 @@ pub async fn mark_retry(
     Ok(())
 }
 
-pub async fn mark_failed(pool: &PgPool, id: i32, error: &str) -> sqlx::Result<()> {
+#[tracing::instrument(level = "debug", skip_all, fields(id))]
+pub async fn mark_failed(pool: &PgPool, id: i32, error: &Reason) -> sqlx::Result<()> {
     sqlx::query(
         "UPDATE message_recipients SET delivery_status = 'failed', last_error = $2, \
              lease_until = NULL, updated_at = now() \
@@ -266,7 +275,9 @@ impl BlockReason {
 
 /// The recipient can't be messaged: `blocked` (or `failed` for a missing
 /// chat), and the person is remembered so later broadcasts skip them. One
-/// statement, so both happen or neither.
+/// statement, so both happen or neither. `error` is Telegram's text: kept
+/// as it is in `blocked_users.error`, as a code in `last_error`.
+#[tracing::instrument(level = "debug", skip_all, fields(id, reason = reason.as_str()))]
 pub async fn mark_blocked(
     pool: &PgPool,
     id: i32,
@@ -279,7 +290,7 @@ pub async fn mark_blocked(
     };
     sqlx::query(
         "WITH r AS ( \
-             UPDATE message_recipients SET delivery_status = $2, last_error = $4, \
+             UPDATE message_recipients SET delivery_status = $2, last_error = $5, \
                  lease_until = NULL, updated_at = now() \
              WHERE id = $1 AND delivery_status = 'sending' \
              RETURNING user_id, message_id) \
@@ -292,12 +303,15 @@ pub async fn mark_blocked(
     .bind(status)
     .bind(reason.as_str())
     .bind(error)
+    .bind(Reason::TelegramError {
+        detail: error.to_owned(),
+    })
     .execute(pool)
     .await?;
     Ok(())
 }
 
-async fn fail_in(conn: &mut PgConnection, id: i32, reason: &str) -> sqlx::Result<bool> {
+async fn fail_in(conn: &mut PgConnection, id: i32, reason: &Reason) -> sqlx::Result<bool> {
     Ok(sqlx::query(
         "UPDATE message_history SET status = 'failed', status_reason = $2, \
              finished_at = now(), updated_at = now() \
@@ -312,7 +326,8 @@ async fn fail_in(conn: &mut PgConnection, id: i32, reason: &str) -> sqlx::Result
 }
 
 /// Stops a broadcast as `failed` (e.g. Telegram rejects its HTML).
-pub async fn fail(pool: &PgPool, id: i32, reason: &str) -> sqlx::Result<bool> {
+#[tracing::instrument(skip_all, fields(id, reason = reason.code()))]
+pub async fn fail(pool: &PgPool, id: i32, reason: &Reason) -> sqlx::Result<bool> {
     let mut tx = pool.begin().await?;
     let changed = fail_in(&mut tx, id, reason).await?;
     store_counts(&mut tx, id).await?;
@@ -321,7 +336,8 @@ pub async fn fail(pool: &PgPool, id: i32, reason: &str) -> sqlx::Result<bool> {
 }
 
 /// Pauses a broadcast that keeps failing, with the reason shown to staff.
-pub async fn auto_pause(pool: &PgPool, id: i32, reason: &str) -> sqlx::Result<bool> {
+#[tracing::instrument(skip_all, fields(id, reason = reason.code()))]
+pub async fn auto_pause(pool: &PgPool, id: i32, reason: &Reason) -> sqlx::Result<bool> {
     let mut tx = pool.begin().await?;
     let changed = sqlx::query(
         "UPDATE message_history SET status = 'paused', status_reason = $2, updated_at = now() \
@@ -340,6 +356,7 @@ pub async fn auto_pause(pool: &PgPool, id: i32, reason: &str) -> sqlx::Result<bo
 
 /// Marks `done` the sending broadcasts with nobody left to send to, and
 /// returns their ids.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn finish_completed(pool: &PgPool) -> sqlx::Result<Vec<i32>> {
     let mut conn = pool.acquire().await?;
     let mut tx = conn.begin().await?;
@@ -384,6 +401,7 @@ pub struct ToDelete {
 
 /// Claims up to `limit` delivered messages of broadcasts whose deletion
 /// was asked for, still inside Telegram's 48-hour window.
+#[tracing::instrument(level = "debug", skip_all, fields(limit))]
 pub async fn claim_deletions(
     pool: &PgPool,
     limit: i64,
@@ -409,6 +427,7 @@ pub async fn claim_deletions(
 }
 
 /// The message was deleted (`error` None) or could not be (not retried).
+#[tracing::instrument(level = "debug", skip_all, fields(id))]
 pub async fn mark_deletion(pool: &PgPool, id: i32, error: Option<&str>) -> sqlx::Result<()> {
     sqlx::query(
         "UPDATE message_recipients SET lease_until = NULL, updated_at = now(), \

@@ -126,6 +126,7 @@ fn column<'a>(pairs: &[(&'a str, &'a str)], latin: bool) -> Vec<&'a str> {
 ///
 /// Fills the database with demo data for `users` people in one transaction.
 /// Refuses when bookings already exist unless `force`.
+#[tracing::instrument(skip_all, fields(users, force))]
 pub async fn seed(
     conn: &mut PgConnection,
     users: u32,

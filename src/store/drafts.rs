@@ -49,6 +49,7 @@ pub async fn recent(pool: &PgPool, limit: i64) -> sqlx::Result<Vec<Draft>> {
 
 /// Saves `form` as draft `id`, or as a new draft when `id` is `None` (or
 /// was deleted meanwhile). Returns the draft's id.
+#[tracing::instrument(skip_all, fields(id, source_broadcast))]
 pub async fn save(
     pool: &PgPool,
     actor: &Actor,
@@ -104,6 +105,7 @@ pub async fn save(
 
 /// Deletes a draft; `false` when there was none. `reason` says why in the
 /// audit log (`deleted` by hand, `sent` as broadcast N).
+#[tracing::instrument(skip_all, fields(id))]
 pub async fn delete(pool: &PgPool, actor: &Actor, id: i64, reason: Value) -> sqlx::Result<bool> {
     let mut tx = pool.begin().await?;
     let deleted: Option<i64> =

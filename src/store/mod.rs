@@ -17,6 +17,7 @@ pub mod health;
 pub mod leads;
 pub mod people;
 pub mod person_names;
+mod reason;
 pub mod scheduled;
 pub mod sessions;
 pub mod settings;

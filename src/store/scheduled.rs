@@ -33,6 +33,7 @@ pub enum EditError {
 
 /// Replaces broadcast `id`'s content, audience and time, with an audit row
 /// holding both versions.
+#[tracing::instrument(skip_all, fields(id))]
 pub async fn edit(pool: &PgPool, actor: &Actor, id: i32, edit: &Edit) -> Result<(), EditError> {
     let mut tx = pool.begin().await?;
     let row: Option<(String, bool, serde_json::Value)> = sqlx::query_as(

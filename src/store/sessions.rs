@@ -42,6 +42,7 @@ pub struct AttemptCounts {
 /// concurrent guesses can't slip past the limit) and counts the attempts in
 /// the window, this one included. A successful login (or one turned away
 /// before its password was checked) forgets it again with [`forget_attempt`].
+#[tracing::instrument(skip_all)]
 pub async fn record_attempt(
     conn: &mut PgConnection,
     login: &str,
@@ -77,6 +78,7 @@ pub async fn record_attempt(
     ))
 }
 
+#[tracing::instrument(skip_all, fields(attempt_id))]
 pub async fn forget_attempt(db: impl sqlx::PgExecutor<'_>, attempt_id: i64) -> sqlx::Result<()> {
     sqlx::query("DELETE FROM login_failures WHERE id = $1")
         .bind(attempt_id)
@@ -108,6 +110,7 @@ pub struct NewSession<'a> {
 /// Opens a session for a verified login: the session row, the account's
 /// last-login time and the audit row commit together. Old expired rows of
 /// every account and old failed attempts are pruned on the way.
+#[tracing::instrument(skip_all)]
 pub async fn open(
     conn: &mut PgConnection,
     actor: &Actor,
@@ -176,6 +179,7 @@ pub async fn find(
 }
 
 /// Moves the idle deadline; callers do this at most about once a minute.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn touch(db: impl sqlx::PgExecutor<'_>, id_hash: &[u8]) -> sqlx::Result<()> {
     sqlx::query("UPDATE staff_sessions SET last_seen_at = now() WHERE id_hash = $1")
         .bind(id_hash)
@@ -185,6 +189,7 @@ pub async fn touch(db: impl sqlx::PgExecutor<'_>, id_hash: &[u8]) -> sqlx::Resul
 }
 
 /// Ends one session (logout) and audits it.
+#[tracing::instrument(skip_all)]
 pub async fn close(conn: &mut PgConnection, actor: &Actor, id_hash: &[u8]) -> sqlx::Result<()> {
     let mut tx = conn.begin().await?;
     let deleted = sqlx::query("DELETE FROM staff_sessions WHERE id_hash = $1")

@@ -4,6 +4,7 @@ use sqlx::PgPool;
 
 /// The stored value for `key`, created from `generate` if there is none
 /// yet. Concurrent first starts agree on one value.
+#[tracing::instrument(skip_all, fields(key))]
 pub async fn get_or_create(
     pool: &PgPool,
     key: &str,

@@ -51,6 +51,7 @@ pub async fn list(db: impl sqlx::PgExecutor<'_>) -> sqlx::Result<Vec<Staff>> {
     .await
 }
 
+#[tracing::instrument(skip_all, fields(role = role.as_str()))]
 pub async fn create(
     conn: &mut PgConnection,
     actor: &Actor,
@@ -150,6 +151,7 @@ impl AccountChange<'_> {
 
 /// Applies `change` under a row lock, ends the account's sessions and
 /// audits before/after, all in one transaction.
+#[tracing::instrument(skip_all)]
 pub async fn change(
     conn: &mut PgConnection,
     actor: &Actor,

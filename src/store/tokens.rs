@@ -35,6 +35,7 @@ const COLUMNS: &str = "id, name, role, created_at, created_by, last_used_at, rev
 
 /// Creates a token with a fresh random secret; returns it with the secret,
 /// which is shown once and never stored.
+#[tracing::instrument(skip_all, fields(role = role.as_str()))]
 pub async fn issue(
     conn: &mut PgConnection,
     actor: &Actor,
@@ -82,6 +83,7 @@ async fn create(
 }
 
 /// Revokes the active token with this id.
+#[tracing::instrument(skip_all, fields(id))]
 pub async fn revoke(
     conn: &mut PgConnection,
     actor: &Actor,
@@ -165,6 +167,7 @@ pub async fn authenticate(
 }
 
 /// Records use; callers do this at most about once a minute per token.
+#[tracing::instrument(level = "debug", skip_all, fields(id))]
 pub async fn touch(db: impl sqlx::PgExecutor<'_>, id: i64) -> sqlx::Result<()> {
     sqlx::query("UPDATE api_tokens SET last_used_at = now() WHERE id = $1")
         .bind(id)

@@ -4,6 +4,7 @@
 
 use crate::app::broadcasts::Problem;
 use crate::app::broadcasts::check::{FormProblem, Part, join};
+use crate::web::words::Label;
 
 /// `problem` in Russian, as the composer shows it next to its field.
 pub fn label(problem: &Problem) -> String {

@@ -11,6 +11,7 @@ pub mod extract;
 pub mod metrics;
 pub mod pages;
 pub mod routes;
+pub mod words;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -212,16 +212,16 @@ async fn the_stream_use_cases_validate_once_for_both_adapters() {
         .await
         .unwrap();
     assert_eq!(entry.capacity, None);
-    let adopted = streams::adopt(&ctx, &code("zz_stream"), None, None)
+    let adopted = streams::adopt(&ctx, &code("zz_stream"), None, "zz_stream")
         .await
         .unwrap();
     assert_eq!(
         (adopted.course_id, adopted.display_name.as_str()),
         (1, "zz_stream")
     );
-    let again = streams::adopt(&ctx, &code("zz_stream"), None, None).await;
+    let again = streams::adopt(&ctx, &code("zz_stream"), None, "zz_stream").await;
     assert!(matches!(again, Err(StreamError::Exists)), "{again:?}");
-    let ghost = streams::adopt(&ctx, &code("ghost"), None, None).await;
+    let ghost = streams::adopt(&ctx, &code("ghost"), None, "ghost").await;
     assert!(
         matches!(ghost, Err(StreamError::NotInBookings)),
         "{ghost:?}"

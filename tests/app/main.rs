@@ -39,6 +39,7 @@ mod ops;
 mod people_directory;
 mod people_spec;
 mod people_use_cases;
+mod reasons;
 mod seed;
 mod staff_pages;
 mod stream_page;

@@ -63,6 +63,7 @@ pub async fn refresh(pool: &PgPool, tz: Tz) -> sqlx::Result<()> {
 
 /// Rebuilds the whole cache from the bot tables (after the bot deleted or
 /// rewrote old rows, which the incremental reads cannot see).
+#[tracing::instrument(skip_all)]
 pub async fn rebuild(conn: &mut PgConnection, tz: Tz) -> sqlx::Result<()> {
     refresh_on(conn, tz, true).await
 }

@@ -124,6 +124,7 @@ async fn clear_current(tx: &mut PgConnection, course_id: i32, except: &str) -> s
 }
 
 /// Registers a stream (`action` is `stream.create` or `stream.adopt`).
+#[tracing::instrument(skip_all, fields(code, course_id))]
 pub async fn create(
     conn: &mut PgConnection,
     actor: &Actor,
@@ -176,6 +177,7 @@ pub async fn create(
 }
 
 /// Changes a registered stream's editable fields.
+#[tracing::instrument(skip_all, fields(code))]
 pub async fn update(
     conn: &mut PgConnection,
     actor: &Actor,
@@ -248,6 +250,7 @@ impl From<sqlx::Error> for AdoptError {
 
 /// Registers `code`, found in bookings, with the course its bookings name
 /// (`course_id` chooses when they name several).
+#[tracing::instrument(skip_all, fields(code, course_id))]
 pub async fn adopt(
     conn: &mut PgConnection,
     actor: &Actor,

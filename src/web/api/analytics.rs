@@ -12,13 +12,14 @@ use utoipa::{IntoParams, PartialSchema, ToSchema};
 
 use super::ErrorJson;
 use crate::app::analytics::{self as use_case, AnalyticsError, RangeQuery};
-use crate::domain::analytics::{DateRange, average, event_label, percent};
+use crate::domain::analytics::{DateRange, average, percent};
 use crate::domain::input::Bounded;
 use crate::domain::time::rfc3339;
 use crate::store::analytics;
 use crate::web::AppState;
 use crate::web::error::AppError;
 use crate::web::extract::{Json, Query};
+use crate::web::words::analytics::event_label;
 
 /// Kept here for the API modules that import it from this one.
 use crate::app::analytics::today;

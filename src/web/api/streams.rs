@@ -10,13 +10,14 @@ use utoipa::ToSchema;
 
 use super::ErrorJson;
 use crate::app::streams::{self as use_case, StreamError};
-use crate::domain::stream::{Settings, SettingsError, StreamCode, suggested_display_name};
+use crate::domain::stream::{Settings, SettingsError, StreamCode};
 use crate::domain::time::rfc3339;
 use crate::store::streams::{self, Registered, RegistryEntry};
 use crate::web::AppState;
 use crate::web::auth::Principal;
 use crate::web::error::AppError;
 use crate::web::extract::{Json, Path};
+use crate::web::words::suggested_display_name;
 
 /// A registry entry.
 #[derive(Debug, Serialize, ToSchema)]
@@ -163,7 +164,9 @@ pub async fn create_stream(
     let new = use_case::NewStream {
         code: code.clone(),
         course_id: body.course_id,
-        display_name: body.display_name,
+        display_name: body
+            .display_name
+            .unwrap_or_else(|| suggested_display_name(code.as_str())),
         starts_on,
         capacity: body.capacity,
         is_current: body.is_current,
@@ -298,7 +301,9 @@ pub async fn adopt_stream(
         &state.context(&principal),
         &code,
         adoption.course_id,
-        adoption.display_name.as_deref(),
+        &adoption
+            .display_name
+            .unwrap_or_else(|| suggested_display_name(code.as_str())),
     )
     .await
     .map_err(|err| stream_error(err, &code))?;

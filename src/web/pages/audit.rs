@@ -15,6 +15,7 @@ use crate::web::AppState;
 use crate::web::auth::Principal;
 use crate::web::error::AppError;
 use crate::web::extract::FormQuery;
+use crate::web::words::Label;
 
 pub const PAGE_SIZE: i64 = 50;
 const MAX_FILTER_CHARS: usize = 200;

@@ -11,7 +11,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 
 use super::Layout;
-use crate::domain::analytics::{lesson_label, percent};
+use crate::domain::analytics::percent;
 use crate::domain::input::Bounded;
 use crate::domain::user::Search;
 use crate::store::analytics_cache;
@@ -22,6 +22,8 @@ use crate::web::charts::grouped;
 use crate::web::csv::Csv;
 use crate::web::error::AppError;
 use crate::web::extract::FormQuery;
+use crate::web::words::Label;
+use crate::web::words::analytics::lesson_label;
 
 /// Rows per page.
 pub const PAGE_SIZE: i64 = 50;

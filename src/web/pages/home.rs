@@ -11,7 +11,7 @@ use chrono_tz::Tz;
 
 use super::Layout;
 use crate::app::analytics::{self as use_case, Home, today};
-use crate::domain::analytics::{DateRange, event_label};
+use crate::domain::analytics::DateRange;
 use crate::store::analytics::{Headline, RecentEvent};
 use crate::store::leads::Lead;
 use crate::store::streams::StreamStats;
@@ -19,6 +19,8 @@ use crate::web::AppState;
 use crate::web::auth::Principal;
 use crate::web::charts::{Chart, grouped};
 use crate::web::error::AppError;
+use crate::web::words::analytics::event_label;
+use crate::web::words::{Badge, Label};
 
 /// Rows of the recent activity feed.
 const RECENT: i64 = 20;

@@ -29,6 +29,7 @@ use crate::web::auth::{
 };
 use crate::web::error::AppError;
 use crate::web::extract::{Form, Query};
+use crate::web::words::Label;
 
 /// HMAC purpose of the login form's CSRF field.
 const LOGIN_CSRF: &str = "login-csrf";

@@ -27,6 +27,7 @@ use super::error::ErrorDetails;
 use super::is_machine_path;
 use super::routes::Routes;
 use crate::domain::role::Role;
+use crate::web::words::Label;
 
 pub fn routes() -> Routes {
     Routes::default()

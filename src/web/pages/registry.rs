@@ -14,13 +14,15 @@ use serde::Deserialize;
 
 use super::Layout;
 use crate::app::streams::{self as use_case, NewStream, Patch, StreamError};
-use crate::domain::stream::{Settings, SettingsError, StreamCode, suggested_display_name};
+use crate::domain::stream::{Settings, StreamCode};
 use crate::store::streams::{self, Course, Registered, RegistryEntry, Unregistered};
 use crate::web::AppState;
 use crate::web::auth::{Access, Principal};
 use crate::web::error::AppError;
 use crate::web::extract::{Form, Path, Query};
 use crate::web::routes::Routes;
+use crate::web::words::Label;
+use crate::web::words::suggested_display_name;
 
 pub fn routes() -> Routes {
     Routes::default()
@@ -115,8 +117,8 @@ impl StreamForm {
     /// The editable fields as typed: every one of them, so the whole
     /// stream is written as the form shows it.
     fn patch(&self) -> Result<Patch, &'static str> {
-        let starts_on = Settings::parse_date(self.starts_on()).map_err(SettingsError::label)?;
-        let capacity = Settings::parse_capacity(self.capacity()).map_err(SettingsError::label)?;
+        let starts_on = Settings::parse_date(self.starts_on()).map_err(|error| error.label())?;
+        let capacity = Settings::parse_capacity(self.capacity()).map_err(|error| error.label())?;
         Ok(Patch {
             display_name: Some(self.display_name().to_owned()),
             starts_on: Some(starts_on),
@@ -246,10 +248,13 @@ pub async fn create(
                 .parse::<i32>()
                 .map_err(|_| "Выберите курс из списка.")?;
             let patch = form.patch()?;
+            let display_name = patch
+                .display_name
+                .unwrap_or_else(|| suggested_display_name(code.as_str()));
             Ok(NewStream {
                 code,
                 course_id,
-                display_name: patch.display_name,
+                display_name,
                 starts_on: patch.starts_on.flatten(),
                 capacity: patch.capacity.flatten(),
                 is_current: form.is_current(),
@@ -384,7 +389,13 @@ pub async fn adopt_code(
                 .map_err(|_| AppError::BadRequest("Выберите курс из списка.".into()))?,
         ),
     };
-    let adopted = use_case::adopt(&state.context(&principal), &code, course_id, None).await;
+    let adopted = use_case::adopt(
+        &state.context(&principal),
+        &code,
+        course_id,
+        &suggested_display_name(code.as_str()),
+    )
+    .await;
     match adopted {
         Ok(entry) => Ok(redirect(format!(
             "/settings/streams/{}?notice=adopted",

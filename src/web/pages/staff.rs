@@ -22,6 +22,7 @@ use crate::web::auth::{Access, Principal};
 use crate::web::error::AppError;
 use crate::web::extract::{Form, Path, Query};
 use crate::web::routes::Routes;
+use crate::web::words::Label;
 
 pub fn routes() -> Routes {
     Routes::default()

@@ -15,6 +15,7 @@ use crate::web::AppState;
 use crate::web::auth::Principal;
 use crate::web::error::AppError;
 use crate::web::extract::FormQuery;
+use crate::web::words::{Badge, Label};
 
 /// Latest bookings shown on the page.
 const LATEST: i64 = 50;

@@ -87,7 +87,7 @@ pub struct BroadcastJson {
     started_at: Option<String>,
     finished_at: Option<String>,
     created_by: Option<String>,
-    /// Why it failed or paused itself.
+    /// Why it failed or paused itself, in English.
     status_reason: Option<String>,
     counts: CountsJson,
     /// Messages per second over the last minute, while sending.
@@ -135,7 +135,7 @@ impl BroadcastJson {
             started_at: broadcast.started_at.map(rfc3339),
             finished_at: broadcast.finished_at.map(rfc3339),
             created_by: broadcast.created_by,
-            status_reason: broadcast.status_reason,
+            status_reason: broadcast.status_reason.as_ref().map(ToString::to_string),
             counts: broadcast.counts.into(),
             rate_per_sec,
             eta_seconds,
@@ -159,7 +159,8 @@ pub struct RecipientJson {
     /// pending | sending | sent | failed | blocked | unknown | skipped | deleted
     status: String,
     attempts: i32,
-    /// The last error Telegram or the network gave.
+    /// The last error Telegram or the network gave, or why it was
+    /// skipped, in English.
     error: Option<String>,
     telegram_message_id: Option<i32>,
     sent_at: Option<String>,
@@ -172,7 +173,7 @@ impl From<Recipient> for RecipientJson {
             username: row.username,
             status: row.status,
             attempts: row.attempts,
-            error: row.error,
+            error: row.error.as_ref().map(ToString::to_string),
             telegram_message_id: row.telegram_message_id,
             sent_at: row.sent_at.map(rfc3339),
         }

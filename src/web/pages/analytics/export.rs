@@ -4,11 +4,12 @@ use axum::extract::State;
 
 use super::{Filters, PageNumber, Request, refused};
 use crate::app::analytics::{self as use_case, today};
-use crate::domain::analytics::lesson_label;
 use crate::web::AppState;
 use crate::web::csv::Csv;
 use crate::web::error::AppError;
 use crate::web::extract::FormQuery;
+use crate::web::words::Label;
+use crate::web::words::analytics::lesson_label;
 
 /// `GET /analytics/leads.csv[?days=N | ?from=…&to=…][&tier=…]`.
 #[tracing::instrument(skip_all)]

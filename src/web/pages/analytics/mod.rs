@@ -17,9 +17,7 @@ use chrono::NaiveDate;
 
 use super::Layout;
 use crate::app::analytics::{self as use_case, LeadPage, Overview, today};
-use crate::domain::analytics::{
-    DateRange, PRESETS, Tier, average, event_label, lesson_label, percent,
-};
+use crate::domain::analytics::{DateRange, PRESETS, Tier, average, percent};
 use crate::store::free_lessons::LessonType;
 use crate::store::leads::Lead;
 use crate::web::AppState;
@@ -27,6 +25,8 @@ use crate::web::auth::Principal;
 use crate::web::charts::{Chart, grouped};
 use crate::web::error::AppError;
 use crate::web::extract::FormQuery;
+use crate::web::words::analytics::{event_label, lesson_label};
+use crate::web::words::{Badge, Label};
 
 /// Leads per page.
 pub const PAGE_SIZE: i64 = 50;

@@ -22,6 +22,7 @@ use crate::web::auth::{Access, Principal};
 use crate::web::error::AppError;
 use crate::web::pages::{Layout, maybe_local_time};
 use crate::web::routes::Routes;
+use crate::web::words::Label;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PageAction {

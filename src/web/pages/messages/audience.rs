@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 use crate::domain::audience::{RawAudience, STREAM_STATUSES};
 use crate::store::broadcasts::Broadcast;
+use crate::web::words::Label;
 
 /// «1 пользователь», «3 пользователя», «5 пользователей».
 pub fn plural(n: i64, one: &str, few: &str, many: &str) -> String {

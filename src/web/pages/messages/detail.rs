@@ -28,6 +28,7 @@ use crate::web::auth::{Access, Principal};
 use crate::web::error::AppError;
 use crate::web::pages::{Layout, maybe_local_time, person_name, telegram_link};
 use crate::web::routes::Routes;
+use crate::web::words::Label;
 
 pub const RECIPIENTS_PAGE: i64 = 100;
 
@@ -162,7 +163,7 @@ impl MessagePage {
     fn recipient_status(row: &NamedRecipient) -> &'static str {
         row.status
             .parse::<RecipientStatus>()
-            .map_or("неизвестно", RecipientStatus::label)
+            .map_or("неизвестно", |status| status.label())
     }
 
     fn name(row: &NamedRecipient) -> String {

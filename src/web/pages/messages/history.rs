@@ -24,6 +24,7 @@ use crate::web::auth::{Access, Principal};
 use crate::web::error::AppError;
 use crate::web::pages::Layout;
 use crate::web::routes::Routes;
+use crate::web::words::{Badge, Label};
 
 pub const PAGE_SIZE: i64 = 50;
 /// Longest author filter accepted (logins and token names are far shorter).

@@ -17,6 +17,7 @@ use crate::web::AppState;
 use crate::web::auth::Principal;
 use crate::web::error::AppError;
 use crate::web::pages::htmx::{Fragment, VARY};
+use crate::web::words::{Badge, Label};
 
 #[derive(Template, WebTemplate)]
 #[template(path = "partials/message_progress.html")]
@@ -71,7 +72,7 @@ impl Progress {
         Ok(Self {
             id: broadcast.id,
             status,
-            reason: broadcast.status_reason.clone(),
+            reason: broadcast.status_reason.as_ref().map(Label::label),
             counts,
             settled,
             percent,

@@ -11,6 +11,7 @@ use crate::web::csv::Csv;
 use crate::web::error::AppError;
 use crate::web::extract::Path;
 use crate::web::pages::local_time;
+use crate::web::words::Label;
 
 /// `GET /workshops/stream/{code}/students.csv[?status=…]`: every row of the
 /// view, dates in the school's zone.

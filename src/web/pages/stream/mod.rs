@@ -22,6 +22,7 @@ use crate::web::AppState;
 use crate::web::auth::Principal;
 use crate::web::error::AppError;
 use crate::web::extract::{Path, Query};
+use crate::web::words::{Badge, Label};
 
 /// Rows per page.
 pub const PAGE_SIZE: i64 = 100;

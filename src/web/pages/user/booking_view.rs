@@ -7,6 +7,7 @@ use super::BookingForm;
 use crate::domain::booking::BookingStatus;
 use crate::store::bookings::BookingRow;
 use crate::store::streams::Registered;
+use crate::web::words::Label;
 
 /// A stream a booking may be put in: code and name.
 pub struct StreamChoice {

@@ -19,6 +19,7 @@ use crate::web::AppState;
 use crate::web::auth::Principal;
 use crate::web::error::AppError;
 use crate::web::extract::{Form, Path};
+use crate::web::words::Label;
 
 fn redirect(location: String) -> Response {
     (StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response()

@@ -33,6 +33,7 @@ use crate::web::AppState;
 use crate::web::auth::Principal;
 use crate::web::error::AppError;
 use crate::web::extract::{FormQuery, Path};
+use crate::web::words::{Badge, Label};
 
 /// Events per page of the timeline.
 pub const EVENTS_PAGE: i64 = 50;

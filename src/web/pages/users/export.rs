@@ -10,6 +10,7 @@ use crate::web::csv::Csv;
 use crate::web::error::AppError;
 use crate::web::extract::FormQuery;
 use crate::web::pages::local_time;
+use crate::web::words::Label;
 
 /// `GET /users.csv[?search=…][&stream=…][&status=…][&sort=id]`: every
 /// matching user, dates in the school's zone.

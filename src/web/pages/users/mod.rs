@@ -25,6 +25,7 @@ use crate::web::AppState;
 use crate::web::auth::Principal;
 use crate::web::error::AppError;
 use crate::web::extract::FormQuery;
+use crate::web::words::{Badge, Label};
 
 /// Rows per page.
 pub const PAGE_SIZE: i64 = 50;

@@ -15,6 +15,7 @@ use crate::web::AppState;
 
 use crate::web::auth::Principal;
 use crate::web::error::AppError;
+use crate::web::words::Label;
 
 fn not_scheduled(status: BroadcastStatus) -> AppError {
     AppError::Conflict(format!(

@@ -38,6 +38,7 @@ use crate::web::extract::Path;
 use crate::web::routes::Routes;
 
 use crate::web::auth::Access;
+use crate::web::words::Label;
 
 pub fn routes() -> Routes {
     Routes::default()

@@ -18,6 +18,7 @@ use crate::web::pages::messages::audience::{STATUS_CHOICES, describe};
 use crate::web::pages::messages::detail::{ButtonView, buttons};
 use crate::web::pages::messages::render::{excerpt, telegram_to_html};
 use crate::web::pages::{Layout, local_time, person_name};
+use crate::web::words::Label;
 
 /// A problem as the form shows it: next to its field, in Russian.
 #[derive(Debug, Clone, PartialEq, Eq)]
