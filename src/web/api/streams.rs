@@ -125,6 +125,7 @@ pub struct NewStream {
     #[schema(pattern = "^[A-Za-z0-9_-]{1,50}$")]
     code: String,
     /// A course of the bot.
+    #[schema(minimum = 1)]
     course_id: i32,
     /// 1–100 characters; defaults to a name derived from the code.
     #[schema(min_length = 1, max_length = 100, nullable)]

@@ -238,10 +238,18 @@ pub fn check_json(value: &Value) -> Result<(), BadText> {
 /// nothing and the error page shows the signed-in user's navigation.
 pub async fn reject_bad_text(request: Request, next: Next) -> Response {
     let machine = is_machine_path(request.uri().path());
-    match checked(request).await {
-        Ok(request) => next.run(request).await,
-        Err(Refusal::Text(bad)) => bad.into_error(machine).into_response(),
-        Err(Refusal::Body(err)) => err.into_response(),
+    // The users family answers every error as `{"success": false, "error"}`.
+    let legacy = request.uri().path().starts_with("/api/users");
+    let error = match checked(request).await {
+        Ok(request) => return next.run(request).await,
+        Err(Refusal::Text(bad)) => bad.into_error(machine),
+        Err(Refusal::Body(err)) => err,
+    };
+    if legacy {
+        let body = serde_json::json!({ "success": false, "error": error.to_string() });
+        error.respond_with(body)
+    } else {
+        error.into_response()
     }
 }
 
