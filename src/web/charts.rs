@@ -6,6 +6,8 @@
 use askama::Template;
 use chrono::NaiveDate;
 
+use crate::web::words::pages as words;
+
 /// The drawing's coordinate system; CSS scales it to the card's width (on
 /// a phone it keeps a minimum width and scrolls sideways, so labels stay
 /// readable).
@@ -217,7 +219,7 @@ impl Chart {
         }
         let days: Vec<NaiveDate> = points.iter().map(|p| p.0).collect();
         date_labels(&mut chart, &days);
-        chart.table_head = vec!["Дата".to_owned(), label.to_owned()];
+        chart.table_head = vec![words::analytics::DATE_COLUMN.to_owned(), label.to_owned()];
         chart.table = points
             .iter()
             .map(|&(day, value)| vec![full_date(day), grouped(value)])
@@ -274,7 +276,7 @@ impl Chart {
             }
         }
         date_labels(&mut chart, &days);
-        chart.table_head = std::iter::once("Дата".to_owned())
+        chart.table_head = std::iter::once(words::analytics::DATE_COLUMN.to_owned())
             .chain(series.iter().map(|s| s.1.to_owned()))
             .collect();
         chart.table = days
@@ -336,7 +338,11 @@ impl Chart {
                 content: value,
             });
         }
-        chart.table_head = vec!["Тип".to_owned(), "Событий".to_owned(), "Доля".to_owned()];
+        chart.table_head = vec![
+            words::analytics::TYPE_COLUMN.to_owned(),
+            words::analytics::EVENTS.to_owned(),
+            words::analytics::SHARE_COLUMN.to_owned(),
+        ];
         chart.table = rows
             .iter()
             .map(|(label, count, share)| {

@@ -24,6 +24,7 @@ use crate::web::error::AppError;
 use crate::web::extract::FormQuery;
 use crate::web::words::Label;
 use crate::web::words::analytics::lesson_label;
+use crate::web::words::pages as words;
 
 /// Rows per page.
 pub const PAGE_SIZE: i64 = 50;
@@ -65,7 +66,7 @@ fn with_search(path: &str, search: &Option<Search>, page: i64) -> String {
 /// or «не указан».
 pub fn lesson_name(lesson_type: Option<&str>) -> String {
     match lesson_type {
-        None => "не указан".to_owned(),
+        None => words::analytics::NO_LESSON_TYPE.to_owned(),
         Some(code) => lesson_label(code).unwrap_or(code).to_owned(),
     }
 }
@@ -125,7 +126,7 @@ impl FreeLessonsPage {
     }
 
     fn date(day: &Option<NaiveDate>) -> String {
-        day.map_or("без даты".to_owned(), |d| {
+        day.map_or(words::analytics::NO_DATE.to_owned(), |d| {
             d.format("%d.%m.%Y").to_string()
         })
     }
@@ -206,20 +207,7 @@ pub async fn csv(
     let (rows, _) = free_lessons::list(&state.pool, search.as_ref(), None, 0).await?;
     let tz = state.config.school_timezone;
     let text = |value: &Option<String>| value.clone().unwrap_or_default();
-    let mut csv = Csv::new(
-        "free-lessons.csv",
-        &[
-            "ID пользователя",
-            "Ник в Telegram",
-            "Имя",
-            "Фамилия",
-            "E-mail",
-            "Тип урока",
-            "Дата урока",
-            "Записался",
-            "Напоминание отправлено",
-        ],
-    );
+    let mut csv = Csv::new("free-lessons.csv", words::csv::FREE_LESSONS);
     for row in rows {
         csv.row([
             row.user_id.to_string(),
@@ -235,9 +223,9 @@ pub async fn csv(
                 .map(|at| super::local_time(tz, &at))
                 .unwrap_or_default(),
             if row.notification_sent == Some(true) {
-                "да"
+                words::csv::YES
             } else {
-                "нет"
+                words::csv::NO
             }
             .to_owned(),
         ]);

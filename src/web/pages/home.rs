@@ -20,6 +20,7 @@ use crate::web::auth::Principal;
 use crate::web::charts::{Chart, grouped};
 use crate::web::error::AppError;
 use crate::web::words::analytics::event_label;
+use crate::web::words::pages as words;
 use crate::web::words::{Badge, Label};
 
 /// Rows of the recent activity feed.
@@ -89,24 +90,32 @@ pub async fn show(
 
     let growth_chart = Chart::daily_lines(
         "growth",
-        "Рост числа пользователей за 30 дней",
-        &[("series-1", "Всего пользователей", &growth.cumulative.points)],
-        format!(
-            "Пользователей на конец дня; за 30 дней прибавилось {}.",
-            grouped(growth.new_users.total())
-        ),
+        words::analytics::HOME_GROWTH_CHART,
+        &[(
+            "series-1",
+            words::analytics::TOTAL_USERS,
+            &growth.cumulative.points,
+        )],
+        words::analytics::home_growth_summary(&grouped(growth.new_users.total())),
     );
     let registrations_chart = Chart::daily_lines(
         "registrations",
-        "Заявки и записи на бесплатные уроки за 30 дней",
+        words::analytics::HOME_REGISTRATIONS_CHART,
         &[
-            ("series-1", "Заявки на курс", &bookings.points),
-            ("series-2", "Записи на бесплатный урок", &lessons.points),
+            (
+                "series-1",
+                words::analytics::BOOKINGS_SERIES,
+                &bookings.points,
+            ),
+            (
+                "series-2",
+                words::analytics::LESSONS_SERIES,
+                &lessons.points,
+            ),
         ],
-        format!(
-            "За 30 дней: заявок на курс {}, записей на бесплатные уроки {}.",
-            grouped(bookings.total()),
-            grouped(lessons.total())
+        words::analytics::home_registrations_summary(
+            &grouped(bookings.total()),
+            &grouped(lessons.total()),
         ),
     );
     Ok(HomePage {

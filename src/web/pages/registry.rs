@@ -22,6 +22,7 @@ use crate::web::error::AppError;
 use crate::web::extract::{Form, Path, Query};
 use crate::web::routes::Routes;
 use crate::web::words::Label;
+use crate::web::words::pages as words;
 use crate::web::words::suggested_display_name;
 
 pub fn routes() -> Routes {
@@ -35,12 +36,9 @@ pub fn routes() -> Routes {
 
 /// Outcome banners after a redirect, by a fixed code in the query string.
 const NOTICES: &[(&str, &str)] = &[
-    ("created", "Поток добавлен в реестр."),
-    ("saved", "Изменения сохранены."),
-    (
-        "adopted",
-        "Поток добавлен в реестр. Проверьте название и укажите дату начала.",
-    ),
+    ("created", words::registry::NOTICE_CREATED),
+    ("saved", words::registry::NOTICE_SAVED),
+    ("adopted", words::registry::NOTICE_ADOPTED),
 ];
 
 fn notice(query: &NoticeQuery) -> Option<&'static str> {
@@ -216,22 +214,20 @@ fn redirect(location: String) -> Response {
 fn refusal(err: StreamError) -> Result<&'static str, AppError> {
     match err {
         StreamError::Invalid(err) => Ok(err.label()),
-        StreamError::Exists => Ok("Поток с таким кодом уже есть в реестре."),
-        StreamError::UnknownCourse => Ok("Выберите курс из списка."),
-        StreamError::CurrentTaken => {
-            Ok("Одновременно другой поток этого курса стал текущим набором. Попробуйте ещё раз.")
-        }
-        StreamError::NothingToChange => Ok("Нечего сохранять."),
+        StreamError::Exists => Ok(words::registry::STREAM_EXISTS),
+        StreamError::UnknownCourse => Ok(words::registry::COURSE_REQUIRED),
+        StreamError::CurrentTaken => Ok(words::registry::CURRENT_TAKEN),
+        StreamError::NothingToChange => Ok(words::registry::NOTHING_TO_CHANGE),
         StreamError::NotFound | StreamError::NotInBookings => Err(not_found()),
         StreamError::NotInCourse(_) | StreamError::NoCourse | StreamError::SeveralCourses(_) => {
-            Ok("Выберите курс, в заявках которого есть этот поток.")
+            Ok(words::registry::COURSE_OF_BOOKINGS)
         }
         StreamError::Db(err) => Err(err.into()),
     }
 }
 
 fn not_found() -> AppError {
-    AppError::NotFound("Такого потока нет в реестре.".into())
+    AppError::NotFound(words::registry::STREAM_NOT_FOUND.into())
 }
 
 /// `POST /settings/streams`: adds a stream.
@@ -242,11 +238,11 @@ pub async fn create(
     Form(form): Form<StreamForm>,
 ) -> Result<Response, AppError> {
     let parsed = StreamCode::parse(form.code().trim())
-        .map_err(|_| "Код: от 1 до 50 латинских букв, цифр, «_» или «-».")
+        .map_err(|_| words::registry::BAD_CODE)
         .and_then(|code| {
             let course_id = StreamForm::text(&form.course_id)
                 .parse::<i32>()
-                .map_err(|_| "Выберите курс из списка.")?;
+                .map_err(|_| words::registry::COURSE_REQUIRED)?;
             let patch = form.patch()?;
             let display_name = patch
                 .display_name
@@ -378,15 +374,14 @@ pub async fn adopt_code(
     Path(raw): Path<String>,
     Form(form): Form<AdoptForm>,
 ) -> Result<Response, AppError> {
-    let code = StreamCode::parse(&raw).map_err(|_| {
-        AppError::BadRequest("Код: от 1 до 50 латинских букв, цифр, «_» или «-».".into())
-    })?;
+    let code = StreamCode::parse(&raw)
+        .map_err(|_| AppError::BadRequest(words::registry::BAD_CODE.into()))?;
     let course_id = match form.course_id.as_deref().map(str::trim) {
         None | Some("") => None,
         Some(typed) => Some(
             typed
                 .parse::<i32>()
-                .map_err(|_| AppError::BadRequest("Выберите курс из списка.".into()))?,
+                .map_err(|_| AppError::BadRequest(words::registry::COURSE_REQUIRED.into()))?,
         ),
     };
     let adopted = use_case::adopt(
@@ -401,9 +396,7 @@ pub async fn adopt_code(
             "/settings/streams/{}?notice=adopted",
             entry.code
         ))),
-        Err(StreamError::Exists) => Err(AppError::Conflict(
-            "Поток с таким кодом уже есть в реестре.".into(),
-        )),
+        Err(StreamError::Exists) => Err(AppError::Conflict(words::registry::STREAM_EXISTS.into())),
         Err(err) => Err(AppError::BadRequest(refusal(err)?.to_owned())),
     }
 }

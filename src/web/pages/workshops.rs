@@ -15,6 +15,7 @@ use crate::web::AppState;
 use crate::web::auth::Principal;
 use crate::web::error::AppError;
 use crate::web::extract::FormQuery;
+use crate::web::words::pages as words;
 use crate::web::words::{Badge, Label};
 
 /// Latest bookings shown on the page.
@@ -80,9 +81,7 @@ pub async fn show(
     let filter = match query.status.as_deref() {
         None => None,
         Some(raw) => Some(BookingStatus::parse_api_name(raw).ok_or_else(|| {
-            AppError::BadRequest(
-                "Фильтр статуса: confirmed, pending, cancelled или new.".to_owned(),
-            )
+            AppError::BadRequest(words::stream::WORKSHOPS_STATUS_FILTER.to_owned())
         })?),
     };
     let streams = streams::stream_stats(&state.pool).await?;

@@ -8,6 +8,7 @@
 pub mod analytics;
 mod broadcast;
 mod content;
+pub mod pages;
 mod people;
 mod reason;
 

@@ -10,6 +10,7 @@ use crate::web::error::AppError;
 use crate::web::extract::FormQuery;
 use crate::web::words::Label;
 use crate::web::words::analytics::lesson_label;
+use crate::web::words::pages as words;
 
 /// `GET /analytics/leads.csv[?days=N | ?from=…&to=…][&tier=…]`.
 #[tracing::instrument(skip_all)]
@@ -26,18 +27,7 @@ pub async fn csv(
     let text = |value: &Option<String>| value.clone().unwrap_or_default();
     let mut csv = Csv::new(
         &format!("leads-{}-{}.csv", week.from(), week.to()),
-        &[
-            "ID пользователя",
-            "Ник в Telegram",
-            "Имя",
-            "Фамилия",
-            "E-mail",
-            "Уроки",
-            "Уровень",
-            "Событий за неделю",
-            "Активных дней",
-            "Последний активный день",
-        ],
+        words::csv::LEADS,
     );
     for lead in rows {
         let lessons = lead

@@ -26,6 +26,7 @@ use crate::web::charts::{Chart, grouped};
 use crate::web::error::AppError;
 use crate::web::extract::FormQuery;
 use crate::web::words::analytics::{event_label, lesson_label};
+use crate::web::words::pages as words;
 use crate::web::words::{Badge, Label};
 
 /// Leads per page.
@@ -155,49 +156,46 @@ pub async fn show(
         total,
         average: average(total, days),
     };
-    let span = format!("за {days} дн.");
+    let span = words::analytics::span(days);
     let describe = |what: &str, total: i64| {
-        format!(
-            "{what} {span}: {}, в среднем {:.1} в день.",
-            grouped(total),
-            average(total, days)
-        )
+        words::analytics::daily_summary(what, &span, &grouped(total), average(total, days))
     };
     let summaries = vec![
-        summary("новых пользователей", growth.new_users.total()),
-        summary("заявок на курс", bookings.total()),
-        summary("событий", events.total()),
+        summary(words::analytics::CARD_NEW_USERS, growth.new_users.total()),
+        summary(words::analytics::CARD_BOOKINGS, bookings.total()),
+        summary(words::analytics::CARD_EVENTS, events.total()),
     ];
     let charts = vec![
         Chart::daily_bars(
             "new-users",
-            "Новые пользователи по дням",
-            "Новых пользователей",
+            words::analytics::NEW_USERS_CHART,
+            words::analytics::NEW_USERS,
             &growth.new_users.points,
-            describe("Новых пользователей", growth.new_users.total()),
+            describe(words::analytics::NEW_USERS, growth.new_users.total()),
         ),
         Chart::daily_lines(
             "growth",
-            "Рост числа пользователей",
-            &[("series-1", "Всего пользователей", &growth.cumulative.points)],
-            format!(
-                "Пользователей на конец каждого дня; за период прибавилось {}.",
-                grouped(growth.new_users.total())
-            ),
+            words::analytics::GROWTH_CHART,
+            &[(
+                "series-1",
+                words::analytics::TOTAL_USERS,
+                &growth.cumulative.points,
+            )],
+            words::analytics::growth_summary(&grouped(growth.new_users.total())),
         ),
         Chart::daily_bars(
             "bookings",
-            "Заявки на курс по дням",
-            "Заявок",
+            words::analytics::BOOKINGS_CHART,
+            words::analytics::BOOKINGS_COLUMN,
             &bookings.points,
-            describe("Заявок на курс", bookings.total()),
+            describe(words::analytics::BOOKINGS, bookings.total()),
         ),
         Chart::daily_bars(
             "events",
-            "События по дням",
-            "Событий",
+            words::analytics::EVENTS_CHART,
+            words::analytics::EVENTS,
             &events.points,
-            describe("Событий", events.total()),
+            describe(words::analytics::EVENTS, events.total()),
         ),
     ];
     let all_events: i64 = types.iter().map(|t| t.events).sum();
@@ -213,13 +211,9 @@ pub async fn show(
         .collect();
     let types_chart = Chart::ranking(
         "event-types",
-        "Популярные типы событий",
+        words::analytics::EVENT_TYPES_CHART,
         &ranked,
-        format!(
-            "{} типов событий {span}, всего {} событий; доли — от всех событий периода.",
-            types.len(),
-            grouped(all_events)
-        ),
+        words::analytics::event_types_summary(types.len(), &span, &grouped(all_events)),
     );
     let conversion = lesson_types
         .into_iter()
@@ -236,7 +230,7 @@ pub async fn show(
         href: format!("{}#leads", request.link("/analytics", tier, 1)),
         current: request.tier == tier,
     };
-    let tabs = std::iter::once(tab("Все", None, counts.total()))
+    let tabs = std::iter::once(tab(words::analytics::ALL_TIERS, None, counts.total()))
         .chain(Tier::ALL.map(|tier| tab(tier.label(), Some(tier), counts.get(tier))))
         .collect();
     let dates = |range: &DateRange| {

@@ -10,6 +10,7 @@ use crate::domain::analytics::{DateRange, RangeError, Tier};
 use crate::domain::input::Bounded;
 use crate::web::error::AppError;
 use crate::web::extract::FormQuery;
+use crate::web::words::pages as words;
 
 /// What the query string asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,9 +57,8 @@ impl Request {
         let tier = filters
             .tier
             .map(|raw| {
-                Tier::parse(&raw).ok_or_else(|| {
-                    AppError::BadRequest("Уровень лида: hot, warm, cool или cold.".to_owned())
-                })
+                Tier::parse(&raw)
+                    .ok_or_else(|| AppError::BadRequest(words::analytics::BAD_TIER.to_owned()))
             })
             .transpose()?;
         let FormQuery(page) = page?;
@@ -104,13 +104,13 @@ pub fn refused(err: AnalyticsError) -> AppError {
 /// Russian for staff: which field is wrong and what it takes.
 fn range_message(err: RangeError) -> &'static str {
     match err {
-        RangeError::Days => "Период: число дней от 1 до 365.",
-        RangeError::Date => "Даты периода — в виде ГГГГ-ММ-ДД.",
-        RangeError::Incomplete => "Укажите обе даты периода: «с» и «по».",
-        RangeError::Both => "Укажите либо число дней, либо даты «с» и «по».",
-        RangeError::Reversed => "Дата «с» позже даты «по».",
-        RangeError::Future => "Дата «по» не может быть позже сегодняшней.",
-        RangeError::TooLong => "Период — не больше 365 дней.",
+        RangeError::Days => words::analytics::RANGE_DAYS,
+        RangeError::Date => words::analytics::RANGE_DATE,
+        RangeError::Incomplete => words::analytics::RANGE_INCOMPLETE,
+        RangeError::Both => words::analytics::RANGE_BOTH,
+        RangeError::Reversed => words::analytics::RANGE_REVERSED,
+        RangeError::Future => words::analytics::RANGE_FUTURE,
+        RangeError::TooLong => words::analytics::RANGE_TOO_LONG,
     }
 }
 

@@ -12,6 +12,7 @@ use crate::web::error::AppError;
 use crate::web::extract::Path;
 use crate::web::pages::local_time;
 use crate::web::words::Label;
+use crate::web::words::pages as words;
 
 /// `GET /workshops/stream/{code}/students.csv[?status=…]`: every row of the
 /// view, dates in the school's zone.
@@ -34,20 +35,7 @@ pub async fn csv(
         View::Students(status) => {
             let rows =
                 students::students(&state.pool, &request.stream.code, status, None, 0).await?;
-            let mut csv = Csv::new(
-                &filename,
-                &[
-                    "ID пользователя",
-                    "Ник в Telegram",
-                    "Имя",
-                    "Фамилия",
-                    "Статус",
-                    "Дата заявки",
-                    "ID заявки",
-                    "Последняя активность",
-                    "Событий",
-                ],
-            );
+            let mut csv = Csv::new(&filename, words::csv::STREAM_STUDENTS);
             for row in rows {
                 csv.row([
                     row.user_id.to_string(),
@@ -68,20 +56,7 @@ pub async fn csv(
                 Some(query) => students::viewers(&state.pool, query, None, 0).await?,
                 None => Vec::new(),
             };
-            let mut csv = Csv::new(
-                &filename,
-                &[
-                    "ID пользователя",
-                    "Ник в Telegram",
-                    "Имя",
-                    "Фамилия",
-                    "Первый просмотр",
-                    "Последний просмотр",
-                    "Просмотров",
-                    "Последняя активность",
-                    "Событий",
-                ],
-            );
+            let mut csv = Csv::new(&filename, words::csv::STREAM_VIEWERS);
             for row in rows {
                 csv.row([
                     row.user_id.to_string(),

@@ -22,6 +22,7 @@ use crate::web::AppState;
 use crate::web::auth::Principal;
 use crate::web::error::AppError;
 use crate::web::extract::{Path, Query};
+use crate::web::words::pages as words;
 use crate::web::words::{Badge, Label};
 
 /// Rows per page.
@@ -59,12 +60,7 @@ impl View {
             "unknown" => Ok(Self::Students(Some(BookingStatus::Unknown))),
             other => BookingStatus::parse_api_name(other)
                 .map(|status| Self::Students(Some(status)))
-                .ok_or_else(|| {
-                    AppError::BadRequest(
-                        "Фильтр статуса: confirmed, pending, cancelled, new, unknown или viewers."
-                            .to_owned(),
-                    )
-                }),
+                .ok_or_else(|| AppError::BadRequest(words::stream::STATUS_FILTER.to_owned())),
         }
     }
 
@@ -99,20 +95,16 @@ struct Request {
 
 impl Request {
     async fn parse(state: &AppState, raw_code: &str, query: QueryResult) -> Result<Self, AppError> {
-        let code = StreamCode::parse(raw_code).map_err(|_| {
-            AppError::BadRequest(
-                "Код потока — от 1 до 50 символов: латинские буквы, цифры, «_» или «-».".to_owned(),
-            )
-        })?;
+        let code = StreamCode::parse(raw_code)
+            .map_err(|_| AppError::BadRequest(words::stream::BAD_STREAM_CODE.to_owned()))?;
         // Only `page` can be malformed (the status is any text).
-        let Query(query) = query.map_err(|_| {
-            AppError::BadRequest(format!("Номер страницы — целое число от 1 до {MAX_PAGE}."))
-        })?;
+        let Query(query) =
+            query.map_err(|_| AppError::BadRequest(words::stream::bad_page_number(MAX_PAGE)))?;
         let view = View::parse(query.status.as_deref())?;
         let page = query.page.map_or(1, Bounded::get);
         let stream = students::header(&state.pool, code.as_str())
             .await?
-            .ok_or_else(|| AppError::NotFound("Поток не найден.".to_owned()))?;
+            .ok_or_else(|| AppError::NotFound(words::stream::STREAM_NOT_FOUND.to_owned()))?;
         let viewers_since = stream
             .starts_on
             .filter(|_| stream.is_current)

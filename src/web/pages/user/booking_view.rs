@@ -8,6 +8,7 @@ use crate::domain::booking::BookingStatus;
 use crate::store::bookings::BookingRow;
 use crate::store::streams::Registered;
 use crate::web::words::Label;
+use crate::web::words::pages as words;
 
 /// A stream a booking may be put in: code and name.
 pub struct StreamChoice {
@@ -110,7 +111,7 @@ impl BookingView {
         view.changed_meanwhile = true;
         let empty = |value: String| {
             if value.is_empty() {
-                "(пусто)".to_owned()
+                words::users::EMPTY_VALUE.to_owned()
             } else {
                 value
             }
@@ -128,7 +129,7 @@ impl BookingView {
         }
         if typed_stream != view.row.course_stream {
             let shown = match &typed_stream {
-                None => "Без потока".to_owned(),
+                None => words::users::NO_STREAM.to_owned(),
                 Some(code) => view
                     .streams
                     .iter()

@@ -20,6 +20,7 @@ use crate::web::auth::Principal;
 use crate::web::error::AppError;
 use crate::web::extract::{Form, Path};
 use crate::web::words::Label;
+use crate::web::words::pages as words;
 
 fn redirect(location: String) -> Response {
     (StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response()
@@ -32,41 +33,32 @@ fn refusal(err: BookingError) -> Result<(StatusCode, String, bool), AppError> {
     let unprocessable = |message: String| (StatusCode::UNPROCESSABLE_ENTITY, message, false);
     Ok(match err {
         BookingError::UnknownUser => {
-            return Err(AppError::NotFound("Пользователь не найден.".to_owned()));
+            return Err(AppError::NotFound(words::USER_NOT_FOUND.to_owned()));
         }
         BookingError::NotFound => {
-            return Err(AppError::NotFound("Заявка не найдена.".to_owned()));
+            return Err(AppError::NotFound(
+                words::users::BOOKING_NOT_FOUND.to_owned(),
+            ));
         }
         BookingError::Db(err) => return Err(err.into()),
-        BookingError::NoActiveBooking => {
-            conflict("У пользователя нет активных бронирований.".to_owned())
-        }
+        BookingError::NoActiveBooking => conflict(words::users::NO_ACTIVE_BOOKING.to_owned()),
         BookingError::Stale => (
             StatusCode::CONFLICT,
-            "Заявку изменил другой пользователь, пока вы её редактировали. \
-             Ничего не сохранено: в форме — её текущие значения, а то, что вы \
-             ввели, показано рядом. Проверьте и сохраните снова."
-                .to_owned(),
+            words::users::STALE_BOOKING.to_owned(),
             true,
         ),
-        BookingError::Transition(err) => conflict(format!(
-            "Нельзя сменить статус «{}» на «{}».",
+        BookingError::Transition(err) => conflict(words::users::bad_transition(
             err.from.label(),
-            err.to.label()
+            err.to.label(),
         )),
-        BookingError::UnknownStream(code) => unprocessable(format!(
-            "Поток {code} не зарегистрирован для курса этой заявки."
-        )),
-        BookingError::Archived(code) => unprocessable(format!(
-            "Поток {code} в архиве: в него нельзя перевести заявку."
-        )),
-        BookingError::Full { code, capacity } => conflict(format!(
-            "В потоке {code} нет мест (мест: {capacity}). \
-             Чтобы перевести сверх лимита, отметьте «Сверх лимита мест»."
-        )),
-        BookingError::SameStream => {
-            conflict("Пользователь уже находится в этом потоке.".to_owned())
+        BookingError::UnknownStream(code) => {
+            unprocessable(words::users::stream_not_in_course(&code))
         }
+        BookingError::Archived(code) => unprocessable(words::users::stream_archived(&code)),
+        BookingError::Full { code, capacity } => {
+            conflict(words::users::stream_full(&code, capacity))
+        }
+        BookingError::SameStream => conflict(words::users::ALREADY_IN_STREAM.to_owned()),
     })
 }
 
@@ -80,19 +72,16 @@ fn updates(form: &BookingForm) -> Result<Updates, &'static str> {
         raw => Some(
             BookingStatus::parse_raw_param(raw)
                 .filter(|s| *s != BookingStatus::New)
-                .ok_or("Статус: выберите из списка.")?,
+                .ok_or(words::users::STATUS_CHOICE)?,
         ),
     };
     let stream = match text(&form.course_stream).as_str() {
         "" => None,
-        raw => Some(StreamCode::parse(raw).map_err(|_| "Поток: выберите из списка.")?),
+        raw => Some(StreamCode::parse(raw).map_err(|_| words::users::STREAM_CHOICE)?),
     };
     let referral_code = match text(&form.referral_code).as_str() {
         "" => None,
-        raw => Some(
-            ReferralCode::parse(raw)
-                .map_err(|_| "Реферальный код: от 1 до 64 латинских букв, цифр, «_» или «-».")?,
-        ),
+        raw => Some(ReferralCode::parse(raw).map_err(|_| words::users::BAD_REFERRAL_CODE)?),
     };
     let discount_percent = match text(&form.discount_percent).as_str() {
         "" => None,
@@ -100,7 +89,7 @@ fn updates(form: &BookingForm) -> Result<Updates, &'static str> {
             raw.parse::<i64>()
                 .ok()
                 .and_then(|n| DiscountPercent::new(n).ok())
-                .ok_or("Скидка: целое число от 0 до 100 или пусто.")?,
+                .ok_or(words::users::BAD_DISCOUNT)?,
         ),
     };
     Ok(Updates {
@@ -121,7 +110,7 @@ pub async fn update_booking(
 ) -> Result<Response, AppError> {
     let user_id = user_id(&raw_user)?;
     let booking_id = BookingId::parse(&raw_booking)
-        .ok_or_else(|| AppError::NotFound("Заявка не найдена.".to_owned()))?
+        .ok_or_else(|| AppError::NotFound(words::users::BOOKING_NOT_FOUND.to_owned()))?
         .get();
     tracing::Span::current().record("booking", booking_id);
     let problem = |status: StatusCode, message: String, stale: bool| {
@@ -195,7 +184,7 @@ pub async fn move_stream(
     let outcome = match StreamCode::parse(form.new_stream.as_deref().unwrap_or_default().trim()) {
         Err(_) => Err(problem(
             StatusCode::UNPROCESSABLE_ENTITY,
-            "Выберите поток из списка.".to_owned(),
+            words::users::CHOOSE_STREAM.to_owned(),
         )),
         Ok(code) => {
             let force = form.force.is_some();

@@ -33,6 +33,7 @@ use crate::web::AppState;
 use crate::web::auth::Principal;
 use crate::web::error::AppError;
 use crate::web::extract::{FormQuery, Path};
+use crate::web::words::pages as words;
 use crate::web::words::{Badge, Label};
 
 /// Events per page of the timeline.
@@ -45,15 +46,15 @@ const RECEIVED_EXCERPT: usize = 100;
 
 /// Outcome banners after a redirect, by a fixed code in the query string.
 const NOTICES: &[(&str, &str)] = &[
-    ("saved", "Заявка сохранена."),
-    ("moved", "Заявка переведена в другой поток."),
+    ("saved", words::users::NOTICE_SAVED),
+    ("moved", words::users::NOTICE_MOVED),
 ];
 
 /// The `{id}` of the page: a positive integer.
 pub fn user_id(raw: &str) -> Result<i64, AppError> {
     UserId::parse(raw)
         .map(UserId::get)
-        .ok_or_else(|| AppError::NotFound("Пользователь не найден.".to_owned()))
+        .ok_or_else(|| AppError::NotFound(words::USER_NOT_FOUND.to_owned()))
 }
 
 /// The page's query string: the timeline's page and a banner's code.
@@ -124,10 +125,10 @@ pub struct FieldChange {
 /// The booking fields an audit entry changed, in words.
 fn changes(entry: &Entry) -> Vec<FieldChange> {
     const FIELDS: [(&str, &str); 4] = [
-        ("confirmed", "Статус"),
-        ("course_stream", "Поток"),
-        ("referral_code", "Реферальный код"),
-        ("discount_percent", "Скидка, %"),
+        ("confirmed", words::users::FIELD_STATUS),
+        ("course_stream", words::users::FIELD_STREAM),
+        ("referral_code", words::users::FIELD_REFERRAL_CODE),
+        ("discount_percent", words::users::FIELD_DISCOUNT),
     ];
     let get = |side: &Option<Value>, key: &str| {
         side.as_ref()

@@ -11,6 +11,7 @@ use crate::web::error::AppError;
 use crate::web::extract::FormQuery;
 use crate::web::pages::local_time;
 use crate::web::words::Label;
+use crate::web::words::pages as words;
 
 /// `GET /users.csv[?search=…][&stream=…][&status=…][&sort=id]`: every
 /// matching user, dates in the school's zone.
@@ -28,22 +29,7 @@ pub async fn csv(
     let tz = state.config.school_timezone;
     let when = |at: Option<&DateTime<Utc>>| at.map(|at| local_time(tz, at)).unwrap_or_default();
     let text = |value: &Option<String>| value.clone().unwrap_or_default();
-    let mut csv = Csv::new(
-        "users.csv",
-        &[
-            "ID пользователя",
-            "Ник в Telegram",
-            "Имя",
-            "Фамилия",
-            "Последний поток",
-            "Статус последней заявки",
-            "Заявок",
-            "Событий",
-            "Бесплатных уроков",
-            "Впервые",
-            "Последняя активность",
-        ],
-    );
+    let mut csv = Csv::new("users.csv", words::csv::USERS);
     for row in rows {
         csv.row([
             row.user_id.to_string(),

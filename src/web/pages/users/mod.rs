@@ -25,6 +25,7 @@ use crate::web::AppState;
 use crate::web::auth::Principal;
 use crate::web::error::AppError;
 use crate::web::extract::FormQuery;
+use crate::web::words::pages as words;
 use crate::web::words::{Badge, Label};
 
 /// Rows per page.
@@ -39,11 +40,7 @@ pub struct PageNumber {
 
 /// A filter the list does not know, in one sentence naming what each takes.
 fn bad_filter() -> AppError {
-    AppError::BadRequest(
-        "Неверный фильтр: поток — код потока, статус — -1, 0, 1, 2 или none, \
-         порядок — activity или id."
-            .to_owned(),
-    )
+    AppError::BadRequest(words::users::BAD_FILTER.to_owned())
 }
 
 /// The list's filters and page from the form (blank fields mean "any"):
@@ -85,7 +82,7 @@ pub fn list_params(list: &ListQuery, page: i64) -> String {
 pub fn refused(err: use_case::UsersError) -> AppError {
     match err {
         use_case::UsersError::BadFilter(_) => bad_filter(),
-        use_case::UsersError::NotFound => AppError::NotFound("Пользователь не найден.".to_owned()),
+        use_case::UsersError::NotFound => AppError::NotFound(words::USER_NOT_FOUND.to_owned()),
         use_case::UsersError::Db(err) => err.into(),
     }
 }
