@@ -8,7 +8,9 @@
 pub mod analytics;
 mod broadcast;
 mod content;
+pub mod messages;
 mod people;
+pub mod problems;
 mod reason;
 
 pub use people::suggested_display_name;
