@@ -3,7 +3,6 @@
 pub mod api;
 mod assets;
 pub mod auth;
-pub mod broadcast_words;
 pub mod charts;
 pub mod csv;
 pub mod error;

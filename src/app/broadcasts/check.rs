@@ -4,7 +4,7 @@
 //! applies the domain's rules, and [`super::review`] adds what needs the
 //! database. Problems are typed — the field, what is wrong and its values —
 //! and each adapter words them: the API in English (`Display`, API.md's
-//! messages), the pages in Russian (`web::broadcast_words`).
+//! messages), the pages in Russian (`web::words::problems`).
 
 use std::fmt;
 

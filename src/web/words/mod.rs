@@ -8,8 +8,10 @@
 pub mod analytics;
 mod broadcast;
 mod content;
+pub mod messages;
 pub mod pages;
 mod people;
+pub mod problems;
 mod reason;
 
 pub use people::suggested_display_name;

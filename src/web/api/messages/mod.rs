@@ -25,9 +25,9 @@ use crate::store::broadcasts::Created;
 use crate::web::AppState;
 use crate::web::api::ErrorJson;
 use crate::web::auth::Principal;
-use crate::web::broadcast_words;
 use crate::web::error::AppError;
 use crate::web::extract::Json;
+use crate::web::words;
 
 /// An error answer whose body says more than `{"error"}`.
 pub struct Refused(AppError, Value);
@@ -53,7 +53,7 @@ impl From<Problem> for Refused {
         let mut body = json!({
             "error": error,
             "field": problem.part().as_str(),
-            "label": broadcast_words::label(&problem),
+            "label": words::problems::label(&problem),
         });
         match &problem {
             Problem::UnknownUsers(ids) => body["invalid_user_ids"] = json!(ids),
@@ -171,7 +171,7 @@ pub async fn preview_message(
             .map(|problem| ProblemJson {
                 field: problem.part().as_str(),
                 error: problem.to_string(),
-                label: broadcast_words::label(problem),
+                label: words::problems::label(problem),
             })
             .collect(),
         invalid_user_ids: Some(review.unknown_users.clone()).filter(|ids| !ids.is_empty()),

@@ -11,7 +11,6 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono_tz::Tz;
 
-use super::audience::plural;
 use super::shared::{self, Id};
 use crate::app;
 use crate::domain::broadcast::{Action, BroadcastStatus};
@@ -22,7 +21,7 @@ use crate::web::auth::{Access, Principal};
 use crate::web::error::AppError;
 use crate::web::pages::{Layout, maybe_local_time};
 use crate::web::routes::Routes;
-use crate::web::words::Label;
+use crate::web::words::{self, Label};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PageAction {
@@ -55,13 +54,13 @@ impl PageAction {
 
     pub fn label(self) -> &'static str {
         match self {
-            Self::Cancel => "Отменить",
-            Self::Pause => "Приостановить",
-            Self::Resume => "Продолжить",
-            Self::RetryFailed => "Повторить неудачные",
-            Self::RetryUnknown => "Повторить неизвестные",
-            Self::DeleteFromChats => "Удалить из чатов",
-            Self::Duplicate => "Дублировать как черновик",
+            Self::Cancel => words::messages::CANCEL,
+            Self::Pause => words::messages::PAUSE,
+            Self::Resume => words::messages::RESUME,
+            Self::RetryFailed => words::messages::RETRY_FAILED,
+            Self::RetryUnknown => words::messages::RETRY_UNKNOWN,
+            Self::DeleteFromChats => words::messages::DELETE_FROM_CHATS,
+            Self::Duplicate => words::messages::DUPLICATE,
         }
     }
 
@@ -85,34 +84,23 @@ impl PageAction {
     /// The banner after it was done, by its slug in `?done=`.
     pub fn notice(slug: &str) -> Option<&'static str> {
         Some(match slug {
-            "cancel" => "Рассылка отменена.",
-            "pause" => "Рассылка приостановлена.",
-            "resume" => "Рассылка продолжается.",
-            "retry-failed" => "Получатели с ошибкой снова в очереди.",
-            "retry-unknown" => "Получатели с неизвестным исходом снова в очереди.",
-            "delete-from-chats" => "Сообщения удаляются из чатов.",
+            "cancel" => words::messages::CANCELLED,
+            "pause" => words::messages::PAUSED,
+            "resume" => words::messages::RESUMED,
+            "retry-failed" => words::messages::FAILED_REQUEUED,
+            "retry-unknown" => words::messages::UNKNOWN_REQUEUED,
+            "delete-from-chats" => words::messages::DELETING_FROM_CHATS,
             _ => return None,
         })
     }
 }
 
 fn not_allowed(action: PageAction, status: BroadcastStatus) -> String {
-    format!(
-        "Действие «{}» недоступно: статус рассылки — «{}».",
-        action.label(),
-        status.label()
-    )
+    words::messages::action_not_allowed(action.label(), status.label())
 }
 
-const LEGACY: &str = "Рассылки старой панели изменить нельзя.";
-const NOTHING_FAILED: &str = "Нет получателей с ошибкой — повторять некому.";
-const NOTHING_UNKNOWN: &str = "Нет получателей с неизвестным исходом — повторять некому.";
-
 fn nothing_to_delete() -> String {
-    format!(
-        "За последние {DELETE_WINDOW_HOURS} часов сообщение этой рассылки никому не доставлено \
-         — удалять из чатов нечего."
-    )
+    words::messages::nothing_to_delete(DELETE_WINDOW_HOURS)
 }
 
 /// Why `action` is not offered for `broadcast` (`deletable`: messages
@@ -120,13 +108,13 @@ fn nothing_to_delete() -> String {
 pub fn refusal(broadcast: &Broadcast, action: PageAction, deletable: i64) -> Option<String> {
     let status = broadcast.status;
     if action == PageAction::Duplicate {
-        return broadcast.content().is_none().then(|| {
-            "Содержание этой рассылки не проходит проверку Telegram HTML — дублировать его нельзя."
-                .to_owned()
-        });
+        return broadcast
+            .content()
+            .is_none()
+            .then(|| words::messages::CANNOT_DUPLICATE.to_owned());
     }
     if broadcast.legacy {
-        return Some(LEGACY.to_owned());
+        return Some(words::messages::LEGACY_READ_ONLY.to_owned());
     }
     let step = |a: Action| status.apply(a).err().map(|_| not_allowed(action, status));
     let retry = || match status {
@@ -137,12 +125,12 @@ pub fn refusal(broadcast: &Broadcast, action: PageAction, deletable: i64) -> Opt
         PageAction::Cancel => step(Action::Cancel),
         PageAction::Pause => step(Action::Pause),
         PageAction::Resume => step(Action::Resume),
-        PageAction::RetryFailed => {
-            retry().or_else(|| (broadcast.counts.failed == 0).then(|| NOTHING_FAILED.to_owned()))
-        }
-        PageAction::RetryUnknown => {
-            retry().or_else(|| (broadcast.counts.unknown == 0).then(|| NOTHING_UNKNOWN.to_owned()))
-        }
+        PageAction::RetryFailed => retry().or_else(|| {
+            (broadcast.counts.failed == 0).then(|| words::messages::NOTHING_FAILED.to_owned())
+        }),
+        PageAction::RetryUnknown => retry().or_else(|| {
+            (broadcast.counts.unknown == 0).then(|| words::messages::NOTHING_UNKNOWN.to_owned())
+        }),
         PageAction::DeleteFromChats => match status {
             BroadcastStatus::Draft | BroadcastStatus::Scheduled => {
                 Some(not_allowed(action, status))
@@ -173,10 +161,6 @@ pub async fn deletable(state: &AppState, broadcast: &Broadcast) -> Result<i64, A
     Ok(broadcast_history::deletable(&state.pool, broadcast.id).await?)
 }
 
-fn recipients(n: i64) -> String {
-    plural(n, "получатель", "получателя", "получателей")
-}
-
 /// The question and what will happen, with numbers.
 fn explain(
     broadcast: &Broadcast,
@@ -189,86 +173,56 @@ fn explain(
     let (question, details): (&str, Vec<String>) = match action {
         PageAction::Cancel => match broadcast.status {
             BroadcastStatus::Draft => (
-                "Отменить черновик?",
-                vec!["Он останется в истории отменённым; отправлен не будет.".to_owned()],
+                words::messages::CANCEL_DRAFT_QUESTION,
+                vec![words::messages::CANCEL_DRAFT_EFFECT.to_owned()],
             ),
             BroadcastStatus::Scheduled => (
-                "Отменить запланированную рассылку?",
-                vec![format!(
-                    "Она не будет отправлена (запланирована на {}).",
-                    maybe_local_time(tz, &broadcast.scheduled_at)
-                )],
+                words::messages::CANCEL_SCHEDULED_QUESTION,
+                vec![words::messages::cancel_scheduled_effect(&maybe_local_time(
+                    tz,
+                    &broadcast.scheduled_at,
+                ))],
             ),
             _ => (
-                "Отменить рассылку?",
+                words::messages::CANCEL_SENDING_QUESTION,
                 vec![
-                    format!(
-                        "{} ещё не {} сообщение — {} не придёт.",
-                        recipients(remaining),
-                        if remaining % 10 == 1 && remaining % 100 != 11 {
-                            "получил"
-                        } else {
-                            "получили"
-                        },
-                        if remaining == 1 {
-                            "ему оно"
-                        } else {
-                            "им оно"
-                        },
-                    ),
-                    format!(
-                        "Уже доставлено: {}. Эти сообщения останутся в чатах.",
-                        counts.sent
-                    ),
+                    words::messages::cancel_not_received(remaining),
+                    words::messages::cancel_already_delivered(counts.sent),
                 ],
             ),
         },
         PageAction::Pause => (
-            "Приостановить рассылку?",
+            words::messages::PAUSE_QUESTION,
             vec![
-                format!(
-                    "Доставлено {} из {}; в очереди {}.",
-                    counts.sent, counts.total, remaining
-                ),
-                "Сообщения, которые уже отправляются, дойдут. Остальные уйдут после «Продолжить»."
-                    .to_owned(),
+                words::messages::pause_progress(counts.sent, counts.total, remaining),
+                words::messages::PAUSE_EFFECT.to_owned(),
             ],
         ),
         PageAction::Resume => (
-            "Продолжить рассылку?",
-            vec![format!(
-                "В очереди {} — отправка продолжится сразу.",
-                recipients(remaining)
-            )],
+            words::messages::RESUME_QUESTION,
+            vec![words::messages::resume_effect(remaining)],
         ),
         PageAction::RetryFailed => (
-            "Повторить отправку получателям с ошибкой?",
-            vec![format!("Снова в очередь: {}.", recipients(counts.failed))],
+            words::messages::RETRY_FAILED_QUESTION,
+            vec![words::messages::requeued(counts.failed)],
         ),
         PageAction::RetryUnknown => (
-            "Повторить отправку получателям с неизвестным исходом?",
+            words::messages::RETRY_UNKNOWN_QUESTION,
             vec![
-                format!("Снова в очередь: {}.", recipients(counts.unknown)),
-                "Часть из них могла уже получить сообщение и получит его дважды.".to_owned(),
+                words::messages::requeued(counts.unknown),
+                words::messages::RETRY_UNKNOWN_WARNING.to_owned(),
             ],
         ),
         PageAction::DeleteFromChats => (
-            "Удалить сообщение из чатов?",
+            words::messages::DELETE_QUESTION,
             vec![
-                format!(
-                    "Оно будет удалено у {} — у тех, кому доставлено за последние {DELETE_WINDOW_HOURS} часов.",
-                    plural(deletable, "получателя", "получателей", "получателей")
-                ),
-                "Вернуть удалённые сообщения нельзя.".to_owned(),
+                words::messages::delete_effect(deletable, DELETE_WINDOW_HOURS),
+                words::messages::DELETE_WARNING.to_owned(),
             ],
         ),
         PageAction::Duplicate => (
-            "Создать черновик из этой рассылки?",
-            vec![
-                "Новый черновик получит то же содержание и аудиторию. Ничего не будет отправлено, \
-             пока вы его не отправите."
-                    .to_owned(),
-            ],
+            words::messages::DUPLICATE_QUESTION,
+            vec![words::messages::DUPLICATE_EFFECT.to_owned()],
         ),
     };
     (question.to_owned(), details)
@@ -346,15 +300,17 @@ async fn apply(
         .await
         .map_err(|err| match err {
             CommandError::NotFound => shared::not_found(),
-            CommandError::Legacy => AppError::Conflict(LEGACY.to_owned()),
+            CommandError::Legacy => {
+                AppError::Conflict(words::messages::LEGACY_READ_ONLY.to_owned())
+            }
             CommandError::NotAllowed { status, .. } => {
                 AppError::Conflict(not_allowed(action, status))
             }
             CommandError::NothingToRetry => AppError::Conflict(
                 if command == Command::RetryUnknown {
-                    NOTHING_UNKNOWN
+                    words::messages::NOTHING_UNKNOWN
                 } else {
-                    NOTHING_FAILED
+                    words::messages::NOTHING_FAILED
                 }
                 .to_owned(),
             ),

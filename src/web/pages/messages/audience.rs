@@ -6,36 +6,21 @@ use std::collections::HashMap;
 
 use crate::domain::audience::{RawAudience, STREAM_STATUSES};
 use crate::store::broadcasts::Broadcast;
-use crate::web::words::Label;
-
-/// «1 пользователь», «3 пользователя», «5 пользователей».
-pub fn plural(n: i64, one: &str, few: &str, many: &str) -> String {
-    let (tens, ones) = (n.abs() % 100, n.abs() % 10);
-    let word = if (11..=14).contains(&tens) {
-        many
-    } else if ones == 1 {
-        one
-    } else if (2..=4).contains(&ones) {
-        few
-    } else {
-        many
-    };
-    format!("{n} {word}")
-}
+use crate::web::words::{self, Label};
 
 /// A stream audience's booking statuses as the composer offers them and
 /// summaries name them: raw value and words, confirmed first.
 pub const STATUS_CHOICES: [(i32, &str); 4] = [
-    (2, "подтверждённые"),
-    (1, "в ожидании"),
-    (0, "новые заявки"),
-    (-1, "отменённые"),
+    (2, words::messages::STATUS_CONFIRMED),
+    (1, words::messages::STATUS_PENDING),
+    (0, words::messages::STATUS_NEW),
+    (-1, words::messages::STATUS_CANCELLED),
 ];
 
 /// The booking statuses of a stream audience, as a group of people.
 fn statuses_label(statuses: &[i32]) -> String {
     if STREAM_STATUSES.iter().all(|s| statuses.contains(s)) {
-        return "все статусы".to_owned();
+        return words::messages::ALL_STATUSES.to_owned();
     }
     let mut sorted = statuses.to_vec();
     // Confirmed first: the usual choice reads first.
@@ -47,7 +32,7 @@ fn statuses_label(statuses: &[i32]) -> String {
                 .iter()
                 .find(|(value, _)| value == status)
                 .map_or_else(
-                    || format!("статус {status}"),
+                    || words::messages::other_status(*status),
                     |(_, words)| (*words).to_owned(),
                 )
         })
@@ -75,19 +60,14 @@ pub fn summary(broadcast: &Broadcast, names: &HashMap<String, String>) -> String
 /// An audience definition (API.md JSON) in words; `name` names a stream code.
 pub fn describe(audience: &serde_json::Value, name: &dyn Fn(&str) -> String) -> String {
     match serde_json::from_value::<RawAudience>(audience.clone()) {
-        Ok(RawAudience::Users { user_ids }) => plural(
-            user_ids.len() as i64,
-            "пользователь",
-            "пользователя",
-            "пользователей",
-        ),
+        Ok(RawAudience::Users { user_ids }) => words::messages::users(user_ids.len() as i64),
         Ok(RawAudience::Stream { streams, statuses }) => {
             let streams: Vec<String> = streams.iter().map(|code| name(code)).collect();
             let statuses = statuses.unwrap_or_else(|| vec![2]);
             format!("{} · {}", streams.join(", "), statuses_label(&statuses))
         }
         Ok(RawAudience::Segment { segment }) => capitalised(segment.label()),
-        Err(_) => "неизвестная аудитория".to_owned(),
+        Err(_) => words::messages::UNKNOWN_AUDIENCE.to_owned(),
     }
 }
 
@@ -98,9 +78,9 @@ fn legacy(broadcast: &Broadcast, name: &dyn Fn(&str) -> String) -> String {
         .map(str::trim)
         .filter(|kind| !kind.is_empty())
         .map(|kind| match kind {
-            "group" => "группа".to_owned(),
-            "individual" => "отдельные пользователи".to_owned(),
-            "all" => "все пользователи".to_owned(),
+            "group" => words::messages::LEGACY_GROUP.to_owned(),
+            "individual" => words::messages::LEGACY_INDIVIDUAL.to_owned(),
+            "all" => words::messages::LEGACY_ALL.to_owned(),
             other => other.to_owned(),
         });
     let group = broadcast
@@ -111,7 +91,7 @@ fn legacy(broadcast: &Broadcast, name: &dyn Fn(&str) -> String) -> String {
         .map(name);
     let parts: Vec<String> = kind.into_iter().chain(group).collect();
     if parts.is_empty() {
-        "неизвестно (старая рассылка)".to_owned()
+        words::messages::LEGACY_UNKNOWN.to_owned()
     } else {
         capitalised(&parts.join(" · "))
     }
@@ -192,17 +172,5 @@ mod tests {
         );
         assert_eq!(legacy(Some("individual"), None), "Отдельные пользователи");
         assert_eq!(legacy(None, None), "неизвестно (старая рассылка)");
-    }
-
-    #[test]
-    fn plurals() {
-        let p = |n| plural(n, "получатель", "получателя", "получателей");
-        assert_eq!(p(1), "1 получатель");
-        assert_eq!(p(2), "2 получателя");
-        assert_eq!(p(5), "5 получателей");
-        assert_eq!(p(11), "11 получателей");
-        assert_eq!(p(21), "21 получатель");
-        assert_eq!(p(112), "112 получателей");
-        assert_eq!(p(0), "0 получателей");
     }
 }

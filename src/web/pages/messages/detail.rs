@@ -28,7 +28,7 @@ use crate::web::auth::{Access, Principal};
 use crate::web::error::AppError;
 use crate::web::pages::{Layout, maybe_local_time, person_name, telegram_link};
 use crate::web::routes::Routes;
-use crate::web::words::Label;
+use crate::web::words::{self, Label};
 
 pub const RECIPIENTS_PAGE: i64 = 100;
 
@@ -49,11 +49,7 @@ pub struct DetailQuery {
 
 impl Words for DetailQuery {
     fn refusal(field: &str) -> Option<String> {
-        (field == "status").then(|| {
-            "Статус получателя — один из: pending, sending, sent, failed, blocked, unknown, \
-             skipped, deleted."
-                .to_owned()
-        })
+        (field == "status").then(|| words::messages::BAD_RECIPIENT_STATUS.to_owned())
     }
 }
 
@@ -163,7 +159,9 @@ impl MessagePage {
     fn recipient_status(row: &NamedRecipient) -> &'static str {
         row.status
             .parse::<RecipientStatus>()
-            .map_or("неизвестно", |status| status.label())
+            .map_or(words::messages::UNKNOWN_RECIPIENT_STATUS, |status| {
+                status.label()
+            })
     }
 
     fn name(row: &NamedRecipient) -> String {

@@ -24,7 +24,7 @@ use crate::web::auth::{Access, Principal};
 use crate::web::error::AppError;
 use crate::web::pages::Layout;
 use crate::web::routes::Routes;
-use crate::web::words::{Badge, Label};
+use crate::web::words::{self, Badge, Label};
 
 pub const PAGE_SIZE: i64 = 50;
 /// Longest author filter accepted (logins and token names are far shorter).
@@ -61,11 +61,9 @@ pub struct HistoryQuery {
 impl Words for HistoryQuery {
     fn refusal(field: &str) -> Option<String> {
         Some(match field {
-            "status" => "Статус рассылки — один из: draft, scheduled, sending, paused, done, \
-                         cancelled, failed."
-                .to_owned(),
-            "stream" => "Поток — код потока: латинские буквы, цифры, «_» и «-».".to_owned(),
-            "author" => format!("Автор — логин сотрудника, не длиннее {MAX_AUTHOR} символов."),
+            "status" => words::messages::BAD_HISTORY_STATUS.to_owned(),
+            "stream" => words::messages::BAD_STREAM_CODE.to_owned(),
+            "author" => words::messages::bad_author(MAX_AUTHOR),
             _ => return None,
         })
     }

@@ -17,7 +17,7 @@ use crate::web::AppState;
 use crate::web::auth::Principal;
 use crate::web::error::AppError;
 use crate::web::pages::htmx::{Fragment, VARY};
-use crate::web::words::{Badge, Label};
+use crate::web::words::{self, Badge, Label};
 
 #[derive(Template, WebTemplate)]
 #[template(path = "partials/message_progress.html")]
@@ -46,9 +46,9 @@ pub struct Progress {
 pub fn duration(seconds: i64) -> String {
     let seconds = seconds.max(0);
     match seconds {
-        0..60 => format!("{seconds} с"),
-        60..3600 => format!("{} мин {} с", seconds / 60, seconds % 60),
-        _ => format!("{} ч {} мин", seconds / 3600, seconds % 3600 / 60),
+        0..60 => words::messages::seconds(seconds),
+        60..3600 => words::messages::minutes_seconds(seconds / 60, seconds % 60),
+        _ => words::messages::hours_minutes(seconds / 3600, seconds % 3600 / 60),
     }
 }
 

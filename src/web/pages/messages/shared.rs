@@ -13,8 +13,7 @@ use crate::store::broadcasts::{self, Broadcast};
 use crate::store::streams;
 use crate::web::error::AppError;
 use crate::web::extract::{Path, text_values};
-
-const BAD_ID: &str = "Номер рассылки — целое положительное число (id must be a positive integer).";
+use crate::web::words;
 
 /// The `{id}` of a broadcast page: a positive integer, else 400.
 #[derive(Debug, Clone, Copy)]
@@ -27,7 +26,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Id {
         Path::<BroadcastId>::from_request_parts(parts, state)
             .await
             .map(|Path(id)| Self(id.get()))
-            .map_err(|_| AppError::BadRequest(BAD_ID.to_owned()))
+            .map_err(|_| AppError::BadRequest(words::messages::BAD_BROADCAST_ID.to_owned()))
     }
 }
 
@@ -35,7 +34,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Id {
 pub fn broadcast_id(raw: &str) -> Result<i32, AppError> {
     BroadcastId::parse(raw)
         .map(BroadcastId::get)
-        .ok_or_else(|| AppError::BadRequest(BAD_ID.to_owned()))
+        .ok_or_else(|| AppError::BadRequest(words::messages::BAD_BROADCAST_ID.to_owned()))
 }
 
 /// A messages page's GET form, read as `FormQuery` reads it (blank fields
@@ -66,11 +65,11 @@ impl<S: Send + Sync, T: DeserializeOwned + Words> FromRequestParts<S> for PageQu
 
 /// The words for a broadcast number typed into a query.
 pub fn bad_id() -> String {
-    BAD_ID.to_owned()
+    words::messages::BAD_BROADCAST_ID.to_owned()
 }
 
 pub fn not_found() -> AppError {
-    AppError::NotFound("Рассылка не найдена.".to_owned())
+    AppError::NotFound(words::messages::BROADCAST_NOT_FOUND.to_owned())
 }
 
 /// Broadcast `id`, or 404.

@@ -15,13 +15,10 @@ use crate::web::AppState;
 
 use crate::web::auth::Principal;
 use crate::web::error::AppError;
-use crate::web::words::Label;
+use crate::web::words::{self, Label};
 
 fn not_scheduled(status: BroadcastStatus) -> AppError {
-    AppError::Conflict(format!(
-        "Изменить можно только запланированную рассылку, а эта — {}.",
-        status.label()
-    ))
+    AppError::Conflict(words::messages::only_scheduled_editable(status.label()))
 }
 
 /// The form of scheduled broadcast `id`.
@@ -55,10 +52,7 @@ pub async fn save<'a>(
         Ok(()) => Ok(Redirect::to(&format!("/messages/{id}")).into_response()),
         Err(EditError::NotFound) => Err(shared::not_found()),
         Err(EditError::NotScheduled(status)) => {
-            let banner = format!(
-                "Рассылку №{id} уже нельзя изменить: она {}. Изменения не сохранены.",
-                status.label()
-            );
+            let banner = words::messages::edit_too_late(id, status.label());
             let page = render_form(state, principal, form_page(banner)).await?;
             Ok((StatusCode::CONFLICT, page).into_response())
         }

@@ -38,7 +38,7 @@ use crate::web::extract::Path;
 use crate::web::routes::Routes;
 
 use crate::web::auth::Access;
-use crate::web::words::Label;
+use crate::web::words::{self, Label};
 
 pub fn routes() -> Routes {
     Routes::default()
@@ -91,7 +91,7 @@ impl Words for NewQuery {
     fn refusal(field: &str) -> Option<String> {
         match field {
             "broadcast" => Some(shared::bad_id()),
-            "draft" => Some("Номер черновика — целое положительное число.".to_owned()),
+            "draft" => Some(words::messages::BAD_DRAFT_ID.to_owned()),
             _ => None,
         }
     }
@@ -173,10 +173,8 @@ pub async fn new(
         form = serde_json::from_value(saved.form).unwrap_or_default();
         draft = Some(id);
         notice = match query.saved {
-            Some(_) => Some("Черновик сохранён.".to_owned()),
-            None => saved
-                .source_broadcast
-                .map(|source| format!("Черновик — копия рассылки №{source}.")),
+            Some(_) => Some(words::messages::DRAFT_SAVED.to_owned()),
+            None => saved.source_broadcast.map(words::messages::draft_copy_of),
         };
     }
     let mut review = review::review(&state.pool, &form, state.config.school_timezone).await?;

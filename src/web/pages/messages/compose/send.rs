@@ -14,8 +14,8 @@ use crate::app::{
 use crate::store::drafts;
 use crate::web::AppState;
 use crate::web::auth::Principal;
-use crate::web::broadcast_words;
 use crate::web::error::AppError;
+use crate::web::words;
 
 /// Creates the broadcast (once per key) and opens it.
 #[tracing::instrument(skip_all)]
@@ -27,13 +27,6 @@ pub async fn send<'a>(
     valid: Valid,
     form_page: impl Fn(String) -> Page<'a>,
 ) -> Result<Response, AppError> {
-    let conflict = |id: Option<i32>| {
-        let which = id.map_or_else(String::new, |id| format!(" №{id}"));
-        format!(
-            "Эта форма уже отправлена как рассылка{which}, а сейчас в ней другие данные. \
-             Откройте рассылку или начните новую — так одно нажатие не создаст две рассылки."
-        )
-    };
     let refused = async |status: StatusCode, banner: String| {
         let page = render_form(state, principal, form_page(banner)).await?;
         Ok::<_, AppError>((status, page).into_response())
@@ -43,14 +36,18 @@ pub async fn send<'a>(
         Ok(created) => created,
         Err(SendError::Db(err)) => return Err(err.into()),
         Err(SendError::KeyReused { broadcast }) => {
-            return refused(StatusCode::CONFLICT, conflict(broadcast)).await;
+            return refused(
+                StatusCode::CONFLICT,
+                words::messages::form_already_sent(broadcast),
+            )
+            .await;
         }
         // The time passed, or the audience changed, between the check
         // and the send.
         Err(other) => {
             let banner = other.problem().map_or_else(
                 || format!("{other}."),
-                |problem| broadcast_words::label(&problem),
+                |problem| words::problems::label(&problem),
             );
             return refused(StatusCode::UNPROCESSABLE_ENTITY, banner).await;
         }
@@ -73,30 +70,23 @@ pub async fn test_send<'a>(
     let outcome = match review.content() {
         None => Err((
             StatusCode::UNPROCESSABLE_ENTITY,
-            "Исправьте сообщение, чтобы отправить его себе.".to_owned(),
+            words::messages::FIX_BEFORE_TEST.to_owned(),
         )),
         Some(content) => {
             let ctx = state.context(principal);
             match app::broadcasts::send_test(&ctx, state.telegram.as_ref(), content, None).await {
-                Ok(sent) => Ok(format!(
-                    "Тестовое сообщение отправлено вам в Telegram ({}).",
-                    sent.chat
-                )),
+                Ok(sent) => Ok(words::messages::test_sent(sent.chat)),
                 Err(TestSendError::NoTelegramId) => Err((
                     StatusCode::UNPROCESSABLE_ENTITY,
-                    format!(
-                        "У вашей учётной записи нет Telegram ID. Его задаёт администратор: \
-                         hsl-dashboard staff set-telegram {} <user_id>.",
-                        principal.name
-                    ),
+                    words::messages::no_telegram_id(&principal.name),
                 )),
                 Err(TestSendError::NotConfigured) => Err((
                     StatusCode::CONFLICT,
-                    "Telegram не настроен: не задан TELEGRAM_BOT_TOKEN.".to_owned(),
+                    words::messages::TELEGRAM_NOT_CONFIGURED.to_owned(),
                 )),
                 Err(TestSendError::Telegram(message)) => Err((
                     StatusCode::BAD_GATEWAY,
-                    format!("Telegram не принял сообщение: {message}"),
+                    words::messages::telegram_refused(&message),
                 )),
                 Err(TestSendError::Db(err)) => return Err(err.into()),
             }

@@ -13,12 +13,11 @@ use crate::domain::audience::{Audience, Segment};
 use crate::domain::content::ContentType;
 use crate::store::audience::{Named, StreamMembers};
 use crate::store::drafts::Draft;
-use crate::web::broadcast_words;
 use crate::web::pages::messages::audience::{STATUS_CHOICES, describe};
 use crate::web::pages::messages::detail::{ButtonView, buttons};
 use crate::web::pages::messages::render::{excerpt, telegram_to_html};
 use crate::web::pages::{Layout, local_time, person_name};
-use crate::web::words::Label;
+use crate::web::words::{self, Label};
 
 /// A problem as the form shows it: next to its field, in Russian.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,7 +30,7 @@ impl From<&Problem> for Mistake {
     fn from(problem: &Problem) -> Self {
         Self {
             field: problem.field().as_str(),
-            label: broadcast_words::label(problem),
+            label: words::problems::label(problem),
         }
     }
 }
@@ -149,7 +148,7 @@ impl DraftRow {
         Self {
             id: draft.id,
             excerpt: match excerpt(text, 80) {
-                short if short.is_empty() => "(без текста)".to_owned(),
+                short if short.is_empty() => words::messages::DRAFT_WITHOUT_TEXT.to_owned(),
                 short => short,
             },
             updated: local_time(tz, &draft.updated_at),
@@ -259,7 +258,7 @@ impl AudienceSummary {
     pub fn new(audience: &Audience, streams: &[StreamMembers], named: &[Named]) -> Self {
         match audience {
             Audience::Users { user_ids } => Self {
-                title: format!("Выбранные пользователи: {}", user_ids.len()),
+                title: words::messages::chosen_users(user_ids.len()),
                 details: named.iter().map(|n| Chip::from(n).label).collect(),
             },
             Audience::Stream { .. } | Audience::Segment { .. } => {

@@ -2,9 +2,9 @@
 //! ([`Problem`]), shared by the composer and the API (whose answers carry
 //! it as `label` next to the English `error`).
 
+use super::Label;
 use crate::app::broadcasts::Problem;
 use crate::app::broadcasts::check::{FormProblem, Part, join};
-use crate::web::words::Label;
 
 /// `problem` in Russian, as the composer shows it next to its field.
 pub fn label(problem: &Problem) -> String {
