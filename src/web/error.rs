@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use crate::store;
+use crate::web::words;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -70,32 +71,32 @@ impl AppError {
     fn page_text(&self) -> (&'static str, String) {
         match self {
             Self::BadRequest(message) | Self::Unprocessable(message) => {
-                ("Неверный запрос", message.clone())
+                (words::common::BAD_REQUEST_TITLE, message.clone())
             }
-            Self::Unauthorized => ("Нужно войти", String::new()),
+            Self::Unauthorized => (words::common::UNAUTHORIZED_TITLE, String::new()),
             Self::Forbidden => (
-                "Недостаточно прав",
-                "Эта страница или действие доступны сотрудникам с более высокой ролью.".into(),
+                words::common::FORBIDDEN_TITLE,
+                words::common::FORBIDDEN_TEXT.into(),
             ),
             Self::CsrfRejected => (
-                "Форма устарела",
-                "Обновите страницу и отправьте форму ещё раз.".into(),
+                words::common::CSRF_REJECTED_TITLE,
+                words::common::CSRF_REJECTED_TEXT.into(),
             ),
-            Self::NotFound(_) => ("Страница не найдена", String::new()),
-            Self::Conflict(message) => ("Конфликт", message.clone()),
-            Self::MethodNotAllowed => ("Метод не поддерживается", String::new()),
+            Self::NotFound(_) => (words::common::NOT_FOUND_TITLE, String::new()),
+            Self::Conflict(message) => (words::common::CONFLICT_TITLE, message.clone()),
+            Self::MethodNotAllowed => (words::common::METHOD_NOT_ALLOWED_TITLE, String::new()),
             Self::PayloadTooLarge => (
-                "Слишком большой запрос",
-                format!("Данные формы больше {} КБ.", super::BODY_LIMIT_BYTES / 1024),
+                words::common::PAYLOAD_TOO_LARGE_TITLE,
+                words::common::payload_too_large(super::BODY_LIMIT_BYTES / 1024),
             ),
-            Self::BadGateway(message) => ("Ошибка Telegram", message.clone()),
+            Self::BadGateway(message) => (words::common::BAD_GATEWAY_TITLE, message.clone()),
             Self::Unavailable(_) => (
-                "База данных недоступна",
-                "Попробуйте обновить страницу через несколько секунд.".into(),
+                words::common::UNAVAILABLE_TITLE,
+                words::common::UNAVAILABLE_TEXT.into(),
             ),
             Self::Internal(_) => (
-                "Внутренняя ошибка",
-                "Ошибка записана в журнал сервера.".into(),
+                words::common::INTERNAL_TITLE,
+                words::common::INTERNAL_TEXT.into(),
             ),
         }
     }

@@ -12,6 +12,7 @@ use utoipa::ToSchema;
 use crate::store::{self, health};
 use crate::web::AppState;
 use crate::web::extract::Json;
+use crate::web::words;
 
 /// `/api/test-db` must answer within 3 s; give the database 2 of them.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
@@ -140,7 +141,7 @@ pub async fn test_db(State(state): State<AppState>) -> Response {
                 problem: state
                     .telegram
                     .is_none()
-                    .then(|| "Telegram не настроен".to_owned()),
+                    .then(|| words::common::TELEGRAM_NOT_CONFIGURED.to_owned()),
             },
         })
         .into_response(),

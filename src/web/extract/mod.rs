@@ -24,6 +24,7 @@ use serde_json::Value;
 use super::error::AppError;
 use super::{BODY_LIMIT_BYTES, is_machine_path};
 use crate::domain::text;
+use crate::web::words;
 
 #[derive(Debug, Clone, Copy, Default, FromRequest)]
 #[from_request(via(axum::Json), rejection(AppError))]
@@ -132,13 +133,10 @@ impl BadText {
                 "{field}: contains the control character {}, which is not allowed",
                 text::describe(c)
             ),
-            (TextProblem::NotUtf8, false) => {
-                format!("Поле «{field}»: текст не в кодировке UTF-8.")
+            (TextProblem::NotUtf8, false) => words::common::field_not_utf8(&field),
+            (TextProblem::Control(c), false) => {
+                words::common::field_control_character(&field, &text::describe(c))
             }
-            (TextProblem::Control(c), false) => format!(
-                "Поле «{field}» содержит недопустимый управляющий символ {}.",
-                text::describe(c)
-            ),
         })
     }
 }

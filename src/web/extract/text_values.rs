@@ -12,6 +12,7 @@ use serde::de::{self, DeserializeOwned, IntoDeserializer, Visitor};
 use serde::forward_to_deserialize_any;
 
 use crate::domain::input::{Expectation, strict_int};
+use crate::web::words;
 
 /// One name's values, in the order they came.
 type Values = Vec<String>;
@@ -41,19 +42,19 @@ impl Problem {
     /// `Номер страницы — целое число от 1 до 1000.`
     pub fn russian(&self) -> String {
         let label = match self.field.as_str() {
-            "page" => "Номер страницы".to_owned(),
-            "events_page" => "Номер страницы событий".to_owned(),
-            "" => return format!("Неверный запрос: {}.", self.message),
-            other => format!("Параметр «{other}»"),
+            "page" => words::common::PAGE_NUMBER.to_owned(),
+            "events_page" => words::common::EVENTS_PAGE_NUMBER.to_owned(),
+            "" => return words::common::bad_query(&self.message),
+            other => words::common::parameter(other),
         };
         let what = match Expectation::parse(&self.message) {
-            Some(Expectation::Between(min, max)) => format!("целое число от {min} до {max}"),
-            Some(Expectation::Positive) => "целое положительное число".to_owned(),
-            Some(Expectation::NonNegative) => "целое неотрицательное число".to_owned(),
-            Some(Expectation::Integer) => "целое число".to_owned(),
-            None => return format!("{label}: {}.", self.message),
+            Some(Expectation::Between(min, max)) => words::common::integer_between(min, max),
+            Some(Expectation::Positive) => words::common::POSITIVE_INTEGER.to_owned(),
+            Some(Expectation::NonNegative) => words::common::NON_NEGATIVE_INTEGER.to_owned(),
+            Some(Expectation::Integer) => words::common::INTEGER.to_owned(),
+            None => return words::common::parameter_problem(&label, &self.message),
         };
-        format!("{label} — {what}.")
+        words::common::parameter_must_be(&label, &what)
     }
 }
 

@@ -15,6 +15,7 @@ use crate::web::AppState;
 use crate::web::auth::Principal;
 use crate::web::error::AppError;
 use crate::web::extract::FormQuery;
+use crate::web::words;
 use crate::web::words::Label;
 
 pub const PAGE_SIZE: i64 = 50;
@@ -38,7 +39,7 @@ fn text(value: &Option<String>, name: &str) -> Result<Option<String>, AppError> 
     match value.as_deref().map(str::trim) {
         None | Some("") => Ok(None),
         Some(value) if value.chars().count() > MAX_FILTER_CHARS => Err(AppError::BadRequest(
-            format!("Фильтр «{name}» длиннее {MAX_FILTER_CHARS} символов."),
+            words::common::audit_filter_too_long(name, MAX_FILTER_CHARS),
         )),
         Some(value) => Ok(Some(value.to_owned())),
     }
@@ -47,28 +48,29 @@ fn text(value: &Option<String>, name: &str) -> Result<Option<String>, AppError> 
 fn date(value: &Option<String>, name: &str) -> Result<Option<NaiveDate>, AppError> {
     text(value, name)?
         .map(|raw| {
-            NaiveDate::parse_from_str(&raw, "%Y-%m-%d").map_err(|_| {
-                AppError::BadRequest(format!("Дата «{name}» должна быть в формате ГГГГ-ММ-ДД."))
-            })
+            NaiveDate::parse_from_str(&raw, "%Y-%m-%d")
+                .map_err(|_| AppError::BadRequest(words::common::audit_bad_date(name)))
         })
         .transpose()
 }
 
 /// Validates the query into a store filter and a page number.
 pub fn parse(query: &AuditQuery, tz: Tz) -> Result<(Filter, i64), AppError> {
-    let from = date(&query.from, "с")?;
-    let to = date(&query.to, "по")?;
+    let from = date(&query.from, words::common::AUDIT_FROM)?;
+    let to = date(&query.to, words::common::AUDIT_TO)?;
     if let (Some(from), Some(to)) = (from, to)
         && from > to
     {
-        return Err(AppError::BadRequest("Дата «с» позже даты «по».".to_owned()));
+        return Err(AppError::BadRequest(
+            words::common::AUDIT_DATES_REVERSED.to_owned(),
+        ));
     }
     let page = query.page.map_or(1, Bounded::get);
     let filter = Filter {
-        actor: text(&query.actor, "кто")?,
-        action: text(&query.action, "действие")?,
-        entity_type: text(&query.entity_type, "объект")?,
-        entity_id: text(&query.entity_id, "id объекта")?,
+        actor: text(&query.actor, words::common::AUDIT_ACTOR)?,
+        action: text(&query.action, words::common::AUDIT_ACTION)?,
+        entity_type: text(&query.entity_type, words::common::AUDIT_ENTITY_TYPE)?,
+        entity_id: text(&query.entity_id, words::common::AUDIT_ENTITY_ID)?,
         from: from.map(|day| day_start(day, tz)),
         until: to
             .and_then(|day| day.checked_add_days(Days::new(1)))

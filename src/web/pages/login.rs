@@ -29,6 +29,7 @@ use crate::web::auth::{
 };
 use crate::web::error::AppError;
 use crate::web::extract::{Form, Query};
+use crate::web::words;
 use crate::web::words::Label;
 
 /// HMAC purpose of the login form's CSRF field.
@@ -176,22 +177,19 @@ pub async fn submit(
             )
             .await?
     {
-        let message = "Форма входа устарела. Попробуйте войти ещё раз.";
-        return refuse(StatusCode::FORBIDDEN, message).await;
+        return refuse(StatusCode::FORBIDDEN, words::common::LOGIN_FORM_EXPIRED).await;
     }
     let password = form.password.unwrap_or_default();
     if typed.is_empty() || password.is_empty() {
-        return refuse(StatusCode::BAD_REQUEST, "Введите логин и пароль.").await;
+        return refuse(StatusCode::BAD_REQUEST, words::common::LOGIN_FIELDS_EMPTY).await;
     }
 
-    const BUSY: &str =
-        "Сервер занят проверкой других входов. Попробуйте ещё раз через несколько секунд.";
     // Short database work, and the connection goes back to the pool before
     // any waiting or hashing. Only a few logins at a time get that far, so
     // a flood of them never takes the connections staff pages need.
     let Some(gate) = state.login_gate.try_acquire().ok() else {
         tracing::warn!("login refused: too many logins at once");
-        let response = refuse(StatusCode::TOO_MANY_REQUESTS, BUSY).await?;
+        let response = refuse(StatusCode::TOO_MANY_REQUESTS, words::common::LOGIN_BUSY).await?;
         return Ok(retry_after(response, BUSY_RETRY_SECS.into()));
     };
     let client_addr = meta.client_addr.map(|addr| addr.to_string());
@@ -219,9 +217,11 @@ pub async fn submit(
     drop(gate);
     if counts.by_network > MAX_FAILURES_PER_NETWORK {
         tracing::warn!(client_addr = ?meta.client_addr, "login refused: too many failed attempts");
-        let message =
-            "Слишком много неудачных попыток входа. Подождите 15 минут и попробуйте снова.";
-        let response = refuse(StatusCode::TOO_MANY_REQUESTS, message).await?;
+        let response = refuse(
+            StatusCode::TOO_MANY_REQUESTS,
+            words::common::LOGIN_TOO_MANY_FAILURES,
+        )
+        .await?;
         return Ok(retry_after(response, THROTTLE_WINDOW_SECS));
     }
 
@@ -236,7 +236,7 @@ pub async fn submit(
             // Not checked, so not a failure.
             sessions::forget_attempt(&state.pool, attempt).await?;
             tracing::warn!("login refused: every password-hashing slot is busy");
-            let response = refuse(StatusCode::TOO_MANY_REQUESTS, BUSY).await?;
+            let response = refuse(StatusCode::TOO_MANY_REQUESTS, words::common::LOGIN_BUSY).await?;
             return Ok(retry_after(response, BUSY_RETRY_SECS.into()));
         };
         let stored = account.as_ref().map(|a| a.password_hash.clone());
@@ -244,13 +244,16 @@ pub async fn submit(
             .await?
     };
     let Some(account) = account.filter(|_| password_ok) else {
-        return refuse(StatusCode::UNAUTHORIZED, "Неверный логин или пароль.").await;
+        return refuse(
+            StatusCode::UNAUTHORIZED,
+            words::common::LOGIN_WRONG_CREDENTIALS,
+        )
+        .await;
     };
     let mut conn = state.pool.acquire().await?;
     sessions::forget_attempt(&mut *conn, attempt).await?;
     if account.disabled {
-        let message = "Учётная запись отключена. Обратитесь к администратору.";
-        return refuse(StatusCode::FORBIDDEN, message).await;
+        return refuse(StatusCode::FORBIDDEN, words::common::LOGIN_ACCOUNT_DISABLED).await;
     }
 
     let session_id = random_secret();

@@ -27,6 +27,7 @@ use super::error::ErrorDetails;
 use super::is_machine_path;
 use super::routes::Routes;
 use crate::domain::role::Role;
+use crate::web::words;
 use crate::web::words::Label;
 
 pub fn routes() -> Routes {
@@ -72,19 +73,23 @@ pub fn routes() -> Routes {
 
 /// Navigation entries of the base layout: (path, label).
 pub const NAV: &[(&str, &str)] = &[
-    ("/", "Главная"),
-    ("/workshops", "Курсы"),
-    ("/users", "Пользователи"),
-    ("/messages", "Сообщения"),
-    ("/analytics", "Аналитика"),
-    ("/free-lessons", "Бесплатные уроки"),
+    ("/", words::common::NAV_HOME),
+    ("/workshops", words::common::NAV_WORKSHOPS),
+    ("/users", words::common::NAV_USERS),
+    ("/messages", words::common::NAV_MESSAGES),
+    ("/analytics", words::common::NAV_ANALYTICS),
+    ("/free-lessons", words::common::NAV_FREE_LESSONS),
 ];
 
 /// Settings entries of the user menu: (path, label, the role that sees it).
 pub const SETTINGS_NAV: &[(&str, &str, Role)] = &[
-    ("/settings/streams", "Потоки", Role::Viewer),
-    ("/settings/staff", "Сотрудники", Role::Admin),
-    ("/audit", "Журнал", Role::Admin),
+    (
+        "/settings/streams",
+        words::common::NAV_STREAMS,
+        Role::Viewer,
+    ),
+    ("/settings/staff", words::common::NAV_STAFF, Role::Admin),
+    ("/audit", words::common::NAV_AUDIT, Role::Admin),
 ];
 
 /// What the base layout needs: the active section and who is signed in.

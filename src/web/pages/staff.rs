@@ -22,6 +22,7 @@ use crate::web::auth::{Access, Principal};
 use crate::web::error::AppError;
 use crate::web::extract::{Form, Path, Query};
 use crate::web::routes::Routes;
+use crate::web::words;
 use crate::web::words::Label;
 
 pub fn routes() -> Routes {
@@ -44,13 +45,10 @@ pub fn routes() -> Routes {
 
 /// Outcome banners after a redirect, by a fixed code in the query string.
 const NOTICES: &[(&str, &str)] = &[
-    ("token-revoked", "Токен отозван."),
-    (
-        "role-changed",
-        "Роль изменена; сеансы сотрудника завершены.",
-    ),
-    ("disabled", "Учётная запись отключена; её сеансы завершены."),
-    ("enabled", "Учётная запись снова активна."),
+    ("token-revoked", words::common::STAFF_TOKEN_REVOKED),
+    ("role-changed", words::common::STAFF_ROLE_CHANGED),
+    ("disabled", words::common::STAFF_DISABLED),
+    ("enabled", words::common::STAFF_ENABLED),
 ];
 
 #[derive(Template, WebTemplate)]
@@ -110,16 +108,12 @@ async fn render(
 /// account or token as a 404.
 fn refused(err: StaffError) -> AppError {
     match err {
-        StaffError::TokenNameTaken => {
-            AppError::Conflict("Активный токен с таким именем уже есть.".into())
-        }
+        StaffError::TokenNameTaken => AppError::Conflict(words::common::TOKEN_NAME_TAKEN.into()),
         StaffError::TokenNotFound => AppError::NotFound("no active token with this id".into()),
         StaffError::AccountNotFound => {
             AppError::NotFound("no staff account with this login".into())
         }
-        StaffError::OwnAccount => AppError::Conflict(
-            "Нельзя менять роль или отключать собственную учётную запись.".into(),
-        ),
+        StaffError::OwnAccount => AppError::Conflict(words::common::OWN_ACCOUNT.into()),
         StaffError::Db(err) => err.into(),
     }
 }
@@ -174,22 +168,17 @@ pub async fn create_token(
 ) -> Result<Response, AppError> {
     let typed = form.name.unwrap_or_default();
     let parsed = TokenName::parse(&typed)
-        .map_err(|_| {
-            "Имя токена: 1–64 латинских букв, цифр, «.», «_» или «-»; первая — буква или цифра."
-                .to_owned()
-        })
+        .map_err(|_| words::common::TOKEN_NAME_RULE.to_owned())
         .and_then(|name| {
             let role = form.role.as_deref().unwrap_or_default().parse::<Role>();
             role.map(|role| (name, role))
-                .map_err(|_| "Выберите роль токена.".to_owned())
+                .map_err(|_| words::common::TOKEN_ROLE_MISSING.to_owned())
         });
     let outcome = match parsed {
         Ok((name, role)) => {
             match use_case::issue_token(&state.context(&principal), &name, role).await {
                 Ok((token, secret)) => Ok((token.name, secret)),
-                Err(StaffError::TokenNameTaken) => {
-                    Err("Активный токен с таким именем уже есть.".to_owned())
-                }
+                Err(StaffError::TokenNameTaken) => Err(words::common::TOKEN_NAME_TAKEN.to_owned()),
                 Err(err) => return Err(refused(err)),
             }
         }
@@ -280,7 +269,7 @@ pub async fn set_role(
         .as_deref()
         .unwrap_or_default()
         .parse()
-        .map_err(|_| AppError::BadRequest("Роль должна быть viewer, editor или admin.".into()))?;
+        .map_err(|_| AppError::BadRequest(words::common::ROLE_INVALID.into()))?;
     use_case::set_role(&state.context(&principal), &login, role)
         .await
         .map_err(refused)?;
@@ -305,9 +294,7 @@ pub async fn set_disabled(
         Some("true") => true,
         Some("false") => false,
         _ => {
-            return Err(AppError::BadRequest(
-                "Поле disabled должно быть true или false.".into(),
-            ));
+            return Err(AppError::BadRequest(words::common::DISABLED_INVALID.into()));
         }
     };
     use_case::set_disabled(&state.context(&principal), &login, disabled)

@@ -7,6 +7,7 @@
 
 pub mod analytics;
 mod broadcast;
+pub mod common;
 mod content;
 pub mod messages;
 pub mod pages;

@@ -18,6 +18,7 @@ use crate::web::AppState;
 use crate::web::auth::Principal;
 use crate::web::error::AppError;
 use crate::web::extract::{Json, Path};
+use crate::web::words;
 
 /// Errors of the `/api/users/...` family carry `"success": false`.
 pub struct UsersError(pub AppError);
@@ -120,7 +121,7 @@ fn change_error(err: BookingError) -> UsersError {
         BookingError::UnknownUser => AppError::NotFound("User not found".into()),
         BookingError::NotFound => AppError::NotFound("Booking not found".into()),
         BookingError::NoActiveBooking => {
-            AppError::BadRequest("У пользователя нет активных бронирований".into())
+            AppError::BadRequest(words::common::NO_ACTIVE_BOOKING.into())
         }
         BookingError::Stale => {
             AppError::Conflict("Booking was changed by someone else; reload".into())
@@ -134,9 +135,7 @@ fn change_error(err: BookingError) -> UsersError {
         BookingError::Full { code, capacity } => AppError::Conflict(format!(
             "stream {code} is full ({capacity} places taken); send \"force\": true to move anyway"
         )),
-        BookingError::SameStream => {
-            AppError::Conflict("Пользователь уже находится в этом потоке".into())
-        }
+        BookingError::SameStream => AppError::Conflict(words::common::ALREADY_IN_STREAM.into()),
     })
 }
 

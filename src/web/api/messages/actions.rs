@@ -204,8 +204,8 @@ pub async fn delete_from_chats(
         (status = 200, body = TestSentJson),
         (status = 400, body = ErrorJson, description = "The id is not a positive integer"),
         (status = 404, body = ErrorJson, description = "No such broadcast"),
-        (status = 409, body = ErrorJson, description = "Telegram не настроен (no bot token), or the content can't \
-                                      be sent"),
+        (status = 409, body = ErrorJson,
+         description = format!("{NOT_CONFIGURED} (no bot token), or the content can't be sent")),
         (status = 422, body = ErrorJson, description = "The caller has no Telegram id (API tokens never do)"),
         (status = 502, body = ErrorJson, description = "Telegram refused or failed; the message says why"),
     )

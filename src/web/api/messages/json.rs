@@ -8,6 +8,7 @@ use crate::domain::broadcast::BroadcastStatus;
 use crate::domain::time::rfc3339;
 use crate::store::broadcasts::{Broadcast, Counts, Recipient};
 use crate::web::AppState;
+use crate::web::words;
 
 /// Recipients per delivery status; `total` counts them all.
 #[derive(Debug, Serialize, ToSchema)]
@@ -67,7 +68,7 @@ impl Delivery {
 }
 
 /// Said of broadcasts that wait to be sent when there is no bot token.
-pub const NOT_CONFIGURED: &str = "Telegram не настроен";
+pub const NOT_CONFIGURED: &str = words::common::TELEGRAM_NOT_CONFIGURED;
 
 /// A broadcast. Broadcasts of the previous dashboard show as `done` with
 /// `legacy: true`, a null `audience` and what it recorded about the
