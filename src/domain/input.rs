@@ -207,6 +207,20 @@ ids! {
     TokenId(i64, Int64);
 }
 
+/// Text that is no strict integer, for the tests of every reader of one.
+#[cfg(test)]
+pub(crate) const LOOSE_INTEGERS: &[&str] = &[
+    "",
+    "12abc",
+    "1.5",
+    "+1",
+    " 1",
+    "1 ",
+    "-",
+    "0x10",
+    "99999999999999999999",
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -216,17 +230,7 @@ mod tests {
         for good in ["0", "12", "-1", "200"] {
             assert!(strict_int(good).is_some(), "{good}");
         }
-        for bad in [
-            "",
-            "12abc",
-            "1.5",
-            "+1",
-            " 1",
-            "1 ",
-            "-",
-            "0x10",
-            "99999999999999999999",
-        ] {
+        for bad in LOOSE_INTEGERS {
             assert_eq!(strict_int(bad), None, "{bad:?}");
         }
     }

@@ -205,3 +205,27 @@ impl IntoResponse for AppError {
         self.respond_with(body)
     }
 }
+
+/// An error of the `/api/users` family (API.md): its body carries
+/// `"success": false` beside the `error`.
+pub struct UsersError(pub AppError);
+
+impl<E: Into<AppError>> From<E> for UsersError {
+    fn from(err: E) -> Self {
+        Self(err.into())
+    }
+}
+
+impl UsersError {
+    /// Whether `path` belongs to the family (every error in its shape).
+    pub fn family(path: &str) -> bool {
+        path == "/api/users" || path.starts_with("/api/users/")
+    }
+}
+
+impl IntoResponse for UsersError {
+    fn into_response(self) -> Response {
+        let body = json!({ "success": false, "error": self.0.to_string() });
+        self.0.respond_with(body)
+    }
+}

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::openapi::schema::{ObjectBuilder, Schema, SchemaType, Type};
 use utoipa::{IntoParams, ToSchema};
 
-use super::bookings::{UserBookingJson, UsersError};
+use super::bookings::UserBookingJson;
 use crate::app::users::{self as use_case, Filters};
 use crate::domain::input::{Bounded, UserId};
 use crate::domain::time::rfc3339;
@@ -15,6 +15,7 @@ use crate::store::user_activity::{self, EventRow, FreeLessonRow};
 use crate::store::users::UserRow;
 use crate::web::AppState;
 use crate::web::error::AppError;
+use crate::web::error::UsersError;
 use crate::web::extract::{Json, Path, Query};
 
 /// Largest and default page size of `/api/users`.

@@ -21,7 +21,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::error::AppError;
+use super::error::{AppError, UsersError};
 use super::{BODY_LIMIT_BYTES, is_machine_path};
 use crate::domain::text;
 use crate::web::words;
@@ -236,16 +236,14 @@ pub fn check_json(value: &Value) -> Result<(), BadText> {
 /// nothing and the error page shows the signed-in user's navigation.
 pub async fn reject_bad_text(request: Request, next: Next) -> Response {
     let machine = is_machine_path(request.uri().path());
-    // The users family answers every error as `{"success": false, "error"}`.
-    let legacy = request.uri().path().starts_with("/api/users");
+    let users_family = UsersError::family(request.uri().path());
     let error = match checked(request).await {
         Ok(request) => return next.run(request).await,
         Err(Refusal::Text(bad)) => bad.into_error(machine),
         Err(Refusal::Body(err)) => err,
     };
-    if legacy {
-        let body = serde_json::json!({ "success": false, "error": error.to_string() });
-        error.respond_with(body)
+    if users_family {
+        UsersError(error).into_response()
     } else {
         error.into_response()
     }

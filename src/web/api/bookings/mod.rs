@@ -5,8 +5,6 @@
 mod body;
 pub mod user;
 
-pub use user::{UsersError, known_user};
-
 use axum::extract::State;
 use axum::http::HeaderValue;
 use axum::response::{IntoResponse, Response};

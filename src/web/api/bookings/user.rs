@@ -4,9 +4,8 @@
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::response::{IntoResponse, Response};
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::UserBookingJson;
@@ -16,25 +15,9 @@ use crate::domain::input::UserId;
 use crate::store::bookings::{self, Target};
 use crate::web::AppState;
 use crate::web::auth::Principal;
-use crate::web::error::AppError;
+use crate::web::error::{AppError, UsersError};
 use crate::web::extract::{Json, Path};
 use crate::web::words;
-
-/// Errors of the `/api/users/...` family carry `"success": false`.
-pub struct UsersError(pub AppError);
-
-impl<E: Into<AppError>> From<E> for UsersError {
-    fn from(err: E) -> Self {
-        Self(err.into())
-    }
-}
-
-impl IntoResponse for UsersError {
-    fn into_response(self) -> Response {
-        let body = json!({ "success": false, "error": self.0.to_string() });
-        self.0.respond_with(body)
-    }
-}
 
 /// The legacy error body of this family, for the OpenAPI document.
 #[derive(Debug, Serialize, ToSchema)]
@@ -53,12 +36,6 @@ fn invalid_user() -> UsersError {
 }
 
 /// The `{id}` of the users family: a positive integer, and someone the bot knows.
-pub async fn known_user(state: &AppState, raw: &str) -> Result<i64, UsersError> {
-    let id = UserId::parse(raw).ok_or_else(invalid_user)?;
-    known(state, id).await.map(UserId::get)
-}
-
-/// As [`known_user`], from the typed path.
 async fn known_path(
     state: &AppState,
     path: Result<Path<UserId>, AppError>,

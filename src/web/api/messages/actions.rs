@@ -5,7 +5,7 @@
 
 use axum::extract::State;
 
-use super::json::{BroadcastJson, NOT_CONFIGURED, TestSentJson};
+use super::json::{BroadcastJson, TestSentJson};
 use super::{broadcast_json, not_found};
 use crate::app;
 use crate::app::broadcasts::TestSendError;
@@ -16,6 +16,7 @@ use crate::web::api::ErrorJson;
 use crate::web::auth::{Principal, Via};
 use crate::web::error::AppError;
 use crate::web::extract::{Json, Path};
+use crate::web::words;
 
 /// What the action does, for messages: «cannot {verb} a {status} broadcast».
 fn verb(command: Command) -> &'static str {
@@ -205,7 +206,7 @@ pub async fn delete_from_chats(
         (status = 400, body = ErrorJson, description = "The id is not a positive integer"),
         (status = 404, body = ErrorJson, description = "No such broadcast"),
         (status = 409, body = ErrorJson,
-         description = format!("{NOT_CONFIGURED} (no bot token), or the content can't be sent")),
+         description = format!("{} (no bot token), or the content can't be sent", words::common::TELEGRAM_NOT_CONFIGURED)),
         (status = 422, body = ErrorJson, description = "The caller has no Telegram id (API tokens never do)"),
         (status = 502, body = ErrorJson, description = "Telegram refused or failed; the message says why"),
     )
@@ -239,7 +240,9 @@ pub async fn test_send(
                  `hsl-dashboard staff set-telegram {} <user_id>`",
                 principal.name
             )),
-            TestSendError::NotConfigured => AppError::Conflict(NOT_CONFIGURED.into()),
+            TestSendError::NotConfigured => {
+                AppError::Conflict(words::common::TELEGRAM_NOT_CONFIGURED.into())
+            }
             TestSendError::Telegram(message) => {
                 AppError::BadGateway(format!("Telegram: {message}"))
             }

@@ -67,9 +67,6 @@ impl Delivery {
     }
 }
 
-/// Said of broadcasts that wait to be sent when there is no bot token.
-pub const NOT_CONFIGURED: &str = words::common::TELEGRAM_NOT_CONFIGURED;
-
 /// A broadcast. Broadcasts of the previous dashboard show as `done` with
 /// `legacy: true`, a null `audience` and what it recorded about the
 /// recipients in `recipient_type` / `recipient_group`.
@@ -121,7 +118,8 @@ impl BroadcastJson {
             broadcast.status,
             BroadcastStatus::Scheduled | BroadcastStatus::Sending
         );
-        let delivery_problem = (waiting && !delivery.telegram_configured).then_some(NOT_CONFIGURED);
+        let delivery_problem = (waiting && !delivery.telegram_configured)
+            .then_some(words::common::TELEGRAM_NOT_CONFIGURED);
         let eta_seconds = broadcast
             .eta_seconds(delivery.configured_rate)
             .filter(|_| delivery.telegram_configured);
