@@ -83,6 +83,19 @@ impl BookingStatus {
             .find(|status| status.api_name() == s)
     }
 
+    /// How far a booking got, for a person's standing in a stream (their most
+    /// advanced booking there): confirmed 4 > pending 3 > new 2 > cancelled 1
+    /// > unknown 0.
+    pub fn standing_rank(self) -> i32 {
+        match self {
+            BookingStatus::Confirmed => 4,
+            BookingStatus::Pending => 3,
+            BookingStatus::New => 2,
+            BookingStatus::Cancelled => 1,
+            BookingStatus::Unknown => 0,
+        }
+    }
+
     /// Staff may change: 0→1, 0→2, 0→−1, 1→2, 1→−1, 2→−1 (refund), −1→1 (reinstate).
     /// Nothing else (also not X→X, nothing to/from Unknown).
     pub fn can_change_to(self, target: BookingStatus) -> bool {
@@ -180,6 +193,13 @@ impl fmt::Display for ReferralCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
+}
+
+/// [`BookingStatus::standing_rank`] in SQL, over the `confirmed` column
+/// `column` (e.g. `b.confirmed`). A person's standing in a stream is the
+/// booking with the highest rank (ties: the latest).
+pub fn standing_rank_sql(column: &str) -> String {
+    format!("CASE {column} WHEN 2 THEN 4 WHEN 1 THEN 3 WHEN 0 THEN 2 WHEN -1 THEN 1 ELSE 0 END")
 }
 
 #[cfg(test)]
@@ -355,5 +375,21 @@ mod tests {
         ] {
             assert_eq!(ReferralCode::parse(bad), Err(BadReferralCode), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn standing_ranks_order_statuses_and_match_the_sql() {
+        let mut by_rank = ALL;
+        by_rank.sort_by_key(|status| std::cmp::Reverse(status.standing_rank()));
+        assert_eq!(by_rank, [Confirmed, Pending, New, Cancelled, Unknown]);
+        let sql = standing_rank_sql("x");
+        for status in [Confirmed, Pending, New, Cancelled] {
+            let raw = status.raw().unwrap();
+            assert!(
+                sql.contains(&format!("WHEN {raw} THEN {}", status.standing_rank())),
+                "{sql}"
+            );
+        }
+        assert!(sql.ends_with(&format!("ELSE {} END", Unknown.standing_rank())));
     }
 }
