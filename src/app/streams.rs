@@ -23,6 +23,9 @@ pub enum StreamError {
     UnknownCourse,
     #[error("no registered stream with this code")]
     NotFound,
+    /// A code alone names streams of several courses: say which course.
+    #[error("the code names streams of several courses")]
+    Ambiguous(Vec<i32>),
     /// Another stream of the course became the current intake meanwhile.
     #[error("another stream of this course is the current intake")]
     CurrentTaken,
@@ -122,18 +125,40 @@ impl Patch {
     }
 }
 
-/// Changes the registered stream `code` (audited as `stream.update`): the
-/// patch over its current settings, validated as a whole.
-#[tracing::instrument(skip_all, fields(actor = %ctx.actor.name, stream = %code))]
+/// The course of the stream `code` when a client names the code alone:
+/// `course_id` when given, else the one course that has the code
+/// (registered or in bookings). None has it → `NotFound`; several →
+/// `Ambiguous`, listing them.
+pub async fn course_of(
+    ctx: &Context<'_>,
+    code: &StreamCode,
+    course_id: Option<i32>,
+) -> Result<i32, StreamError> {
+    if let Some(id) = course_id {
+        return Ok(id);
+    }
+    let courses = streams::courses_with_code(ctx.pool, code.as_str()).await?;
+    match courses.as_slice() {
+        [] => Err(StreamError::NotFound),
+        [id] => Ok(*id),
+        _ => Err(StreamError::Ambiguous(courses)),
+    }
+}
+
+/// Changes the registered stream `code` of course `course_id` (audited as
+/// `stream.update`): the patch over its current settings, validated as a
+/// whole.
+#[tracing::instrument(skip_all, fields(actor = %ctx.actor.name, course_id, stream = %code))]
 pub async fn update(
     ctx: &Context<'_>,
+    course_id: i32,
     code: &StreamCode,
     patch: Patch,
 ) -> Result<RegistryEntry, StreamError> {
     if patch.is_empty() {
         return Err(StreamError::NothingToChange);
     }
-    let current = streams::entry(ctx.pool, code.as_str())
+    let current = streams::entry(ctx.pool, course_id, code.as_str())
         .await?
         .ok_or(StreamError::NotFound)?;
     let settings = Settings::new(
@@ -147,7 +172,7 @@ pub async fn update(
         patch.archived.unwrap_or(current.archived),
     )?;
     let mut conn = ctx.pool.acquire().await?;
-    let updated = streams::update(&mut conn, &ctx.actor, code.as_str(), &settings).await?;
+    let updated = streams::update(&mut conn, &ctx.actor, course_id, code.as_str(), &settings).await?;
     Ok(updated)
 }
 

@@ -6,6 +6,7 @@ use serde_json::json;
 use sqlx::{Connection, PgConnection};
 
 use super::audit::{self, Actor, Change};
+use crate::domain::booking::{BookingStatus, standing_rank_sql};
 use crate::domain::booking_change::{Editable, Locked, Refusal, StreamSlot, move_to};
 use crate::domain::stream::StreamCode;
 
@@ -213,14 +214,22 @@ pub async fn change<E>(
     }
     let slot: Option<StreamSlot> = match new_stream {
         Some(code) => {
-            let row: Option<(i32, Option<i32>, bool, i64)> = sqlx::query_as(
+            // Places are taken by people whose standing there is not
+            // cancelled (their most advanced booking).
+            let row: Option<(i32, Option<i32>, bool, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
                 "SELECT r.course_id, r.capacity, r.archived, \
-                        (SELECT count(*) FROM bookings b \
-                          WHERE b.course_stream = r.code AND b.course_id = r.course_id \
-                            AND b.confirmed IS DISTINCT FROM -1) AS taken \
-                 FROM stream_registry r WHERE r.code = $1 FOR UPDATE OF r",
-            )
+                        (SELECT count(*) FROM ( \
+                             SELECT max({rank}) AS standing FROM bookings b \
+                             WHERE b.course_stream = r.code AND b.course_id = r.course_id \
+                             GROUP BY b.user_id) s \
+                          WHERE s.standing <> {cancelled}) AS taken \
+                 FROM stream_registry r WHERE r.code = $1 AND r.course_id = $2 \
+                 FOR UPDATE OF r",
+                rank = standing_rank_sql("b.confirmed"),
+                cancelled = BookingStatus::Cancelled.standing_rank(),
+            )))
             .bind(code)
+            .bind(current.course_id)
             .fetch_optional(&mut *tx)
             .await?;
             row.map(|(course_id, capacity, archived, taken)| StreamSlot {

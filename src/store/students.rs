@@ -1,12 +1,12 @@
-//! A stream's people: its students (one row per user, by their latest booking
-//! in the stream) and, for the current intake, who viewed the programme but
+//! A stream's people: its students (one row per user, by their standing in
+//! the stream: their most advanced booking there) and, for the current intake, who viewed the programme but
 //! did not book. Every section is one set-based query; per-user figures come
 //! from LATERAL joins on the `user_id` indexes.
 
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::streams::{COUNTS, Counts};
-use crate::domain::booking::BookingStatus;
+use crate::domain::booking::{BookingStatus, standing_rank_sql};
 
 /// A stream as its page heads it: registry data when registered, otherwise
 /// what its bookings say.
@@ -15,8 +15,7 @@ pub struct StreamHeader {
     pub code: String,
     /// NULL when the stream is not in the registry.
     pub display_name: Option<String>,
-    /// The registry's course, or that of the stream's latest booking.
-    pub course_id: Option<i32>,
+    pub course_id: i32,
     pub course_name: Option<String>,
     pub starts_on: Option<NaiveDate>,
     pub capacity: Option<i32>,
@@ -34,25 +33,27 @@ impl StreamHeader {
     }
 }
 
-/// The stream `code`, if it is registered or any booking names it.
+/// The stream `code` of course `course_id`, if it is registered or any
+/// booking of the course names it.
 #[tracing::instrument(skip(db))]
 pub async fn header(
     db: impl sqlx::PgExecutor<'_>,
+    course_id: i32,
     code: &str,
 ) -> sqlx::Result<Option<StreamHeader>> {
     sqlx::query_as(
-        "SELECT s.code, r.display_name, coalesce(r.course_id, b.course_id) AS course_id, \
+        "SELECT s.code, r.display_name, s.course_id, \
                 c.name AS course_name, r.starts_on, r.capacity, \
                 coalesce(r.is_current, false) AS is_current, \
                 coalesce(r.archived, false) AS archived \
-         FROM (SELECT $1::text AS code) s \
-         LEFT JOIN stream_registry r ON r.code = s.code \
-         LEFT JOIN LATERAL ( \
-             SELECT true AS found, course_id FROM bookings WHERE course_stream = s.code \
-             ORDER BY created_at DESC, id DESC LIMIT 1) b ON true \
-         LEFT JOIN courses c ON c.id = coalesce(r.course_id, b.course_id) \
-         WHERE r.code IS NOT NULL OR b.found",
+         FROM (SELECT $1::int AS course_id, $2::text AS code) s \
+         LEFT JOIN stream_registry r ON r.course_id = s.course_id AND r.code = s.code \
+         LEFT JOIN courses c ON c.id = s.course_id \
+         WHERE r.code IS NOT NULL \
+            OR EXISTS (SELECT 1 FROM bookings b \
+                       WHERE b.course_id = s.course_id AND b.course_stream = s.code)",
     )
+    .bind(course_id)
     .bind(code)
     .fetch_optional(db)
     .await
@@ -81,15 +82,21 @@ impl StudentRow {
     }
 }
 
-/// Each user's latest booking in the stream `$1` (ties by id).
-const LATEST: &str = "SELECT DISTINCT ON (b.user_id) b.user_id, b.id, b.confirmed, b.created_at, \
-            b.username, b.first_name \
-     FROM bookings b WHERE b.course_stream = $1 \
-     ORDER BY b.user_id, b.created_at DESC, b.id DESC";
+/// Each user's standing in the stream of course `$1` and code `$2`: their
+/// most advanced booking there (ties: the latest, then by id).
+fn standing() -> String {
+    format!(
+        "SELECT DISTINCT ON (b.user_id) b.user_id, b.id, b.confirmed, b.created_at, \
+                b.username, b.first_name \
+         FROM bookings b WHERE b.course_id = $1 AND b.course_stream = $2 \
+         ORDER BY b.user_id, {rank} DESC, b.created_at DESC NULLS LAST, b.id DESC",
+        rank = standing_rank_sql("b.confirmed")
+    )
+}
 
-/// `$2`: a raw status to match; `$3`: match unknown statuses instead.
-const STATUS_FILTER: &str = "($2::int IS NULL OR l.confirmed = $2) \
-     AND (NOT $3::bool OR l.confirmed IS NULL OR l.confirmed NOT IN (-1, 0, 1, 2))";
+/// `$3`: a raw status to match; `$4`: match unknown statuses instead.
+const STATUS_FILTER: &str = "($3::int IS NULL OR l.confirmed = $3) \
+     AND (NOT $4::bool OR l.confirmed IS NULL OR l.confirmed NOT IN (-1, 0, 1, 2))";
 
 /// The binds of [`STATUS_FILTER`] for a status (`None`: any).
 fn status_binds(status: Option<BookingStatus>) -> (Option<i32>, bool) {
@@ -123,11 +130,12 @@ const ACTIVITY_JOINS: &str = "LEFT JOIN users u ON u.user_id = n.user_id \
      LEFT JOIN LATERAL (SELECT max(created_at) AS last_booking \
                         FROM bookings WHERE user_id = n.user_id) k ON true";
 
-/// Students of the stream whose latest status is `status` (`None`: all),
-/// newest booking first, then by user id; `limit` `None` means all.
+/// Students of the stream whose standing is `status` (`None`: all), newest
+/// booking first, then by user id; `limit` `None` means all.
 #[tracing::instrument(skip(db))]
 pub async fn students(
     db: impl sqlx::PgExecutor<'_>,
+    course_id: i32,
     code: &str,
     status: Option<BookingStatus>,
     limit: Option<i64>,
@@ -135,16 +143,18 @@ pub async fn students(
 ) -> sqlx::Result<Vec<StudentRow>> {
     let (raw, unknown) = status_binds(status);
     let names = names("n");
+    let standing = standing();
     // The page is cut first, so the per-user joins run for its rows only.
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "WITH l AS ({LATEST}), \
+        "WITH l AS ({standing}), \
          n AS (SELECT * FROM l WHERE {STATUS_FILTER} \
-               ORDER BY l.created_at DESC NULLS LAST, l.user_id LIMIT $4 OFFSET $5) \
+               ORDER BY l.created_at DESC NULLS LAST, l.user_id LIMIT $5 OFFSET $6) \
          SELECT n.user_id, n.id AS booking_id, n.confirmed, n.created_at AS booked_at, \
                 {names}, {ACTIVITY} \
          FROM n {ACTIVITY_JOINS} \
          ORDER BY n.created_at DESC NULLS LAST, n.user_id"
     )))
+    .bind(course_id)
     .bind(code)
     .bind(raw)
     .bind(unknown)
@@ -154,12 +164,18 @@ pub async fn students(
     .await
 }
 
-/// How many students have each latest status; `total` counts them all.
+/// How many students have each standing; `total` counts them all.
 #[tracing::instrument(skip(db))]
-pub async fn student_counts(db: impl sqlx::PgExecutor<'_>, code: &str) -> sqlx::Result<Counts> {
+pub async fn student_counts(
+    db: impl sqlx::PgExecutor<'_>,
+    course_id: i32,
+    code: &str,
+) -> sqlx::Result<Counts> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {COUNTS} FROM ({LATEST}) l"
+        "SELECT {COUNTS} FROM ({}) l",
+        standing()
     )))
+    .bind(course_id)
     .bind(code)
     .fetch_one(db)
     .await
@@ -195,7 +211,8 @@ pub struct ViewerRow {
 const VIEW_FILTER: &str = "v.event_type = 'view_program' AND v.created_at >= $3 \
      AND v.details->>'course_id' = $2 \
      AND NOT EXISTS (SELECT 1 FROM bookings b \
-                     WHERE b.user_id = v.user_id AND b.course_stream = $1)";
+                     WHERE b.user_id = v.user_id AND b.course_id = $2::int \
+                       AND b.course_stream = $1)";
 
 /// Viewers, latest view first, then by user id; `limit` `None` means all.
 #[tracing::instrument(skip(db))]

@@ -117,13 +117,13 @@ pub async fn stream_stats(pool: &sqlx::PgPool) -> sqlx::Result<Vec<StreamStats>>
     Ok(rows)
 }
 
-/// A stream as a filter offers it: its code and what to call it.
+/// A stream as a filter offers it: its course and code, and what to call it.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct StreamChoice {
     pub code: String,
     /// The registry's display name; NULL when unregistered.
     pub display_name: Option<String>,
-    pub course_id: Option<i32>,
+    pub course_id: i32,
     pub starts_on: Option<NaiveDate>,
     pub archived: bool,
 }
@@ -134,30 +134,34 @@ impl StreamChoice {
     }
 }
 
-/// Every stream code, registered or found in bookings, once each, in
-/// display order: what [`stream_stats`] lists without counting bookings.
-/// The codes in bookings come from a skip scan of the
-/// `(course_stream, user_id)` index, one probe per distinct code.
+/// Every stream, registered or found in bookings, once each, in display
+/// order: what [`stream_stats`] lists without counting bookings. The
+/// (course, code) pairs in bookings come from a skip scan of the
+/// `(course_id, course_stream, …)` index, one probe per distinct pair;
+/// bookings without a course are left out.
 pub async fn stream_choices(db: impl sqlx::PgExecutor<'_>) -> sqlx::Result<Vec<StreamChoice>> {
     let mut rows: Vec<StreamChoice> = sqlx::query_as(
         "WITH RECURSIVE k AS ( \
-             (SELECT course_stream AS code FROM bookings WHERE course_stream IS NOT NULL \
-              ORDER BY course_stream LIMIT 1) \
+             (SELECT course_id, course_stream AS code FROM bookings \
+              WHERE course_id IS NOT NULL AND course_stream IS NOT NULL \
+              ORDER BY course_id, course_stream LIMIT 1) \
              UNION ALL \
-             SELECT (SELECT course_stream FROM bookings WHERE course_stream > k.code \
-                     ORDER BY course_stream LIMIT 1) \
-             FROM k WHERE k.code IS NOT NULL) \
-         SELECT coalesce(r.code, k.code) AS code, r.display_name, r.course_id, r.starts_on, \
+             SELECT n.course_id, n.code FROM k CROSS JOIN LATERAL ( \
+                 SELECT course_id, course_stream AS code FROM bookings \
+                 WHERE course_id IS NOT NULL AND course_stream IS NOT NULL \
+                   AND (course_id, course_stream) > (k.course_id, k.code) \
+                 ORDER BY course_id, course_stream LIMIT 1) n) \
+         SELECT coalesce(r.code, k.code) AS code, r.display_name, \
+                coalesce(r.course_id, k.course_id) AS course_id, r.starts_on, \
                 coalesce(r.archived, false) AS archived \
-         FROM (SELECT code FROM k WHERE code IS NOT NULL) k \
-         FULL JOIN stream_registry r ON r.code = k.code",
+         FROM k FULL JOIN stream_registry r ON r.code = k.code AND r.course_id = k.course_id",
     )
     .fetch_all(db)
     .await?;
     rows.sort_by(|a, b| {
         by_course(
-            (a.course_id, a.starts_on, &a.code),
-            (b.course_id, b.starts_on, &b.code),
+            (Some(a.course_id), a.starts_on, &a.code),
+            (Some(b.course_id), b.starts_on, &b.code),
         )
     });
     Ok(rows)

@@ -68,26 +68,43 @@ pub async fn registry(db: impl sqlx::PgExecutor<'_>) -> sqlx::Result<Vec<Registe
     Ok(rows)
 }
 
-/// One registry entry by code.
+/// One registry entry: the stream `code` of course `course_id`.
 pub async fn entry(
     db: impl sqlx::PgExecutor<'_>,
+    course_id: i32,
     code: &str,
 ) -> sqlx::Result<Option<RegistryEntry>> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {REGISTRY_COLUMNS} FROM stream_registry WHERE code = $1"
+        "SELECT {REGISTRY_COLUMNS} FROM stream_registry WHERE course_id = $1 AND code = $2"
     )))
+    .bind(course_id)
     .bind(code)
     .fetch_optional(db)
     .await
 }
 
+/// The courses that have a stream `code`, registered or named by a booking,
+/// in order: what a code alone can mean.
+pub async fn courses_with_code(db: impl sqlx::PgExecutor<'_>, code: &str) -> sqlx::Result<Vec<i32>> {
+    sqlx::query_scalar(
+        "SELECT course_id FROM stream_registry WHERE code = $1 \
+         UNION \
+         SELECT c.id FROM courses c \
+         WHERE EXISTS (SELECT 1 FROM bookings b WHERE b.course_id = c.id AND b.course_stream = $1) \
+         ORDER BY 1",
+    )
+    .bind(code)
+    .fetch_all(db)
+    .await
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
-    #[error("a stream with this code is already registered")]
+    #[error("this course already has a stream with this code")]
     Exists,
     #[error("no such course")]
     UnknownCourse,
-    #[error("no registered stream with this code")]
+    #[error("no registered stream with this code in this course")]
     NotFound,
     /// Another transaction made a different stream of the course current at
     /// the same moment.
@@ -147,7 +164,7 @@ pub async fn create(
     }
     let created: RegistryEntry = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "INSERT INTO stream_registry (code, course_id, display_name, starts_on, capacity, is_current, archived) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (code) DO NOTHING RETURNING {REGISTRY_COLUMNS}"
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (course_id, code) DO NOTHING RETURNING {REGISTRY_COLUMNS}"
     )))
     .bind(code)
     .bind(course_id)
@@ -177,17 +194,20 @@ pub async fn create(
 }
 
 /// Changes a registered stream's editable fields.
-#[tracing::instrument(skip_all, fields(code))]
+#[tracing::instrument(skip_all, fields(course_id, code))]
 pub async fn update(
     conn: &mut PgConnection,
     actor: &Actor,
+    course_id: i32,
     code: &str,
     fields: &Settings,
 ) -> Result<RegistryEntry, RegistryError> {
     let mut tx = conn.begin().await?;
     let before: RegistryEntry = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT {REGISTRY_COLUMNS} FROM stream_registry WHERE code = $1 FOR UPDATE"
+        "SELECT {REGISTRY_COLUMNS} FROM stream_registry WHERE course_id = $1 AND code = $2 \
+         FOR UPDATE"
     )))
+    .bind(course_id)
     .bind(code)
     .fetch_optional(&mut *tx)
     .await?
@@ -196,10 +216,11 @@ pub async fn update(
         clear_current(&mut tx, before.course_id, code).await?;
     }
     let after: RegistryEntry = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "UPDATE stream_registry SET display_name = $2, starts_on = $3, capacity = $4, \
-                is_current = $5, archived = $6, updated_at = now() \
-         WHERE code = $1 RETURNING {REGISTRY_COLUMNS}"
+        "UPDATE stream_registry SET display_name = $3, starts_on = $4, capacity = $5, \
+                is_current = $6, archived = $7, updated_at = now() \
+         WHERE course_id = $1 AND code = $2 RETURNING {REGISTRY_COLUMNS}"
     )))
+    .bind(course_id)
     .bind(code)
     .bind(&fields.display_name)
     .bind(fields.starts_on)
@@ -228,7 +249,7 @@ pub async fn update(
 /// Why a code found in bookings could not be adopted.
 #[derive(Debug, thiserror::Error)]
 pub enum AdoptError {
-    #[error("the code is registered already")]
+    #[error("the code is registered already (for every course whose bookings have it)")]
     Registered,
     #[error("no booking has the code")]
     NotInBookings,
@@ -249,7 +270,8 @@ impl From<sqlx::Error> for AdoptError {
 }
 
 /// Registers `code`, found in bookings, with the course its bookings name
-/// (`course_id` chooses when they name several).
+/// and that has no stream with this code yet (`course_id` chooses when
+/// there are several).
 #[tracing::instrument(skip_all, fields(code, course_id))]
 pub async fn adopt(
     conn: &mut PgConnection,
@@ -258,15 +280,30 @@ pub async fn adopt(
     course_id: Option<i32>,
     settings: &Settings,
 ) -> Result<RegistryEntry, AdoptError> {
-    if entry(&mut *conn, code).await?.is_some() {
-        return Err(AdoptError::Registered);
-    }
-    let found: Vec<Option<i32>> = sqlx::query_scalar(
-        "SELECT DISTINCT course_id FROM bookings WHERE course_stream = $1 ORDER BY course_id",
+    // (course, registered) for every course whose bookings have the code.
+    let found: Vec<(Option<i32>, bool)> = sqlx::query_as(
+        "SELECT k.course_id, EXISTS (SELECT 1 FROM stream_registry r \
+                                     WHERE r.course_id = k.course_id AND r.code = $1) \
+         FROM (SELECT DISTINCT course_id FROM bookings WHERE course_stream = $1) k \
+         ORDER BY k.course_id",
     )
     .bind(code)
     .fetch_all(&mut *conn)
     .await?;
+    if let Some(id) = course_id
+        && found.contains(&(Some(id), true))
+    {
+        return Err(AdoptError::Registered);
+    }
+    let open: Vec<Option<i32>> = found
+        .iter()
+        .filter(|(_, registered)| !registered)
+        .map(|(id, _)| *id)
+        .collect();
+    if course_id.is_none() && !found.is_empty() && open.is_empty() {
+        return Err(AdoptError::Registered);
+    }
+    let found = open;
     let course_id = match (course_id, found.as_slice()) {
         (_, []) => return Err(AdoptError::NotInBookings),
         (Some(id), _) if found.contains(&Some(id)) => id,
@@ -295,7 +332,8 @@ pub async fn unregistered(db: impl sqlx::PgExecutor<'_>) -> sqlx::Result<Vec<Unr
         "SELECT b.course_id, b.course_stream AS code, count(*) AS bookings \
          FROM bookings b \
          WHERE b.course_stream IS NOT NULL \
-           AND NOT EXISTS (SELECT 1 FROM stream_registry r WHERE r.code = b.course_stream) \
+           AND NOT EXISTS (SELECT 1 FROM stream_registry r \
+                           WHERE r.code = b.course_stream AND r.course_id = b.course_id) \
          GROUP BY b.course_id, b.course_stream ORDER BY b.course_stream",
     )
     .fetch_all(db)

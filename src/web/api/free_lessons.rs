@@ -11,9 +11,11 @@ use utoipa::openapi::schema::{ObjectBuilder, Schema, SchemaType, Type};
 use utoipa::{IntoParams, PartialSchema, ToSchema};
 
 use super::ErrorJson;
+use super::streams::ambiguous;
+use crate::app::streams::{self, StreamError};
 use crate::domain::analytics::percent;
 use crate::domain::booking::BookingStatus;
-use crate::domain::input::Bounded;
+use crate::domain::input::{Bounded, CourseId};
 use crate::domain::stream::StreamCode;
 use crate::domain::time::rfc3339;
 use crate::domain::user::Search;
@@ -22,6 +24,7 @@ use crate::store::free_lessons::{self, DateCount, LessonType, Registration};
 use crate::store::streams::Counts;
 use crate::store::students::{self, StudentRow};
 use crate::web::AppState;
+use crate::web::auth::Principal;
 use crate::web::error::AppError;
 use crate::web::extract::{Json, Query};
 
@@ -317,7 +320,11 @@ pub struct StudentsQuery {
     /// The stream code (required).
     #[param(required = true, pattern = "^[A-Za-z0-9_-]{1,50}$")]
     stream: Option<String>,
-    /// Only students whose latest booking in the stream has this status.
+    /// The stream's course; needed only when several courses have a stream
+    /// with this code (e.g. the bot's `4th_stream`).
+    course_id: Option<CourseId>,
+    /// Only students whose standing in the stream (their most advanced
+    /// booking there) is this status.
     #[param(inline)]
     status: Option<StudentStatus>,
     /// Default 1.
@@ -329,15 +336,16 @@ pub struct StudentsQuery {
 }
 
 /// A stream's students: one per person with a booking in it, by their
-/// latest booking there, newest first.
+/// standing there (their most advanced booking), newest first.
 #[utoipa::path(get, path = "/api/stream-students", tag = "bookings",
     params(StudentsQuery),
     responses((status = 200, body = StreamStudentsJson),
-              (status = 400, body = ErrorJson, description = "A bad parameter, named in the message"),
+              (status = 400, body = ErrorJson, description = "A bad parameter, named in the message, or a code several courses have without course_id"),
               (status = 404, body = ErrorJson, description = "`stream not found`")))]
 #[tracing::instrument(skip_all)]
 pub async fn stream_students(
     State(state): State<AppState>,
+    principal: Principal,
     Query(query): Query<StudentsQuery>,
 ) -> Result<Json<StreamStudentsJson>, AppError> {
     let code = query
@@ -349,12 +357,25 @@ pub async fn stream_students(
         })?;
     let status = query.status.map(|status| status.0);
     let (page, limit) = paging(query.page, query.limit);
-    let stream = students::header(&state.pool, code.as_str())
+    let not_found = || AppError::NotFound("stream not found".into());
+    let course_id = streams::course_of(
+        &state.context(&principal),
+        &code,
+        query.course_id.map(CourseId::get),
+    )
+    .await
+    .map_err(|err| match err {
+        StreamError::Ambiguous(ids) => AppError::BadRequest(ambiguous(code.as_str(), &ids)),
+        StreamError::Db(err) => err.into(),
+        _ => not_found(),
+    })?;
+    let stream = students::header(&state.pool, course_id, code.as_str())
         .await?
-        .ok_or_else(|| AppError::NotFound("stream not found".into()))?;
-    let counts = students::student_counts(&state.pool, &stream.code).await?;
+        .ok_or_else(not_found)?;
+    let counts = students::student_counts(&state.pool, course_id, &stream.code).await?;
     let rows = students::students(
         &state.pool,
+        course_id,
         &stream.code,
         status,
         Some(limit),
@@ -374,7 +395,7 @@ pub async fn stream_students(
             name: stream.name().to_owned(),
             registered: stream.registered(),
             code: stream.code,
-            course_id: stream.course_id,
+            course_id: Some(stream.course_id),
             course_name: stream.course_name,
             is_current: stream.is_current,
         },

@@ -10,13 +10,14 @@ use utoipa::ToSchema;
 
 use super::ErrorJson;
 use crate::app::streams::{self as use_case, StreamError};
+use crate::domain::input::CourseId;
 use crate::domain::stream::{Settings, SettingsError, StreamCode};
 use crate::domain::time::rfc3339;
 use crate::store::streams::{self, Registered, RegistryEntry};
 use crate::web::AppState;
 use crate::web::auth::Principal;
 use crate::web::error::AppError;
-use crate::web::extract::{Json, Path};
+use crate::web::extract::{Json, Path, Query};
 use crate::web::words::suggested_display_name;
 
 /// A registry entry.
@@ -210,17 +211,26 @@ where
     Option::<T>::deserialize(deserializer).map(Some)
 }
 
+/// Which course's stream a code means.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CourseOfStream {
+    /// The stream's course; needed only when several courses have a stream
+    /// with this code (e.g. the bot's `4th_stream`).
+    course_id: Option<CourseId>,
+}
+
 /// `PATCH /api/streams/{code}`: changes a registered stream.
 #[utoipa::path(
     patch,
     path = "/api/streams/{code}",
     tag = "streams",
-    params(("code" = String, Path, pattern = "^[A-Za-z0-9_-]{1,50}$")),
+    params(("code" = String, Path, pattern = "^[A-Za-z0-9_-]{1,50}$"), CourseOfStream),
     request_body = StreamPatch,
     responses(
         (status = 200, body = StreamJson),
-        (status = 400, body = ErrorJson, description = "Bad code or field, or nothing to change"),
-        (status = 404, body = ErrorJson, description = "No registered stream with this code"),
+        (status = 400, body = ErrorJson, description = "Bad code or field, nothing to change, or a code several courses have without course_id"),
+        (status = 404, body = ErrorJson, description = "No registered stream with this code (in this course)"),
         (status = 409, body = ErrorJson, description = "Another stream became the current intake meanwhile"),
     )
 )]
@@ -229,9 +239,14 @@ pub async fn update_stream(
     State(state): State<AppState>,
     principal: Principal,
     Path(raw): Path<String>,
+    Query(course): Query<CourseOfStream>,
     Json(patch): Json<StreamPatch>,
 ) -> Result<Json<StreamJson>, AppError> {
     let code = parse_code(&raw)?;
+    let ctx = state.context(&principal);
+    let course_id = use_case::course_of(&ctx, &code, course.course_id.map(CourseId::get))
+        .await
+        .map_err(|err| stream_error(err, &code))?;
     let StreamPatch {
         display_name,
         starts_on,
@@ -250,7 +265,7 @@ pub async fn update_stream(
         is_current,
         archived,
     };
-    let updated = use_case::update(&state.context(&principal), &code, patch)
+    let updated = use_case::update(&ctx, course_id, &code, patch)
         .await
         .map_err(|err| stream_error(err, &code))?;
     Ok(Json(updated.into()))
@@ -334,7 +349,9 @@ fn stream_error(err: StreamError, code: &StreamCode) -> AppError {
              isCurrent, archived"
                 .into(),
         ),
-        StreamError::Exists => AppError::Conflict(format!("stream {code} is already registered")),
+        StreamError::Exists => AppError::Conflict(format!(
+            "stream {code} is already registered for this course"
+        )),
         StreamError::UnknownCourse => AppError::BadRequest("courseId: no such course".into()),
         StreamError::NotFound => {
             AppError::NotFound(format!("no registered stream with the code {code}"))
@@ -353,13 +370,27 @@ fn stream_error(err: StreamError, code: &StreamCode) -> AppError {
             "the bookings with stream code {code} have no course; register it with \
              POST /api/streams and a courseId"
         )),
+        StreamError::Ambiguous(ids) => AppError::BadRequest(ambiguous(code.as_str(), &ids)),
         StreamError::SeveralCourses(ids) => {
-            let ids: Vec<String> = ids.iter().map(i32::to_string).collect();
             AppError::BadRequest(format!(
                 "stream code {code} occurs in bookings of several courses ({}); send courseId",
-                ids.join(", ")
+                list(&ids)
             ))
         }
         StreamError::Db(err) => err.into(),
     }
+}
+
+/// The 400 message for a stream code that several courses have, given
+/// without a course.
+pub fn ambiguous(code: &str, course_ids: &[i32]) -> String {
+    format!(
+        "courses {} each have a stream {code}: send course_id too",
+        list(course_ids)
+    )
+}
+
+/// Course ids as a list: `1, 2`.
+fn list(ids: &[i32]) -> String {
+    ids.iter().map(i32::to_string).collect::<Vec<_>>().join(", ")
 }

@@ -56,7 +56,7 @@ impl HomePage {
     }
 
     fn stream_href(stream: &StreamStats) -> String {
-        super::stream::stream_path(&stream.code)
+        super::stream::stats_path(stream)
     }
 
     fn week(&self) -> String {

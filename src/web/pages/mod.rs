@@ -38,11 +38,21 @@ pub fn routes() -> Routes {
         .get("/logout", Access::VIEWER, login::confirm_logout)
         .post("/logout", Access::VIEWER, login::logout)
         .get("/workshops", Access::VIEWER, workshops::show)
-        .get("/workshops/stream/{code}", Access::VIEWER, stream::show)
+        .get("/workshops/{course_id}/{code}", Access::VIEWER, stream::show)
+        .get(
+            "/workshops/{course_id}/{code}/students.csv",
+            Access::VIEWER,
+            stream::export::csv,
+        )
+        .get(
+            "/workshops/stream/{code}",
+            Access::VIEWER,
+            stream::legacy::page,
+        )
         .get(
             "/workshops/stream/{code}/students.csv",
             Access::VIEWER,
-            stream::export::csv,
+            stream::legacy::csv,
         )
         .get("/analytics", Access::VIEWER, analytics::show)
         .get(

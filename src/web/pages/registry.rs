@@ -14,6 +14,7 @@ use serde::Deserialize;
 
 use super::Layout;
 use crate::app::streams::{self as use_case, NewStream, Patch, StreamError};
+use crate::domain::input::CourseId;
 use crate::domain::stream::{Settings, StreamCode};
 use crate::store::streams::{self, Course, Registered, RegistryEntry, Unregistered};
 use crate::web::AppState;
@@ -29,9 +30,13 @@ pub fn routes() -> Routes {
     Routes::default()
         .get("/settings/streams", Access::VIEWER, show)
         .post("/settings/streams", Access::EDITOR, create)
-        .get("/settings/streams/{code}", Access::EDITOR, edit)
-        .post("/settings/streams/{code}", Access::EDITOR, update)
-        .post("/settings/streams/{code}/adopt", Access::EDITOR, adopt_code)
+        .get("/settings/streams/{course_id}/{code}", Access::EDITOR, edit)
+        .post("/settings/streams/{course_id}/{code}", Access::EDITOR, update)
+        .post(
+            "/settings/streams/{course_id}/{code}/adopt",
+            Access::EDITOR,
+            adopt_code,
+        )
 }
 
 /// Outcome banners after a redirect, by a fixed code in the query string.
@@ -218,7 +223,9 @@ fn refusal(err: StreamError) -> Result<&'static str, AppError> {
         StreamError::UnknownCourse => Ok(words::registry::COURSE_REQUIRED),
         StreamError::CurrentTaken => Ok(words::registry::CURRENT_TAKEN),
         StreamError::NothingToChange => Ok(words::registry::NOTHING_TO_CHANGE),
-        StreamError::NotFound | StreamError::NotInBookings => Err(not_found()),
+        StreamError::NotFound | StreamError::NotInBookings | StreamError::Ambiguous(_) => {
+            Err(not_found())
+        }
         StreamError::NotInCourse(_) | StreamError::NoCourse | StreamError::SeveralCourses(_) => {
             Ok(words::registry::COURSE_OF_BOOKINGS)
         }
@@ -291,12 +298,14 @@ pub struct EditPage {
     form: StreamForm,
 }
 
-async fn registered(state: &AppState, raw: &str) -> Result<(RegistryEntry, String), AppError> {
-    let unknown = || AppError::NotFound("no registered stream with this code".into());
-    let code = StreamCode::parse(raw).map_err(|_| unknown())?;
-    let entry = streams::entry(&state.pool, code.as_str())
+async fn registered(
+    state: &AppState,
+    (course_id, raw): &(CourseId, String),
+) -> Result<(RegistryEntry, String), AppError> {
+    let code = StreamCode::parse(raw).map_err(|_| not_found())?;
+    let entry = streams::entry(&state.pool, course_id.get(), code.as_str())
         .await?
-        .ok_or_else(unknown)?;
+        .ok_or_else(not_found)?;
     let course_name = streams::courses(&state.pool)
         .await?
         .into_iter()
@@ -305,15 +314,15 @@ async fn registered(state: &AppState, raw: &str) -> Result<(RegistryEntry, Strin
     Ok((entry, course_name))
 }
 
-/// `GET /settings/streams/{code}`: the edit form.
+/// `GET /settings/streams/{course_id}/{code}`: the edit form.
 #[tracing::instrument(skip_all)]
 pub async fn edit(
     State(state): State<AppState>,
     principal: Principal,
-    Path(code): Path<String>,
+    Path(stream): Path<(CourseId, String)>,
     Query(query): Query<NoticeQuery>,
 ) -> Result<EditPage, AppError> {
-    let (entry, course_name) = registered(&state, &code).await?;
+    let (entry, course_name) = registered(&state, &stream).await?;
     Ok(EditPage {
         layout: Layout::new("/settings/streams", &principal),
         form: StreamForm::of(&entry),
@@ -324,19 +333,19 @@ pub async fn edit(
     })
 }
 
-/// `POST /settings/streams/{code}`: saves the edit form.
+/// `POST /settings/streams/{course_id}/{code}`: saves the edit form.
 #[tracing::instrument(skip_all)]
 pub async fn update(
     State(state): State<AppState>,
     principal: Principal,
-    Path(code): Path<String>,
+    Path(stream): Path<(CourseId, String)>,
     Form(form): Form<StreamForm>,
 ) -> Result<Response, AppError> {
-    let (entry, course_name) = registered(&state, &code).await?;
+    let (entry, course_name) = registered(&state, &stream).await?;
     let outcome = match form.patch() {
         Ok(patch) => {
             let code = StreamCode::parse(&entry.code).map_err(|_| not_found())?;
-            match use_case::update(&state.context(&principal), &code, patch).await {
+            match use_case::update(&state.context(&principal), entry.course_id, &code, patch).await {
                 Ok(_) => Ok(()),
                 Err(err) => Err(refusal(err)?),
             }
@@ -360,41 +369,33 @@ pub async fn update(
     }
 }
 
+/// The adoption form carries nothing but its CSRF token.
 #[derive(Deserialize)]
-pub struct AdoptForm {
-    course_id: Option<String>,
-}
+pub struct AdoptForm {}
 
-/// `POST /settings/streams/{code}/adopt`: one-click adoption of a code found
-/// in bookings; opens the edit form to set the date.
+/// `POST /settings/streams/{course_id}/{code}/adopt`: one-click adoption of
+/// a code found in the course's bookings; opens the edit form to set the
+/// date.
 #[tracing::instrument(skip_all)]
 pub async fn adopt_code(
     State(state): State<AppState>,
     principal: Principal,
-    Path(raw): Path<String>,
-    Form(form): Form<AdoptForm>,
+    Path((course_id, raw)): Path<(CourseId, String)>,
+    Form(AdoptForm {}): Form<AdoptForm>,
 ) -> Result<Response, AppError> {
     let code = StreamCode::parse(&raw)
         .map_err(|_| AppError::BadRequest(words::registry::BAD_CODE.into()))?;
-    let course_id = match form.course_id.as_deref().map(str::trim) {
-        None | Some("") => None,
-        Some(typed) => Some(
-            typed
-                .parse::<i32>()
-                .map_err(|_| AppError::BadRequest(words::registry::COURSE_REQUIRED.into()))?,
-        ),
-    };
     let adopted = use_case::adopt(
         &state.context(&principal),
         &code,
-        course_id,
+        Some(course_id.get()),
         &suggested_display_name(code.as_str()),
     )
     .await;
     match adopted {
         Ok(entry) => Ok(redirect(format!(
-            "/settings/streams/{}?notice=adopted",
-            entry.code
+            "/settings/streams/{}/{}?notice=adopted",
+            entry.course_id, entry.code
         ))),
         Err(StreamError::Exists) => Err(AppError::Conflict(words::registry::STREAM_EXISTS.into())),
         Err(err) => Err(AppError::BadRequest(refusal(err)?.to_owned())),

@@ -61,7 +61,7 @@ impl WorkshopsPage {
 
     /// The stream's own page.
     fn stream_href(stream: &StreamStats) -> String {
-        super::stream::stream_path(&stream.code)
+        super::stream::stats_path(stream)
     }
 }
 

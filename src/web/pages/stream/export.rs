@@ -1,4 +1,4 @@
-//! `/workshops/stream/{code}/students.csv`: the stream page's rows, all
+//! `/workshops/{course_id}/{code}/students.csv`: the stream page's rows, all
 //! pages, as a CSV download.
 
 use axum::extract::State;
@@ -9,32 +9,42 @@ use crate::store::students;
 use crate::web::AppState;
 use crate::web::csv::Csv;
 use crate::web::error::AppError;
+use crate::domain::input::CourseId;
 use crate::web::extract::Path;
 use crate::web::pages::local_time;
 use crate::web::words::Label;
 use crate::web::words::pages as words;
 
-/// `GET /workshops/stream/{code}/students.csv[?status=…]`: every row of the
-/// view, dates in the school's zone.
+/// `GET /workshops/{course_id}/{code}/students.csv[?status=…]`: every row
+/// of the view, dates in the school's zone.
 #[tracing::instrument(skip_all)]
 pub async fn csv(
     State(state): State<AppState>,
-    Path(raw_code): Path<String>,
+    Path(stream): Path<(CourseId, String)>,
     query: QueryResult,
 ) -> Result<Csv, AppError> {
-    let request = Request::parse(&state, &raw_code, query).await?;
+    let request = Request::parse(&state, &stream, query).await?;
     let tz = state.config.school_timezone;
     let when = |at: Option<&DateTime<Utc>>| at.map(|at| local_time(tz, at)).unwrap_or_default();
     let text = |value: &Option<String>| value.clone().unwrap_or_default();
     let filename = format!(
-        "stream-{}-{}.csv",
+        "stream-{}-{}-{}.csv",
+        request.stream.course_id,
         request.stream.code,
         request.view.param().unwrap_or("all")
     );
     let csv = match request.view {
         View::Students(status) => {
             let rows =
-                students::students(&state.pool, &request.stream.code, status, None, 0).await?;
+                students::students(
+                &state.pool,
+                request.stream.course_id,
+                &request.stream.code,
+                status,
+                None,
+                0,
+            )
+            .await?;
             let mut csv = Csv::new(&filename, words::csv::STREAM_STUDENTS);
             for row in rows {
                 csv.row([

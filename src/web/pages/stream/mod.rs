@@ -1,7 +1,10 @@
-//! `/workshops/stream/{code}`: a stream's students (one row per user, by
-//! their latest booking in it) with a status filter, and for the current
-//! intake the people who viewed the programme since the start but did not
-//! book; `…/students.csv` ([`export`]) exports the same rows.
+//! `/workshops/{course_id}/{code}`: a stream's students (one row per user,
+//! by their standing: their most advanced booking in it) with a status
+//! filter, and for the current intake the people who viewed the programme
+//! since the start but did not book; `…/students.csv` ([`export`]) exports
+//! the same rows. The code-only address of old links redirects ([`legacy`]).
+
+pub mod legacy;
 
 pub mod export;
 
@@ -14,9 +17,9 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 use super::{Layout, day_start, local_time};
 use crate::domain::booking::BookingStatus;
-use crate::domain::input::Bounded;
+use crate::domain::input::{Bounded, CourseId};
 use crate::domain::stream::StreamCode;
-use crate::store::streams::Counts;
+use crate::store::streams::{Counts, StreamStats};
 use crate::store::students::{self, StreamHeader, StudentRow, ViewerQuery, ViewerRow};
 use crate::web::AppState;
 use crate::web::auth::Principal;
@@ -36,16 +39,27 @@ const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'.')
     .remove(b'~');
 
-/// The stream page's path, the code percent-encoded (bookings may hold any
-/// text as a stream).
-pub fn stream_path(code: &str) -> String {
-    format!("/workshops/stream/{}", utf8_percent_encode(code, SEGMENT))
+/// The page of the stream `code` of course `course_id`, the code
+/// percent-encoded (bookings may hold any text as a stream).
+pub fn stream_path(course_id: i32, code: &str) -> String {
+    format!(
+        "/workshops/{course_id}/{}",
+        utf8_percent_encode(code, SEGMENT)
+    )
+}
+
+/// The page of a stream on `/workshops` or `/`; bookings without a course
+/// have no stream page, so theirs is the list itself.
+pub fn stats_path(stream: &StreamStats) -> String {
+    stream
+        .course_id
+        .map_or_else(|| "/workshops".to_owned(), |id| stream_path(id, &stream.code))
 }
 
 /// What the page lists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum View {
-    /// Students whose latest status is this one (`None`: all).
+    /// Students whose standing is this status (`None`: all).
     Students(Option<BookingStatus>),
     /// People who viewed the programme of the current intake and did not book.
     Viewers,
@@ -94,7 +108,11 @@ struct Request {
 }
 
 impl Request {
-    async fn parse(state: &AppState, raw_code: &str, query: QueryResult) -> Result<Self, AppError> {
+    async fn parse(
+        state: &AppState,
+        (course_id, raw_code): &(CourseId, String),
+        query: QueryResult,
+    ) -> Result<Self, AppError> {
         let code = StreamCode::parse(raw_code)
             .map_err(|_| AppError::BadRequest(words::stream::BAD_STREAM_CODE.to_owned()))?;
         // Only `page` can be malformed (the status is any text).
@@ -102,7 +120,7 @@ impl Request {
             query.map_err(|_| AppError::BadRequest(words::stream::bad_page_number(MAX_PAGE)))?;
         let view = View::parse(query.status.as_deref())?;
         let page = query.page.map_or(1, Bounded::get);
-        let stream = students::header(&state.pool, code.as_str())
+        let stream = students::header(&state.pool, course_id.get(), code.as_str())
             .await?
             .ok_or_else(|| AppError::NotFound(words::stream::STREAM_NOT_FOUND.to_owned()))?;
         let viewers_since = stream
@@ -122,7 +140,7 @@ impl Request {
     fn viewer_query(&self) -> Option<ViewerQuery<'_>> {
         Some(ViewerQuery {
             code: &self.stream.code,
-            course_id: self.stream.course_id?,
+            course_id: self.stream.course_id,
             since: self.viewers_since?,
         })
     }
@@ -164,6 +182,10 @@ impl StreamPage {
             .map(|day| day.format("%d.%m.%Y").to_string())
     }
 
+    fn path(&self) -> String {
+        stream_path(self.stream.course_id, &self.stream.code)
+    }
+
     /// A link to this page showing `view` at `page`.
     fn link(&self, view: View, page: i64) -> String {
         let mut query = url::form_urlencoded::Serializer::new(String::new());
@@ -173,7 +195,7 @@ impl StreamPage {
         if page > 1 {
             query.append_pair("page", &page.to_string());
         }
-        with_query(stream_path(&self.stream.code), query.finish())
+        with_query(self.path(), query.finish())
     }
 
     fn all_href(&self) -> String {
@@ -199,7 +221,7 @@ impl StreamPage {
             query.append_pair("status", status);
         }
         with_query(
-            format!("{}/students.csv", stream_path(&self.stream.code)),
+            format!("{}/students.csv", self.path()),
             query.finish(),
         )
     }
@@ -259,16 +281,17 @@ fn status_count(counts: &Counts, status: BookingStatus) -> i64 {
     }
 }
 
-/// `GET /workshops/stream/{code}[?status=…][&page=N]`.
+/// `GET /workshops/{course_id}/{code}[?status=…][&page=N]`.
 #[tracing::instrument(skip_all)]
 pub async fn show(
     State(state): State<AppState>,
     principal: Principal,
-    Path(raw_code): Path<String>,
+    Path(stream): Path<(CourseId, String)>,
     query: QueryResult,
 ) -> Result<StreamPage, AppError> {
-    let request = Request::parse(&state, &raw_code, query).await?;
-    let counts = students::student_counts(&state.pool, &request.stream.code).await?;
+    let request = Request::parse(&state, &stream, query).await?;
+    let header = &request.stream;
+    let counts = students::student_counts(&state.pool, header.course_id, &header.code).await?;
     let viewers_total = match request.viewer_query() {
         Some(query) => Some(students::viewer_count(&state.pool, query).await?),
         None => None,
@@ -278,6 +301,7 @@ pub async fn show(
         View::Students(status) => {
             let rows = students::students(
                 &state.pool,
+                request.stream.course_id,
                 &request.stream.code,
                 status,
                 Some(PAGE_SIZE),
@@ -343,11 +367,11 @@ mod tests {
 
     #[test]
     fn stream_paths_are_percent_encoded() {
-        assert_eq!(stream_path("8th_stream"), "/workshops/stream/8th_stream");
-        assert_eq!(stream_path("a-b"), "/workshops/stream/a-b");
+        assert_eq!(stream_path(1, "8th_stream"), "/workshops/1/8th_stream");
+        assert_eq!(stream_path(2, "a-b"), "/workshops/2/a-b");
         assert_eq!(
-            stream_path("a b/c?d#e%поток"),
-            "/workshops/stream/a%20b%2Fc%3Fd%23e%25%D0%BF%D0%BE%D1%82%D0%BE%D0%BA"
+            stream_path(1, "a b/c?d#e%поток"),
+            "/workshops/1/a%20b%2Fc%3Fd%23e%25%D0%BF%D0%BE%D1%82%D0%BE%D0%BA"
         );
     }
 }
