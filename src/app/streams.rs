@@ -193,3 +193,17 @@ pub async fn adopt(
         streams::adopt(&mut conn, &ctx.actor, code.as_str(), course_id, &settings).await?;
     Ok(adopted)
 }
+
+/// The message for a stream code several courses have, named without a
+/// course (the API's 400; English like the API's other messages).
+pub fn ambiguous_stream(code: &str, course_ids: &[i32]) -> String {
+    format!(
+        "courses {} each have a stream {code}: send course_id too",
+        course_list(course_ids)
+    )
+}
+
+/// Course ids as a list: `1, 2`.
+pub fn course_list(ids: &[i32]) -> String {
+    ids.iter().map(i32::to_string).collect::<Vec<_>>().join(", ")
+}

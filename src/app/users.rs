@@ -13,7 +13,10 @@ use utoipa::openapi::schema::{ObjectBuilder, Schema, SchemaType, Type};
 use utoipa::{PartialSchema, ToSchema};
 
 use crate::domain::input::UserId;
-use crate::domain::stream::StreamCode;
+use crate::app::streams::ambiguous_stream;
+use crate::domain::input::CourseId;
+use crate::domain::stream::StreamRef;
+use crate::store::streams;
 use crate::domain::user::{Search, Sort, StatusFilter};
 use crate::store::users::{self, ListQuery, UserRow};
 use crate::store::{bookings, people};
@@ -38,11 +41,16 @@ pub struct Filters {
     /// A case-insensitive substring of the first name, last name or
     /// username (a leading @ is ignored), or an exact numeric id.
     pub search: Option<String>,
-    /// Stream code: users with a booking in it.
-    #[param(pattern = r"^[A-Za-z0-9_-]{1,50}$", max_length = 50, min_length = 1)]
+    /// A stream: users with a booking in it. Its code, or `course_id:code`;
+    /// a code several courses have needs its course (here or in
+    /// `course_id`).
+    #[param(pattern = r"^([0-9]+:)?[A-Za-z0-9_-]{1,50}$", max_length = 62, min_length = 1)]
     pub stream: Option<String>,
-    /// The latest booking's status (in the stream, when given), or `none`:
-    /// no bookings.
+    /// The stream's course (with `stream`).
+    #[param(inline)]
+    pub course_id: Option<CourseId>,
+    /// The latest booking's status (in the stream, when given: the person's
+    /// standing there, their most advanced booking), or `none`: no bookings.
     #[param(inline)]
     pub status: Option<StatusParam>,
     /// `activity` (the default: most recently active first) or `id`.
@@ -51,13 +59,28 @@ pub struct Filters {
 }
 
 impl Filters {
-    /// The store's query; the stream code is checked here.
+    /// The store's query; the stream is checked here (its course, when
+    /// not given, is found by [`list`]).
     pub fn check(self) -> Result<ListQuery, UsersError> {
-        let stream = self
+        let mut stream = self
             .stream
-            .map(|raw| StreamCode::parse(&raw).map(StreamCode::into_string))
+            .map(|raw| StreamRef::parse(&raw))
             .transpose()
             .map_err(|err| UsersError::BadFilter(err.to_string()))?;
+        match (&mut stream, self.course_id) {
+            (_, None) => {}
+            (None, Some(_)) => {
+                return Err(UsersError::BadFilter("course_id needs a stream".into()));
+            }
+            (Some(stream), Some(course)) => match stream.course_id {
+                Some(named) if named != course.get() => {
+                    return Err(UsersError::BadFilter(
+                        "course_id and the stream's course differ".into(),
+                    ));
+                }
+                _ => stream.course_id = Some(course.get()),
+            },
+        }
         Ok(ListQuery {
             search: self.search.as_deref().and_then(Search::parse),
             stream,
@@ -129,8 +152,25 @@ pub async fn list(
     limit: Option<i64>,
     offset: i64,
 ) -> Result<(Vec<UserRow>, i64), UsersError> {
+    let mut query = query.clone();
+    if let Some(stream) = query.stream.as_mut()
+        && stream.course_id.is_none()
+    {
+        let courses = streams::courses_with_code(pool, stream.code.as_str()).await?;
+        match courses.as_slice() {
+            // No course has it: the filter matches nobody.
+            [] => {}
+            [course_id] => stream.course_id = Some(*course_id),
+            several => {
+                return Err(UsersError::BadFilter(ambiguous_stream(
+                    stream.code.as_str(),
+                    several,
+                )));
+            }
+        }
+    }
     people::catch_up(pool).await?;
-    Ok(users::list(pool, query, limit, offset).await?)
+    Ok(users::list(pool, &query, limit, offset).await?)
 }
 
 /// The user `id`, if the bot knows them (a row in any of its tables).
@@ -175,8 +215,29 @@ mod tests {
             ..Filters::default()
         };
         assert!(
-            matches!(filters.check(), Err(UsersError::BadFilter(m)) if m.starts_with("stream code"))
+            matches!(filters.check(), Err(UsersError::BadFilter(m)) if m.starts_with("stream must be"))
         );
+        let stream = |stream: &str, course_id: Option<i32>| {
+            Filters {
+                stream: Some(stream.into()),
+                course_id: course_id.map(CourseId),
+                ..Filters::default()
+            }
+            .check()
+            .map(|query| query.stream.unwrap().to_string())
+        };
+        assert_eq!(stream("4th_stream", None).unwrap(), "4th_stream");
+        assert_eq!(stream("4th_stream", Some(2)).unwrap(), "2:4th_stream");
+        assert_eq!(stream("2:4th_stream", None).unwrap(), "2:4th_stream");
+        assert_eq!(stream("2:4th_stream", Some(2)).unwrap(), "2:4th_stream");
+        assert!(matches!(
+            stream("1:4th_stream", Some(2)),
+            Err(UsersError::BadFilter(m)) if m.contains("differ")
+        ));
+        assert!(matches!(
+            Filters { course_id: Some(CourseId(2)), ..Filters::default() }.check(),
+            Err(UsersError::BadFilter(m)) if m.contains("needs a stream")
+        ));
         let query = Filters {
             search: Some(" @anna ".into()),
             stream: Some("8th_stream".into()),
@@ -185,7 +246,7 @@ mod tests {
         .check()
         .unwrap();
         assert_eq!(query.search, Some(Search::Text("anna".into())));
-        assert_eq!(query.stream.as_deref(), Some("8th_stream"));
+        assert_eq!(query.stream.unwrap().to_string(), "8th_stream");
         assert_eq!(query.sort, Sort::Activity);
     }
 }

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::input::UserId;
-use super::stream::StreamCode;
+use super::stream::StreamRef;
 
 /// The most people one explicit list may name.
 pub const MAX_USER_IDS: usize = 10_000;
@@ -51,9 +51,13 @@ pub enum RawAudience {
         #[schema(value_type = Vec<UserId>, min_items = 1, max_items = 10000)]
         user_ids: Vec<i64>,
     },
-    /// The members of streams with the chosen booking statuses.
+    /// The members of streams with the chosen booking statuses: people
+    /// whose standing in a stream (their most advanced booking there) has
+    /// one of the statuses.
     Stream {
-        #[schema(value_type = Vec<StreamCode>, min_items = 1)]
+        /// Each a stream code or `course_id:code` (`2:4th_stream`); a code
+        /// several courses have must name its course.
+        #[schema(schema_with = streams_schema)]
         streams: Vec<String>,
         /// Booking statuses, some of -1, 0, 1, 2; absent or null: `[2]`
         /// (confirmed).
@@ -62,6 +66,20 @@ pub enum RawAudience {
     },
     /// A segment of everyone the bot knows.
     Segment { segment: Segment },
+}
+
+/// `streams`: a non-empty list of `code` or `course_id:code`.
+fn streams_schema() -> utoipa::openapi::schema::Array {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+    ArrayBuilder::new()
+        .items(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some("^([0-9]+:)?[A-Za-z0-9_-]{1,50}$"))
+                .examples([serde_json::json!("8th_stream"), serde_json::json!("2:4th_stream")]),
+        )
+        .min_items(Some(1))
+        .build()
 }
 
 /// `statuses`: a non-empty list of known booking statuses, or null.
@@ -78,8 +96,10 @@ fn statuses_schema() -> utoipa::openapi::schema::Array {
         .build()
 }
 
-/// A validated audience: ids positive and deduplicated (sorted), stream
-/// codes valid and deduplicated, statuses known.
+/// A validated audience: ids positive and deduplicated (sorted), streams
+/// valid and deduplicated, statuses known. Stored, a stream is written as
+/// `course_id:code`; a bare code (stored before streams had courses) means
+/// that code in every course.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Audience {
@@ -87,7 +107,8 @@ pub enum Audience {
         user_ids: Vec<i64>,
     },
     Stream {
-        streams: Vec<String>,
+        #[serde(serialize_with = "as_strings")]
+        streams: Vec<StreamRef>,
         statuses: Vec<i32>,
     },
     Segment {
@@ -105,7 +126,7 @@ pub enum AudienceError {
     BadUserIds(Vec<i64>),
     #[error("choose at least one stream")]
     NoStreams,
-    #[error("not a stream code: {0:?}")]
+    #[error("not a stream (code or course_id:code): {0:?}")]
     BadStreamCode(String),
     #[error("statuses must be some of -1, 0, 1, 2; got {0}")]
     BadStatus(i32),
@@ -133,12 +154,12 @@ impl Audience {
                 })
             }
             RawAudience::Stream { streams, statuses } => {
-                let mut codes: Vec<String> = Vec::with_capacity(streams.len());
+                let mut codes: Vec<StreamRef> = Vec::with_capacity(streams.len());
                 for raw in streams {
-                    let code = StreamCode::parse(&raw)
+                    let stream = StreamRef::parse(&raw)
                         .map_err(|_| AudienceError::BadStreamCode(raw.clone()))?;
-                    if !codes.iter().any(|c| c == code.as_str()) {
-                        codes.push(code.into_string());
+                    if !codes.contains(&stream) {
+                        codes.push(stream);
                     }
                 }
                 if codes.is_empty() {
@@ -162,11 +183,19 @@ impl Audience {
     }
 }
 
+fn as_strings<S: serde::Serializer>(streams: &[StreamRef], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(streams.iter().map(ToString::to_string))
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
 
     use super::*;
+
+    fn stream(raw: &str) -> StreamRef {
+        StreamRef::parse(raw).unwrap()
+    }
 
     fn parse(value: serde_json::Value) -> Result<Audience, AudienceError> {
         Audience::parse(serde_json::from_value(value).unwrap())
@@ -181,17 +210,22 @@ mod tests {
             })
         );
         assert_eq!(
-            parse(json!({"kind": "stream", "streams": ["8th_stream", "7th_stream", "8th_stream"]})),
+            parse(json!({"kind": "stream", "streams": ["8th_stream", "2:4th_stream", "8th_stream"]})),
             Ok(Audience::Stream {
-                streams: vec!["8th_stream".into(), "7th_stream".into()],
+                streams: vec![stream("8th_stream"), stream("2:4th_stream")],
                 statuses: vec![2]
             }),
             "confirmed only by default, first mention keeps its place"
         );
         assert_eq!(
+            serde_json::to_value(parse(json!({"kind": "stream", "streams": ["2:4th_stream", "x"]})).unwrap())
+                .unwrap(),
+            json!({"kind": "stream", "streams": ["2:4th_stream", "x"], "statuses": [2]})
+        );
+        assert_eq!(
             parse(json!({"kind": "stream", "streams": ["8th_stream"], "statuses": [1, 2, 1, -1]})),
             Ok(Audience::Stream {
-                streams: vec!["8th_stream".into()],
+                streams: vec![stream("8th_stream")],
                 statuses: vec![-1, 1, 2]
             })
         );
@@ -223,6 +257,10 @@ mod tests {
             (
                 json!({"kind": "stream", "streams": ["8th stream"]}),
                 AudienceError::BadStreamCode("8th stream".into()),
+            ),
+            (
+                json!({"kind": "stream", "streams": ["0:8th_stream"]}),
+                AudienceError::BadStreamCode("0:8th_stream".into()),
             ),
             (
                 json!({"kind": "stream", "streams": ["8th_stream"], "statuses": [2, 5]}),

@@ -43,6 +43,54 @@ impl fmt::Display for StreamCode {
     }
 }
 
+/// A stream as a client names it: a code, optionally with its course
+/// (`4th_stream` or `2:4th_stream`). The bot writes the same codes for
+/// different courses, so a code alone means the one course that has it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct StreamRef {
+    pub course_id: Option<i32>,
+    pub code: StreamCode,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error(
+    "stream must be a code (1–50 latin letters, digits, '_' or '-') or course_id:code, \
+     e.g. 8th_stream or 2:4th_stream"
+)]
+pub struct BadStreamRef;
+
+impl StreamRef {
+    /// The stream `code` of course `course_id`.
+    pub fn of(course_id: i32, code: StreamCode) -> Self {
+        Self {
+            course_id: Some(course_id),
+            code,
+        }
+    }
+
+    /// `code` or `course_id:code` (a positive course id, strict digits).
+    pub fn parse(raw: &str) -> Result<Self, BadStreamRef> {
+        let (course_id, code) = match raw.split_once(':') {
+            Some((course, code)) => {
+                let course = crate::domain::input::CourseId::parse(course).ok_or(BadStreamRef)?;
+                (Some(course.get()), code)
+            }
+            None => (None, raw),
+        };
+        let code = StreamCode::parse(code).map_err(|_| BadStreamRef)?;
+        Ok(Self { course_id, code })
+    }
+}
+
+impl fmt::Display for StreamRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.course_id {
+            Some(course_id) => write!(f, "{course_id}:{}", self.code),
+            None => self.code.fmt(f),
+        }
+    }
+}
+
 /// Splits off the leading run of bytes that are (or are not, per `digits`) ASCII digits.
 fn split_run(s: &[u8], digits: bool) -> (&[u8], &[u8]) {
     let end = s
@@ -493,6 +541,31 @@ mod tests {
                 Err(SettingsError::Capacity),
                 "{bad}"
             );
+        }
+    }
+
+    #[test]
+    fn stream_refs() {
+        let code = |raw| StreamCode::parse(raw).unwrap();
+        assert_eq!(
+            StreamRef::parse("4th_stream"),
+            Ok(StreamRef {
+                course_id: None,
+                code: code("4th_stream")
+            })
+        );
+        assert_eq!(
+            StreamRef::parse("2:4th_stream"),
+            Ok(StreamRef::of(2, code("4th_stream")))
+        );
+        for raw in ["4th_stream", "2:4th_stream", "12:x"] {
+            assert_eq!(StreamRef::parse(raw).unwrap().to_string(), raw);
+        }
+        for bad in [
+            "", ":", "0:x", "-1:x", "+2:x", "a:x", "2:", "2:a b", "1:2:x", " 2:x",
+            "99999999999:x",
+        ] {
+            assert_eq!(StreamRef::parse(bad), Err(BadStreamRef), "{bad:?}");
         }
     }
 }

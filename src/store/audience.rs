@@ -8,33 +8,46 @@
 use sqlx::{PgConnection, PgExecutor};
 
 use crate::domain::audience::{Audience, Segment};
-use crate::domain::stream::display_order;
+use crate::domain::booking::standing_rank_sql;
+use crate::domain::stream::{StreamRef, display_order};
 
 /// The audience's people, deduplicated, as `SELECT user_id`. Binds: `$1`
 /// kind (`users`, `stream`, or the segment name), `$2` user ids, `$3` stream
-/// codes, `$4` booking statuses. A stream member's status is that of their
-/// latest booking in the stream, as on the stream page.
-const MEMBERS: &str = "SELECT DISTINCT user_id FROM ( \
+/// codes with `$5` their courses (NULL: the code in every course, as
+/// audiences stored before streams had courses mean it), `$4` booking
+/// statuses. A stream member's status is their standing there (their most
+/// advanced booking), as on the stream page.
+fn members() -> String {
+    format!(
+        "SELECT DISTINCT user_id FROM ( \
             SELECT unnest($2::bigint[]) AS user_id WHERE $1 = 'users' \
             UNION ALL \
-            SELECT latest.user_id FROM ( \
-                SELECT DISTINCT ON (user_id, course_stream) user_id, confirmed \
-                FROM bookings WHERE $1 = 'stream' AND course_stream = ANY($3) \
-                ORDER BY user_id, course_stream, created_at DESC, id DESC \
-            ) latest WHERE latest.confirmed = ANY($4) \
+            SELECT standing.user_id FROM ( \
+                SELECT DISTINCT ON (b.user_id, b.course_id, b.course_stream) b.user_id, b.confirmed \
+                FROM unnest($5::int[], $3::text[]) AS s(course_id, code) \
+                JOIN bookings b ON b.course_stream = s.code \
+                     AND (s.course_id IS NULL OR b.course_id = s.course_id) \
+                WHERE $1 = 'stream' \
+                ORDER BY b.user_id, b.course_id, b.course_stream, {rank} DESC, \
+                         b.created_at DESC NULLS LAST, b.id DESC \
+            ) standing WHERE standing.confirmed = ANY($4) \
             UNION ALL \
             SELECT user_id FROM hackathon_registrations WHERE $1 = 'hackathon' \
             UNION ALL \
             SELECT p.user_id FROM people_directory p \
             WHERE $1 = 'all' OR ($1 = 'never_paid' AND NOT EXISTS ( \
                 SELECT 1 FROM bookings b WHERE b.user_id = p.user_id AND b.confirmed = 2)) \
-         ) audience WHERE user_id > 0";
+         ) audience WHERE user_id > 0",
+        rank = standing_rank_sql("b.confirmed")
+    )
+}
 
 /// The binds of [`members`].
 struct Binds {
     kind: &'static str,
     user_ids: Vec<i64>,
     streams: Vec<String>,
+    courses: Vec<Option<i32>>,
     statuses: Vec<i32>,
 }
 
@@ -43,13 +56,15 @@ fn binds(audience: &Audience) -> Binds {
         kind: "users",
         user_ids: Vec::new(),
         streams: Vec::new(),
+        courses: Vec::new(),
         statuses: Vec::new(),
     };
     match audience {
         Audience::Users { user_ids } => binds.user_ids = user_ids.clone(),
         Audience::Stream { streams, statuses } => {
             binds.kind = "stream";
-            binds.streams = streams.clone();
+            binds.streams = streams.iter().map(|s| s.code.to_string()).collect();
+            binds.courses = streams.iter().map(|s| s.course_id).collect();
             binds.statuses = statuses.clone();
         }
         Audience::Segment { segment } => {
@@ -80,14 +95,16 @@ impl Estimate {
 pub async fn estimate(db: impl PgExecutor<'_>, audience: &Audience) -> sqlx::Result<Estimate> {
     let b = binds(audience);
     let sql = format!(
-        "SELECT count(*), count(blocked.user_id) FROM ({MEMBERS}) a \
-         LEFT JOIN blocked_users blocked USING (user_id)"
+        "SELECT count(*), count(blocked.user_id) FROM ({}) a \
+         LEFT JOIN blocked_users blocked USING (user_id)",
+        members()
     );
     let (people, blocked): (i64, i64) = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(b.kind)
         .bind(&b.user_ids)
         .bind(&b.streams)
         .bind(&b.statuses)
+        .bind(&b.courses)
         .fetch_one(db)
         .await?;
     Ok(Estimate { people, blocked })
@@ -148,20 +165,55 @@ pub async fn unknown_users(db: impl PgExecutor<'_>, ids: &[i64]) -> sqlx::Result
     .await
 }
 
-/// The stream codes neither in the registry nor on any booking, in order.
-pub async fn unknown_streams(
+/// What the streams of an audience turned out to be.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CheckedStreams {
+    /// Every stream with its course, in order (when all are known and
+    /// unambiguous, the audience to store).
+    pub resolved: Vec<StreamRef>,
+    /// Streams no course has (neither registered nor on a booking), as named.
+    pub unknown: Vec<String>,
+    /// Codes several courses have, named without a course: the code and
+    /// the courses.
+    pub ambiguous: Vec<(String, Vec<i32>)>,
+}
+
+/// Finds each stream's course: the one named, or the one course that has
+/// the code (registered or on a booking of it).
+pub async fn check_streams(
     db: impl PgExecutor<'_>,
-    codes: &[String],
-) -> sqlx::Result<Vec<String>> {
-    sqlx::query_scalar(
-        "SELECT code FROM unnest($1::text[]) WITH ORDINALITY AS c(code, n) \
-         WHERE NOT EXISTS (SELECT 1 FROM stream_registry r WHERE r.code = c.code) \
-           AND NOT EXISTS (SELECT 1 FROM bookings b WHERE b.course_stream = c.code) \
-         ORDER BY n",
+    streams: &[StreamRef],
+) -> sqlx::Result<CheckedStreams> {
+    let codes: Vec<&str> = streams.iter().map(|s| s.code.as_str()).collect();
+    let courses: Vec<Option<i32>> = streams.iter().map(|s| s.course_id).collect();
+    let found: Vec<(String, Vec<i32>)> = sqlx::query_as(
+        "SELECT s.code, ARRAY( \
+                    SELECT r.course_id FROM stream_registry r \
+                    WHERE r.code = s.code AND (s.course_id IS NULL OR r.course_id = s.course_id) \
+                    UNION \
+                    SELECT c.id FROM courses c \
+                    WHERE (s.course_id IS NULL OR c.id = s.course_id) \
+                      AND EXISTS (SELECT 1 FROM bookings b \
+                                  WHERE b.course_id = c.id AND b.course_stream = s.code) \
+                    ORDER BY 1) \
+         FROM unnest($1::int[], $2::text[]) WITH ORDINALITY AS s(course_id, code, n) \
+         ORDER BY s.n",
     )
-    .bind(codes)
+    .bind(&courses)
+    .bind(&codes)
     .fetch_all(db)
-    .await
+    .await?;
+    let mut checked = CheckedStreams::default();
+    for (stream, (_, courses)) in streams.iter().zip(found) {
+        match courses.as_slice() {
+            [] => checked.unknown.push(stream.to_string()),
+            [course_id] => checked
+                .resolved
+                .push(StreamRef::of(*course_id, stream.code.clone())),
+            _ => checked.ambiguous.push((stream.code.to_string(), courses)),
+        }
+    }
+    Ok(checked)
 }
 
 /// What resolving wrote.
@@ -182,17 +234,18 @@ pub async fn resolve(
     audience: &Audience,
 ) -> sqlx::Result<Resolved> {
     let b = binds(audience);
+    let members = members();
     let sql = format!(
         "WITH inserted AS ( \
             INSERT INTO message_recipients (message_id, user_id, username, delivery_status, \
                                             last_error, legacy) \
-            SELECT $5, a.user_id, u.username, \
+            SELECT $6, a.user_id, u.username, \
                    CASE WHEN blocked.user_id IS NULL THEN 'pending' ELSE 'skipped' END, \
                    CASE WHEN blocked.user_id IS NULL THEN NULL \
                         ELSE jsonb_build_object('code', 'not_receiving', \
                                                 'reason', blocked.reason)::text END, \
                    false \
-            FROM ({MEMBERS}) a \
+            FROM ({members}) a \
             LEFT JOIN users u USING (user_id) \
             LEFT JOIN blocked_users blocked USING (user_id) \
             ORDER BY a.user_id \
@@ -205,6 +258,7 @@ pub async fn resolve(
         .bind(&b.user_ids)
         .bind(&b.streams)
         .bind(&b.statuses)
+        .bind(&b.courses)
         .bind(message_id)
         .fetch_one(conn)
         .await?;
@@ -215,13 +269,13 @@ pub async fn resolve(
 }
 
 /// A stream as the audience picker offers it: registry data (when
-/// registered) and its members (latest booking per person, as [`MEMBERS`]
-/// counts them) by that booking's status.
+/// registered) and its members (their standing, as [`members`] counts
+/// them) by status.
 #[derive(Debug, Clone, Default, PartialEq, Eq, sqlx::FromRow)]
 pub struct StreamMembers {
     pub code: String,
     pub display_name: Option<String>,
-    pub course_id: Option<i32>,
+    pub course_id: i32,
     pub starts_on: Option<chrono::NaiveDate>,
     pub is_current: bool,
     pub archived: bool,
@@ -236,7 +290,12 @@ impl StreamMembers {
         self.display_name.as_deref().unwrap_or(&self.code)
     }
 
-    /// Members whose latest booking has raw status `status`.
+    /// The stream as an audience names it: `course_id:code`.
+    pub fn key(&self) -> String {
+        format!("{}:{}", self.course_id, self.code)
+    }
+
+    /// Members whose standing has raw status `status`.
     pub fn with_status(&self, status: i32) -> i64 {
         match status {
             2 => self.confirmed,
@@ -248,28 +307,34 @@ impl StreamMembers {
     }
 }
 
-/// Every stream registered or found on bookings, with its members per
-/// status: current intakes first, then in display order, archived last.
+/// Every stream registered or found on bookings of a course, with its
+/// members per status: current intakes first, then in display order,
+/// archived last.
 pub async fn stream_members(db: impl PgExecutor<'_>) -> sqlx::Result<Vec<StreamMembers>> {
-    let mut rows: Vec<StreamMembers> = sqlx::query_as(
+    let mut rows: Vec<StreamMembers> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "WITH m AS ( \
-             SELECT course_stream AS code, \
+             SELECT course_id, course_stream AS code, \
                     count(*) FILTER (WHERE confirmed = 2) AS confirmed, \
                     count(*) FILTER (WHERE confirmed = 1) AS pending, \
                     count(*) FILTER (WHERE confirmed = 0) AS new, \
                     count(*) FILTER (WHERE confirmed = -1) AS cancelled \
              FROM ( \
-                 SELECT DISTINCT ON (user_id, course_stream) course_stream, confirmed \
-                 FROM bookings WHERE course_stream IS NOT NULL AND user_id > 0 \
-                 ORDER BY user_id, course_stream, created_at DESC, id DESC \
-             ) latest GROUP BY course_stream) \
-         SELECT coalesce(r.code, m.code) AS code, r.display_name, r.course_id, r.starts_on, \
+                 SELECT DISTINCT ON (user_id, course_id, course_stream) \
+                        course_id, course_stream, confirmed \
+                 FROM bookings \
+                 WHERE course_stream IS NOT NULL AND course_id IS NOT NULL AND user_id > 0 \
+                 ORDER BY user_id, course_id, course_stream, {rank} DESC, \
+                          created_at DESC NULLS LAST, id DESC \
+             ) standing GROUP BY course_id, course_stream) \
+         SELECT coalesce(r.code, m.code) AS code, r.display_name, \
+                coalesce(r.course_id, m.course_id) AS course_id, r.starts_on, \
                 coalesce(r.is_current, false) AS is_current, \
                 coalesce(r.archived, false) AS archived, \
                 coalesce(m.confirmed, 0) AS confirmed, coalesce(m.pending, 0) AS pending, \
                 coalesce(m.new, 0) AS new, coalesce(m.cancelled, 0) AS cancelled \
-         FROM m FULL JOIN stream_registry r ON r.code = m.code",
-    )
+         FROM m FULL JOIN stream_registry r ON r.code = m.code AND r.course_id = m.course_id",
+        rank = standing_rank_sql("confirmed")
+    )))
     .fetch_all(db)
     .await?;
     rows.sort_by(|a, b| {

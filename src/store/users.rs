@@ -9,7 +9,8 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::domain::booking::BookingStatus;
+use crate::domain::booking::{BookingStatus, standing_rank_sql};
+use crate::domain::stream::StreamRef;
 use crate::domain::user::{Search, Sort, StatusFilter};
 
 /// One user as lists show them.
@@ -49,9 +50,10 @@ impl UserRow {
 #[derive(Debug, Clone, Default)]
 pub struct ListQuery {
     pub search: Option<Search>,
-    /// A stream code: users with a booking in it (their latest booking there
-    /// is the one the status filter looks at).
-    pub stream: Option<String>,
+    /// A stream: users with a booking in it (their standing there, their
+    /// most advanced booking, is what the status filter looks at). A code
+    /// without a course matches nobody: the use case resolves it first.
+    pub stream: Option<StreamRef>,
     pub status: Option<StatusFilter>,
     pub sort: Sort,
 }
@@ -63,29 +65,48 @@ const NAME_MATCH: &str = "(lower(p.first_name) LIKE lower($2) OR lower(p.last_na
      OR lower(p.username) LIKE lower($2))";
 
 /// The booking filters as conditions on one person `p`, by index probes on
-/// their bookings: a booking in stream `$3`; the latest booking (in the
-/// stream, when one is chosen) has status `$4`; no bookings at all.
-const IN_STREAM: &str =
-    "EXISTS (SELECT 1 FROM bookings b WHERE b.user_id = p.user_id AND b.course_stream = $3)";
+/// their bookings: a booking in the stream of course `$7` and code `$3`;
+/// the latest booking has status `$4` (in the stream, when one is chosen:
+/// their standing there, [`standing_in_stream_is`]); no bookings at all.
+const IN_STREAM: &str = "EXISTS (SELECT 1 FROM bookings b WHERE b.user_id = p.user_id \
+     AND b.course_id = $7 AND b.course_stream = $3)";
 const LATEST_IS: &str = "(SELECT b.confirmed FROM bookings b WHERE b.user_id = p.user_id \
      ORDER BY b.created_at DESC, b.id DESC LIMIT 1) = $4";
-const LATEST_IN_STREAM_IS: &str = "(SELECT b.confirmed FROM bookings b \
-     WHERE b.user_id = p.user_id AND b.course_stream = $3 \
-     ORDER BY b.created_at DESC, b.id DESC LIMIT 1) = $4";
+
+/// A person's standing in the stream (their most advanced booking there)
+/// has status `$4`.
+fn standing_in_stream_is() -> String {
+    format!(
+        "(SELECT b.confirmed FROM bookings b \
+          WHERE b.user_id = p.user_id AND b.course_id = $7 AND b.course_stream = $3 \
+          ORDER BY {rank} DESC, b.created_at DESC NULLS LAST, b.id DESC LIMIT 1) = $4",
+        rank = standing_rank_sql("b.confirmed")
+    )
+}
 const NO_BOOKINGS: &str = "NOT EXISTS (SELECT 1 FROM bookings b WHERE b.user_id = p.user_id)";
 /// A booking in a stream and no bookings: nobody.
 const NOBODY: &str = "false";
 
-/// Everyone's latest booking (in stream `$3` only, or in any) with status
-/// `$4`, as the stream page picks it; read from the covering indexes of
-/// migration 0009 without sorting.
+/// Everyone's latest booking with status `$4`; read from the covering index
+/// of migration 0009 without sorting.
 const LATEST_WITH_STATUS: &str = "SELECT user_id FROM ( \
        SELECT DISTINCT ON (user_id) user_id, confirmed FROM bookings \
        ORDER BY user_id, created_at DESC, id DESC) l WHERE l.confirmed = $4";
-const LATEST_IN_STREAM_WITH_STATUS: &str = "SELECT user_id FROM ( \
-       SELECT DISTINCT ON (user_id) user_id, confirmed FROM bookings WHERE course_stream = $3 \
-       ORDER BY user_id, created_at DESC, id DESC) l WHERE l.confirmed = $4";
-const IN_STREAM_ANYONE: &str = "SELECT DISTINCT user_id FROM bookings WHERE course_stream = $3";
+
+/// Everyone whose standing in the stream has status `$4`, as the stream page
+/// picks it; from the stream's members index (migration 0015).
+fn standing_in_stream_with_status() -> String {
+    format!(
+        "SELECT user_id FROM ( \
+           SELECT DISTINCT ON (user_id) user_id, confirmed FROM bookings b \
+           WHERE b.course_id = $7 AND b.course_stream = $3 \
+           ORDER BY user_id, {rank} DESC, created_at DESC NULLS LAST, id DESC) l \
+         WHERE l.confirmed = $4",
+        rank = standing_rank_sql("b.confirmed")
+    )
+}
+const IN_STREAM_ANYONE: &str =
+    "SELECT DISTINCT user_id FROM bookings WHERE course_id = $7 AND course_stream = $3";
 /// Everyone minus those with bookings.
 const WITHOUT_BOOKINGS_TOTAL: &str = "SELECT (SELECT count(*) FROM people_directory) \
      - (SELECT count(*) FROM (SELECT DISTINCT ON (user_id) user_id FROM bookings \
@@ -115,8 +136,8 @@ fn with_figures(with: &str, page: &str, total: &str, order: &str) -> String {
     )
 }
 
-/// The statement for `query`: `$1` id, `$2` pattern, `$3` stream, `$4`
-/// status, `$5` limit, `$6` offset. Built from the fixed fragments above
+/// The statement for `query`: `$1` id, `$2` pattern, `$3` stream code, `$4`
+/// status, `$5` limit, `$6` offset, `$7` the stream's course. Built from the fixed fragments above
 /// only; the values are always bound.
 fn statement(query: &ListQuery) -> String {
     let order = match query.sort {
@@ -138,9 +159,10 @@ fn statement(query: &ListQuery) -> String {
     };
     let page = |sql: &str| format!("{sql} ORDER BY {order} LIMIT $5 OFFSET $6");
     let count = |sql: &str| format!("SELECT count(*) FROM ({sql}) m");
+    let standing_is = standing_in_stream_is();
     let booking_conditions = match (&query.stream, status, none) {
         (Some(_), _, true) => vec![NOBODY],
-        (Some(_), Some(()), false) => vec![IN_STREAM, LATEST_IN_STREAM_IS],
+        (Some(_), Some(()), false) => vec![IN_STREAM, standing_is.as_str()],
         (Some(_), None, false) => vec![IN_STREAM],
         (None, Some(()), _) => vec![LATEST_IS],
         (None, None, true) => vec![NO_BOOKINGS],
@@ -159,14 +181,17 @@ fn statement(query: &ListQuery) -> String {
         return with_figures("", &page(&rows), &count(&rows), order);
     }
     // Without a search, pages walk the activity (or id) index and probe each
-    // person, stopping after the page, except for a stream's latest status,
+    // person, stopping after the page, except for a standing in a stream,
     // which few people may pass: those are gathered from the stream's
     // bookings first. Totals count bookings, not the directory: every
     // booker is in it once caught up, and counting the join costs more than
     // the page.
     let (with, rows, total) = match (&query.stream, status, none) {
         (Some(_), Some(()), false) => (
-            format!("WITH l AS MATERIALIZED ({LATEST_IN_STREAM_WITH_STATUS}) "),
+            format!(
+                "WITH l AS MATERIALIZED ({}) ",
+                standing_in_stream_with_status()
+            ),
             matching("l JOIN people_directory p USING (user_id)", &[]),
             count("SELECT * FROM l"),
         ),
@@ -213,10 +238,11 @@ pub async fn list(
         .persistent(false)
         .bind(query.search.as_ref().and_then(Search::id))
         .bind(query.search.as_ref().and_then(Search::like_pattern))
-        .bind(query.stream.as_deref())
+        .bind(query.stream.as_ref().map(|stream| stream.code.as_str()))
         .bind(status)
         .bind(limit)
         .bind(offset)
+        .bind(query.stream.as_ref().and_then(|stream| stream.course_id))
         .fetch_all(pool)
         .await?;
     let total = match fetched.first() {

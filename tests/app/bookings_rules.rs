@@ -184,7 +184,7 @@ async fn the_stream_use_cases_validate_once_for_both_adapters() {
     fixture(&app).await;
     let wake = Wake::default();
     let ctx = context(&app.pool, &wake);
-    let nothing = streams::update(&ctx, &code("7th_stream"), Patch::default()).await;
+    let nothing = streams::update(&ctx, 1, &code("7th_stream"), Patch::default()).await;
     assert!(
         matches!(nothing, Err(StreamError::NothingToChange)),
         "{nothing:?}"
@@ -193,13 +193,13 @@ async fn the_stream_use_cases_validate_once_for_both_adapters() {
         capacity: Some(Some(3)),
         ..Patch::default()
     };
-    let missing = streams::update(&ctx, &code("nope"), missing).await;
+    let missing = streams::update(&ctx, 1, &code("nope"), missing).await;
     assert!(matches!(missing, Err(StreamError::NotFound)), "{missing:?}");
     let too_many = Patch {
         capacity: Some(Some(100_001)),
         ..Patch::default()
     };
-    let refused = streams::update(&ctx, &code("7th_stream"), too_many).await;
+    let refused = streams::update(&ctx, 1, &code("7th_stream"), too_many).await;
     assert!(
         matches!(refused, Err(StreamError::Invalid(_))),
         "{refused:?}"
@@ -208,7 +208,7 @@ async fn the_stream_use_cases_validate_once_for_both_adapters() {
         capacity: Some(None),
         ..Patch::default()
     };
-    let entry = streams::update(&ctx, &code("7th_stream"), cleared)
+    let entry = streams::update(&ctx, 1, &code("7th_stream"), cleared)
         .await
         .unwrap();
     assert_eq!(entry.capacity, None);

@@ -22,7 +22,7 @@ use crate::helpers::{TestDatabase, migrated_database, spawn_app_with, test_confi
 
 pub(crate) const TOKEN: &str = "123456:TEST-TOKEN";
 
-/// People with their latest booking in `stream` at `status`.
+/// People with a booking in `stream` at `status` (created now).
 pub(crate) async fn members(
     pool: &PgPool,
     ids: impl IntoIterator<Item = i64>,
@@ -173,9 +173,13 @@ async fn a_stream_broadcast_reaches_exactly_its_confirmed_members_once() {
     members(&pool, [1, 2, 3, 4, 5], "8th_stream", 2).await;
     members(&pool, [6], "8th_stream", 1).await;
     members(&pool, [7], "8th_stream", -1).await;
-    // Confirmed, then cancelled: their latest booking counts.
+    // Paid, then pressed «Записаться» again (a new booking at 0): their
+    // standing is their most advanced booking, so they are confirmed.
     members(&pool, [8], "8th_stream", 2).await;
-    members(&pool, [8], "8th_stream", -1).await;
+    members(&pool, [8], "8th_stream", 0).await;
+    // Cancelled, then booked again: new, not confirmed.
+    members(&pool, [10], "8th_stream", -1).await;
+    members(&pool, [10], "8th_stream", 0).await;
     members(&pool, [9], "7th_stream", 2).await;
     sqlx::query("INSERT INTO blocked_users (user_id, reason) VALUES (3, 'blocked')")
         .execute(&pool)
@@ -202,16 +206,19 @@ async fn a_stream_broadcast_reaches_exactly_its_confirmed_members_once() {
     assert!(engine.run_once().await.unwrap());
 
     let delivered = fake.delivered();
-    assert_eq!(delivered, HashMap::from([(1, 1), (2, 1), (4, 1), (5, 1)]));
+    assert_eq!(
+        delivered,
+        HashMap::from([(1, 1), (2, 1), (4, 1), (5, 1), (8, 1)])
+    );
     let rows = statuses(&pool, id).await;
-    assert_eq!(rows.len(), 5, "{rows:?}");
+    assert_eq!(rows.len(), 6, "{rows:?}");
     assert_eq!(rows[&3], "skipped");
-    for user in [1, 2, 4, 5] {
+    for user in [1, 2, 4, 5, 8] {
         assert_eq!(rows[&user], "sent");
     }
     assert_eq!(status(&pool, id).await.0, "done");
     let stored = broadcasts::get(&pool, id).await.unwrap().unwrap();
-    assert_eq!((stored.counts.total, stored.counts.sent), (5, 4));
+    assert_eq!((stored.counts.total, stored.counts.sent), (6, 5));
     assert_eq!(stored.counts.skipped, 1);
 
     // What Telegram got: HTML, no preview, the buttons in their rows.

@@ -16,8 +16,9 @@ use crate::helpers::{Session, TestApp, spawn_app, spawn_app_with};
 
 const BOT_TOKEN: &str = "123456:TEST-messages-api";
 
-/// `9th_stream`: 201 and 202 confirmed, 203 pending, 204 confirmed and
-/// later cancelled (the latest booking counts), 206 confirmed but blocked
+/// `9th_stream`: 201 and 202 confirmed, 203 pending, 204 cancelled and
+/// later booked again (new: their standing is their most advanced
+/// booking), 206 confirmed but blocked
 /// the bot. 205 is confirmed in `5th_stream`. 207 is known only from an
 /// event. `8th_stream` is registered and has no bookings.
 async fn fixture(app: &TestApp) {
@@ -30,8 +31,8 @@ async fn fixture(app: &TestApp) {
            (201, 'anna', 'Анна', 1, 2, '2026-11-01 10:00+00', '9th_stream'),
            (202, 'boris', 'Борис', 1, 2, '2026-11-01 10:00+00', '9th_stream'),
            (203, 'vera', 'Вера', 1, 1, '2026-11-01 10:00+00', '9th_stream'),
-           (204, 'gleb', 'Глеб', 1, 2, '2026-11-01 10:00+00', '9th_stream'),
-           (204, 'gleb', 'Глеб', 1, -1, '2026-11-02 10:00+00', '9th_stream'),
+           (204, 'gleb', 'Глеб', 1, -1, '2026-11-01 10:00+00', '9th_stream'),
+           (204, 'gleb', 'Глеб', 1, 0, '2026-11-02 10:00+00', '9th_stream'),
            (205, 'dina', 'Дина', 1, 2, '2026-11-01 10:00+00', '5th_stream'),
            (206, 'egor', 'Егор', 1, 2, '2026-11-01 10:00+00', '9th_stream');
          INSERT INTO blocked_users (user_id, reason) VALUES (206, 'blocked');",
@@ -724,7 +725,8 @@ async fn list_get_and_recipients_check_their_parameters() {
     assert_eq!(one["scheduled_by"], one["created_by"]);
     assert_eq!(
         one["audience"],
-        json!({"kind": "stream", "streams": ["9th_stream"], "statuses": [1, 2]})
+        json!({"kind": "stream", "streams": ["1:9th_stream"], "statuses": [1, 2]}),
+        "stored with the stream's course"
     );
     assert_eq!(
         one["content"],
@@ -875,7 +877,7 @@ async fn a_stream_broadcast_reaches_exactly_its_confirmed_members() {
     assert_eq!(
         recipients.len(),
         3,
-        "203 pending, 204 cancelled, 205 elsewhere"
+        "203 pending, 204 new, 205 elsewhere"
     );
 }
 

@@ -39,6 +39,9 @@ pub enum Problem {
     UnknownUsers(Vec<i64>),
     /// Streams neither registered nor in any booking.
     UnknownStreams(Vec<String>),
+    /// Codes several courses have, named without a course: each code with
+    /// its courses.
+    AmbiguousStreams(Vec<(String, Vec<i32>)>),
     /// Nobody to send to; `blocked` of the audience blocked the bot.
     EmptyAudience {
         field: Field,
@@ -151,7 +154,7 @@ impl Problem {
                 ContentError::FileId => Field::FileId,
             },
             Self::UnknownUsers(_) => Field::UserIds,
-            Self::UnknownStreams(_) => Field::Streams,
+            Self::UnknownStreams(_) | Self::AmbiguousStreams(_) => Field::Streams,
             Self::EmptyAudience { field, .. } => *field,
             Self::Form(problem) => problem.field(),
         }
@@ -173,6 +176,7 @@ impl Problem {
             Self::InThePast { .. } => "in_the_past",
             Self::UnknownUsers(_) => "unknown_users",
             Self::UnknownStreams(_) => "unknown_streams",
+            Self::AmbiguousStreams(_) => "ambiguous_streams",
             Self::EmptyAudience { .. } => "empty_audience",
             Self::Form(problem) => problem.code(),
         }
@@ -213,6 +217,21 @@ impl fmt::Display for Problem {
             ),
             Self::UnknownUsers(ids) => write!(f, "unknown user ids: {}", join(ids)),
             Self::UnknownStreams(codes) => write!(f, "unknown streams: {}", join(codes)),
+            Self::AmbiguousStreams(codes) => {
+                let named: Vec<String> = codes
+                    .iter()
+                    .map(|(code, courses)| {
+                        let choices: Vec<String> =
+                            courses.iter().map(|id| format!("{id}:{code}")).collect();
+                        format!("{code} (one of {})", choices.join(", "))
+                    })
+                    .collect();
+                write!(
+                    f,
+                    "several courses have these streams; name the course: {}",
+                    named.join("; ")
+                )
+            }
             Self::EmptyAudience { blocked, .. } if *blocked > 0 => write!(
                 f,
                 "the audience is empty: all {blocked} of its people blocked the bot"

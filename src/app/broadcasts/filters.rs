@@ -5,11 +5,11 @@
 
 use serde::{Deserialize, Deserializer};
 use utoipa::openapi::RefOr;
-use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+use utoipa::openapi::schema::{ObjectBuilder, Schema, SchemaType, Type};
 use utoipa::{PartialSchema, ToSchema};
 
 use crate::domain::broadcast::{BroadcastStatus, RecipientStatus};
-use crate::domain::stream::StreamCode;
+use crate::domain::stream::StreamRef;
 
 macro_rules! filters {
     ($($(#[$doc:meta])* $name:ident($ty:ty);)*) => {$(
@@ -60,15 +60,18 @@ pub struct StreamFilter(pub String);
 impl<'de> Deserialize<'de> for StreamFilter {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let raw = String::deserialize(deserializer)?;
-        StreamCode::parse(&raw)
-            .map(|code| Self(code.into_string()))
+        StreamRef::parse(&raw)
+            .map(|stream| Self(stream.to_string()))
             .map_err(serde::de::Error::custom)
     }
 }
 
 impl PartialSchema for StreamFilter {
     fn schema() -> RefOr<Schema> {
-        StreamCode::schema()
+        ObjectBuilder::new()
+            .schema_type(SchemaType::new(Type::String))
+            .pattern(Some("^([0-9]+:)?[A-Za-z0-9_-]{1,50}$"))
+            .into()
     }
 }
 

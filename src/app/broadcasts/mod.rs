@@ -78,6 +78,8 @@ pub enum SendError {
     UnknownUsers(Vec<i64>),
     #[error("unknown streams")]
     UnknownStreams(Vec<String>),
+    #[error("stream codes several courses have")]
+    AmbiguousStreams(Vec<(String, Vec<i32>)>),
     /// Nobody to send to; `blocked` of the audience blocked the bot.
     #[error("the audience is empty")]
     EmptyAudience { blocked: i64 },
@@ -93,6 +95,7 @@ impl SendError {
             Self::InThePast { at, now } => Problem::InThePast { at: *at, now: *now },
             Self::UnknownUsers(ids) => Problem::UnknownUsers(ids.clone()),
             Self::UnknownStreams(codes) => Problem::UnknownStreams(codes.clone()),
+            Self::AmbiguousStreams(codes) => Problem::AmbiguousStreams(codes.clone()),
             Self::EmptyAudience { blocked } => Problem::EmptyAudience {
                 field: Field::Audience,
                 blocked: *blocked,
@@ -108,6 +111,7 @@ impl From<CreateError> for SendError {
             CreateError::KeyReused => Self::KeyReused { broadcast: None },
             CreateError::UnknownUsers(ids) => Self::UnknownUsers(ids),
             CreateError::UnknownStreams(codes) => Self::UnknownStreams(codes),
+            CreateError::AmbiguousStreams(codes) => Self::AmbiguousStreams(codes),
             CreateError::EmptyAudience(estimate) => Self::EmptyAudience {
                 blocked: estimate.blocked,
             },

@@ -90,10 +90,16 @@ pub async fn review(pool: &PgPool, unchecked: Unchecked, to_name: &[i64]) -> sql
                 }
             }
             Audience::Stream { streams, .. } => {
-                review.unknown_streams = audience::unknown_streams(pool, streams).await?;
+                let checked = audience::check_streams(pool, streams).await?;
+                review.unknown_streams = checked.unknown;
                 if !review.unknown_streams.is_empty() {
                     let codes = review.unknown_streams.clone();
                     review.problems.push(Problem::UnknownStreams(codes));
+                }
+                if !checked.ambiguous.is_empty() {
+                    review
+                        .problems
+                        .push(Problem::AmbiguousStreams(checked.ambiguous));
                 }
             }
             Audience::Segment { .. } => {}

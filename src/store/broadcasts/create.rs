@@ -46,6 +46,8 @@ pub enum CreateError {
     UnknownUsers(Vec<i64>),
     #[error("unknown streams")]
     UnknownStreams(Vec<String>),
+    #[error("stream codes several courses have")]
+    AmbiguousStreams(Vec<(String, Vec<i32>)>),
     #[error("the audience is empty")]
     EmptyAudience(Estimate),
     #[error(transparent)]
@@ -88,6 +90,7 @@ pub async fn create(
             }
         }
     }
+    let mut resolved = None;
     match &new.audience {
         Audience::Users { user_ids } => {
             let unknown = audience::unknown_users(&mut *tx, user_ids).await?;
@@ -95,15 +98,24 @@ pub async fn create(
                 return Err(CreateError::UnknownUsers(unknown));
             }
         }
-        Audience::Stream { streams, .. } => {
-            let unknown = audience::unknown_streams(&mut *tx, streams).await?;
-            if !unknown.is_empty() {
-                return Err(CreateError::UnknownStreams(unknown));
+        Audience::Stream { streams, statuses } => {
+            let checked = audience::check_streams(&mut *tx, streams).await?;
+            if !checked.unknown.is_empty() {
+                return Err(CreateError::UnknownStreams(checked.unknown));
             }
+            if !checked.ambiguous.is_empty() {
+                return Err(CreateError::AmbiguousStreams(checked.ambiguous));
+            }
+            // Stored with every stream's course.
+            resolved = Some(Audience::Stream {
+                streams: checked.resolved,
+                statuses: statuses.clone(),
+            });
         }
         Audience::Segment { .. } => {}
     }
-    let estimate = audience::estimate(&mut *tx, &new.audience).await?;
+    let audience = resolved.as_ref().unwrap_or(&new.audience);
+    let estimate = audience::estimate(&mut *tx, audience).await?;
     if estimate.recipients() <= 0 && new.when != When::Draft {
         return Err(CreateError::EmptyAudience(estimate));
     }
@@ -114,7 +126,7 @@ pub async fn create(
         When::Draft => (BroadcastStatus::Draft, None),
     };
     let content = &new.content;
-    let audience_json = serde_json::to_value(&new.audience).expect("audience serialises");
+    let audience_json = serde_json::to_value(audience).expect("audience serialises");
     let (key, digest) = new.idempotency.clone().unzip();
     let id: i32 = sqlx::query_scalar(
         "INSERT INTO message_history (message_text, total_recipients, successful_deliveries, \

@@ -185,8 +185,10 @@ pub async fn get(pool: &PgPool, id: i32) -> sqlx::Result<Option<Broadcast>> {
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
     pub status: Option<BroadcastStatus>,
-    /// A stream code: broadcasts whose audience names it (legacy ones: whose
-    /// old `recipient_group` is it).
+    /// A stream, `course_id:code` (or a bare code): broadcasts whose
+    /// audience names it, or names its code alone as audiences stored before
+    /// streams had courses do (legacy ones: whose old `recipient_group` is
+    /// the code).
     pub stream: Option<String>,
     /// `created_by`, exactly.
     pub author: Option<String>,
@@ -194,7 +196,8 @@ pub struct Filter {
 
 const LIST_WHERE: &str = "($1::text IS NULL OR status = $1) \
      AND ($2::text IS NULL OR audience -> 'streams' ? $2 \
-          OR (legacy AND recipient_group = $2)) \
+          OR audience -> 'streams' ? regexp_replace($2, '^[0-9]+:', '') \
+          OR (legacy AND recipient_group = regexp_replace($2, '^[0-9]+:', ''))) \
      AND ($3::text IS NULL OR created_by = $3)";
 
 /// Newest first, with the total that match.

@@ -11,7 +11,6 @@ use utoipa::openapi::schema::{ObjectBuilder, Schema, SchemaType, Type};
 use utoipa::{IntoParams, PartialSchema, ToSchema};
 
 use super::ErrorJson;
-use super::streams::ambiguous;
 use crate::app::streams::{self, StreamError};
 use crate::domain::analytics::percent;
 use crate::domain::booking::BookingStatus;
@@ -365,7 +364,7 @@ pub async fn stream_students(
     )
     .await
     .map_err(|err| match err {
-        StreamError::Ambiguous(ids) => AppError::BadRequest(ambiguous(code.as_str(), &ids)),
+        StreamError::Ambiguous(ids) => AppError::BadRequest(streams::ambiguous_stream(code.as_str(), &ids)),
         StreamError::Db(err) => err.into(),
         _ => not_found(),
     })?;

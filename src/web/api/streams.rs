@@ -370,27 +370,13 @@ fn stream_error(err: StreamError, code: &StreamCode) -> AppError {
             "the bookings with stream code {code} have no course; register it with \
              POST /api/streams and a courseId"
         )),
-        StreamError::Ambiguous(ids) => AppError::BadRequest(ambiguous(code.as_str(), &ids)),
+        StreamError::Ambiguous(ids) => AppError::BadRequest(use_case::ambiguous_stream(code.as_str(), &ids)),
         StreamError::SeveralCourses(ids) => {
             AppError::BadRequest(format!(
                 "stream code {code} occurs in bookings of several courses ({}); send courseId",
-                list(&ids)
+                use_case::course_list(&ids)
             ))
         }
         StreamError::Db(err) => err.into(),
     }
-}
-
-/// The 400 message for a stream code that several courses have, given
-/// without a course.
-pub fn ambiguous(code: &str, course_ids: &[i32]) -> String {
-    format!(
-        "courses {} each have a stream {code}: send course_id too",
-        list(course_ids)
-    )
-}
-
-/// Course ids as a list: `1, 2`.
-fn list(ids: &[i32]) -> String {
-    ids.iter().map(i32::to_string).collect::<Vec<_>>().join(", ")
 }

@@ -26,6 +26,7 @@ use super::auth::{Access, Principal};
 use super::error::ErrorDetails;
 use super::is_machine_path;
 use super::routes::Routes;
+use crate::store::streams::Course;
 use crate::domain::role::Role;
 use crate::web::words;
 use crate::web::words::Label;
@@ -160,6 +161,19 @@ impl Layout {
     /// The CSRF token forms on the page carry.
     pub fn csrf(&self) -> &str {
         self.user.as_ref().map_or("", |user| user.csrf.as_str())
+    }
+}
+
+/// A stream as a list of every course's streams names it: its name, and
+/// its course's when the school has several courses (the bot gives
+/// streams of different courses the same codes).
+pub fn stream_label(courses: &[Course], course_id: i32, name: &str) -> String {
+    if courses.len() < 2 {
+        return name.to_owned();
+    }
+    match courses.iter().find(|course| course.id == course_id) {
+        Some(course) => format!("{name} · {}", course.name),
+        None => format!("{name} · {course_id}"),
     }
 }
 

@@ -27,6 +27,13 @@ pub fn label(problem: &Problem) -> String {
         Problem::InThePast { .. } => "Время отправки уже прошло.".to_owned(),
         Problem::UnknownUsers(ids) => format!("Бот не знает пользователей: {}.", join(ids)),
         Problem::UnknownStreams(codes) => format!("Неизвестные потоки: {}.", join(codes)),
+        Problem::AmbiguousStreams(codes) => {
+            let codes: Vec<&str> = codes.iter().map(|(code, _)| code.as_str()).collect();
+            format!(
+                "Поток с таким кодом есть в нескольких курсах, выберите курс: {}.",
+                join(&codes)
+            )
+        }
         Problem::EmptyAudience { blocked, .. } if *blocked > 0 => {
             format!("Получателей нет: все {blocked} заблокировали бота.")
         }

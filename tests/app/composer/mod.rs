@@ -16,8 +16,9 @@ use crate::helpers::{Session, TestApp, spawn_app, spawn_app_with};
 /// Form fields, in order, as a browser sends them.
 pub type Fields<'a> = Vec<(&'a str, &'a str)>;
 
-/// `9th_stream`: 201 and 202 confirmed, 203 pending, 204 confirmed then
-/// cancelled (the latest booking counts), 206 confirmed but blocked the bot.
+/// `9th_stream`: 201 and 202 confirmed, 203 pending, 204 cancelled then
+/// booked again (new: the most advanced booking counts), 206 confirmed but
+/// blocked the bot.
 /// 205 is confirmed in `5th_stream`. `8th_stream` is registered (by the
 /// migrations, like 3rd–7th), empty; 9th is the current intake.
 pub async fn fixture(app: &TestApp) {
@@ -30,8 +31,8 @@ pub async fn fixture(app: &TestApp) {
            (201, 'anna', 'Анна', 1, 2, '2026-11-01 10:00+00', '9th_stream'),
            (202, 'boris', 'Борис', 1, 2, '2026-11-01 10:00+00', '9th_stream'),
            (203, 'vera', 'Вера', 1, 1, '2026-11-01 10:00+00', '9th_stream'),
-           (204, 'gleb', 'Глеб', 1, 2, '2026-11-01 10:00+00', '9th_stream'),
-           (204, 'gleb', 'Глеб', 1, -1, '2026-11-02 10:00+00', '9th_stream'),
+           (204, 'gleb', 'Глеб', 1, -1, '2026-11-01 10:00+00', '9th_stream'),
+           (204, 'gleb', 'Глеб', 1, 0, '2026-11-02 10:00+00', '9th_stream'),
            (205, 'dina', 'Дина', 1, 2, '2026-11-01 10:00+00', '5th_stream'),
            (206, 'egor', 'Егор', 1, 2, '2026-11-01 10:00+00', '9th_stream');
          INSERT INTO blocked_users (user_id, reason) VALUES (206, 'blocked');

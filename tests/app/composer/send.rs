@@ -40,7 +40,7 @@ async fn the_confirmation_repeats_everything_and_sending_twice_makes_one_broadca
         html.contains("9-й поток · подтверждённые"),
         "the audience in words"
     );
-    // 201 and 202; 206 blocked the bot, 204's latest booking is cancelled.
+    // 201 and 202; 206 blocked the bot, 204's standing is new.
     assert!(html.contains("data-confirm-count>2</strong>"), "{html}");
     assert!(html.contains("ещё 1 заблокировали бота"));
     assert!(html.contains("Сразу после подтверждения"));
@@ -69,7 +69,7 @@ async fn the_confirmation_repeats_everything_and_sending_twice_makes_one_broadca
     assert_eq!(status, StatusCode::OK);
     assert_eq!(hidden_field(&html, "key").as_deref(), Some(key));
     assert!(html.contains("&#60;b&#62;Завтра&#60;/b&#62; занятие в 19:00</textarea>"));
-    assert!(html.contains("value=\"9th_stream\" id=\"stream-1\" checked"));
+    assert!(html.contains("value=\"1:9th_stream\" id=\"stream-1\" checked"));
 
     // Send, then the same submit again (a double click, a refresh).
     let send = with(fields.clone(), &[("intent", "send")]);
@@ -124,7 +124,7 @@ async fn the_confirmation_repeats_everything_and_sending_twice_makes_one_broadca
             .await
             .unwrap();
     assert!(created_by.starts_with("quick-admin-"), "{created_by}");
-    assert_eq!(audience["streams"][0], "9th_stream");
+    assert_eq!(audience["streams"][0], "1:9th_stream", "stored with its course");
     assert_eq!(audience["statuses"], serde_json::json!([2]));
 }
 
@@ -349,7 +349,7 @@ async fn a_broadcast_duplicates_into_a_draft_with_its_content_and_audience() {
     assert!(html.contains(&format!("Черновик — копия рассылки №{id}.")));
     assert!(html.contains("&#60;i&#62;Повтор&#60;/i&#62;</textarea>"));
     assert!(
-        html.contains("value=\"9th_stream\" id=\"stream-1\" checked"),
+        html.contains("value=\"1:9th_stream\" id=\"stream-1\" checked"),
         "{html}"
     );
     assert!(html.contains("name=\"status\" value=\"1\" checked"));

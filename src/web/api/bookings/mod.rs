@@ -17,6 +17,7 @@ use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, Schema, SchemaFormat, 
 use utoipa::{IntoParams, PartialSchema, ToSchema};
 
 use super::ErrorJson;
+use crate::app::streams::{self as app_streams, StreamError};
 use crate::domain::booking::BookingStatus;
 use crate::domain::input::{Bounded, CourseId, Offset, UserId};
 use crate::domain::stream::StreamCode;
@@ -24,6 +25,7 @@ use crate::domain::time::rfc3339;
 use crate::store::bookings::{self, BookingRow, Filter};
 use crate::store::streams::{self, Counts};
 use crate::web::AppState;
+use crate::web::auth::Principal;
 use crate::web::error::AppError;
 use crate::web::extract::{Json, Query};
 
@@ -152,7 +154,9 @@ pub struct BookingsQuery {
     /// Only bookings with this raw status.
     #[param(inline)]
     status: Option<RawStatus>,
-    /// Only bookings in this stream.
+    /// Only bookings in this stream. When several courses have a stream
+    /// with this code (e.g. the bot's `4th_stream`), `course_id` must say
+    /// which.
     #[serde(default, deserialize_with = "stream_code")]
     #[param(value_type = Option<String>, pattern = "^[A-Za-z0-9_-]{1,50}$")]
     stream: Option<StreamCode>,
@@ -186,15 +190,33 @@ impl BookingsQuery {
     params(BookingsQuery),
     responses(
         (status = 200, body = [BookingJson], headers(("X-Total-Count" = i64))),
-        (status = 400, body = ErrorJson, description = "A bad parameter, named in the message"),
+        (status = 400, body = ErrorJson, description = "A bad parameter, named in the message, or a stream code several courses have without course_id"),
     )
 )]
 #[tracing::instrument(skip_all)]
 pub async fn list_bookings(
     State(state): State<AppState>,
+    principal: Principal,
     Query(query): Query<BookingsQuery>,
 ) -> Response {
-    let (filter, limit, offset) = query.filter();
+    // A code alone must name one course's stream.
+    let course_id = match (&query.stream, query.course_id) {
+        (Some(code), None) => {
+            match app_streams::course_of(&state.context(&principal), code, None).await {
+                Ok(course_id) => Some(course_id),
+                // No course has it: nothing matches, as for any unknown code.
+                Err(StreamError::NotFound) => None,
+                Err(StreamError::Ambiguous(ids)) => {
+                    return AppError::BadRequest(app_streams::ambiguous_stream(code.as_str(), &ids)).into_response();
+                }
+                Err(StreamError::Db(err)) => return fetch_failed(err, "Failed to fetch bookings"),
+                Err(other) => return AppError::Internal(other.into()).into_response(),
+            }
+        }
+        (_, course_id) => course_id.map(CourseId::get),
+    };
+    let (mut filter, limit, offset) = query.filter();
+    filter.course_id = course_id;
     let (rows, total) = match bookings::latest(&state.pool, &filter, limit, offset).await {
         Ok(found) => found,
         Err(err) => return fetch_failed(err, "Failed to fetch bookings"),

@@ -58,6 +58,13 @@ impl From<Problem> for Refused {
         match &problem {
             Problem::UnknownUsers(ids) => body["invalid_user_ids"] = json!(ids),
             Problem::UnknownStreams(codes) => body["invalid_streams"] = json!(codes),
+            Problem::AmbiguousStreams(codes) => {
+                let named: serde_json::Map<String, serde_json::Value> = codes
+                    .iter()
+                    .map(|(code, courses)| (code.clone(), json!(courses)))
+                    .collect();
+                body["ambiguous_streams"] = json!(named);
+            }
             _ => {}
         }
         Self(AppError::BadRequest(error), body)

@@ -166,10 +166,7 @@ pub async fn show(
     let (broadcasts, total) =
         broadcasts::list(&state.pool, &filter, PAGE_SIZE, (page - 1) * PAGE_SIZE).await?;
     let known = crate::store::streams::stream_choices(&state.pool).await?;
-    let names: HashMap<String, String> = known
-        .iter()
-        .map(|s| (s.code.clone(), s.name().to_owned()))
-        .collect();
+    let names = shared::names_of(&known, &crate::store::streams::courses(&state.pool).await?);
     let rows = broadcasts
         .into_iter()
         .map(|broadcast| Row {
@@ -207,10 +204,14 @@ fn stream_choices(
 ) -> Vec<Choice> {
     let mut choices: Vec<Choice> = known
         .into_iter()
-        .filter(|s| !s.archived || filter.stream.as_deref() == Some(s.code.as_str()))
-        .map(|s| Choice {
-            label: s.name().to_owned(),
-            value: s.code,
+        .map(|s| {
+            let key = format!("{}:{}", s.course_id, s.code);
+            (s, key)
+        })
+        .filter(|(s, key)| !s.archived || filter.stream.as_ref() == Some(key))
+        .map(|(_, key)| Choice {
+            label: names.get(&key).cloned().unwrap_or_else(|| key.clone()),
+            value: key,
         })
         .collect();
     if let Some(code) = &filter.stream

@@ -10,7 +10,8 @@ use sqlx::PgPool;
 
 use crate::domain::input::BroadcastId;
 use crate::store::broadcasts::{self, Broadcast};
-use crate::store::streams;
+use crate::store::streams::{self, Course, StreamChoice};
+use crate::web::pages::stream_label;
 use crate::web::error::AppError;
 use crate::web::extract::{Path, text_values};
 use crate::web::words;
@@ -77,14 +78,27 @@ pub async fn load(pool: &PgPool, id: Id) -> Result<Broadcast, AppError> {
     broadcasts::get(pool, id.0).await?.ok_or_else(not_found)
 }
 
-/// Stream code → display name, for every stream the registry or bookings
-/// know.
+/// How audiences name streams (`course_id:code`, or a bare code in those
+/// stored before streams had courses) → what to call them, for every stream
+/// the registry or bookings know.
 pub async fn stream_names(pool: &PgPool) -> sqlx::Result<HashMap<String, String>> {
-    Ok(streams::stream_choices(pool)
-        .await?
-        .into_iter()
-        .map(|stream| (stream.code.clone(), stream.name().to_owned()))
-        .collect())
+    let courses = streams::courses(pool).await?;
+    Ok(names_of(&streams::stream_choices(pool).await?, &courses))
+}
+
+/// [`stream_names`] of `known`.
+pub fn names_of(known: &[StreamChoice], courses: &[Course]) -> HashMap<String, String> {
+    let mut names = HashMap::new();
+    for stream in known {
+        names.insert(
+            format!("{}:{}", stream.course_id, stream.code),
+            stream_label(courses, stream.course_id, stream.name()),
+        );
+        names
+            .entry(stream.code.clone())
+            .or_insert_with(|| stream.name().to_owned());
+    }
+    names
 }
 
 /// `path` with `query` appended when there is one.

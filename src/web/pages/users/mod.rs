@@ -63,7 +63,7 @@ pub fn list_params(list: &ListQuery, page: i64) -> String {
         query.append_pair("search", &search.as_typed());
     }
     if let Some(stream) = &list.stream {
-        query.append_pair("stream", stream);
+        query.append_pair("stream", &stream.to_string());
     }
     if let Some(status) = list.status {
         query.append_pair("status", &status.param());
@@ -95,10 +95,11 @@ fn with_query(path: &str, query: String) -> String {
     }
 }
 
-/// A stream in the filter: its code and what to call it.
+/// A stream in the filter: `course_id:code` and what to call it.
 pub struct StreamOption {
-    code: String,
+    key: String,
     name: String,
+    archived: bool,
 }
 
 #[derive(Template, WebTemplate)]
@@ -128,8 +129,11 @@ impl UsersPage {
             .unwrap_or_default()
     }
 
-    fn is_stream(&self, code: &str) -> bool {
-        self.list.stream.as_deref() == Some(code)
+    fn is_stream(&self, key: &str) -> bool {
+        self.list
+            .stream
+            .as_ref()
+            .is_some_and(|stream| stream.to_string() == key)
     }
 
     fn is_status(&self, status: &StatusFilter) -> bool {
@@ -180,14 +184,16 @@ pub async fn show(
         use_case::list(&state.pool, &list, Some(PAGE_SIZE), (page - 1) * PAGE_SIZE)
             .await
             .map_err(refused)?;
+    let courses = streams::courses(&state.pool).await?;
     let streams = streams::stream_choices(&state.pool)
         .await?
         .into_iter()
-        .filter(|stream| !stream.archived || list.stream.as_deref() == Some(&stream.code))
         .map(|stream| StreamOption {
-            name: stream.name().to_owned(),
-            code: stream.code,
+            key: format!("{}:{}", stream.course_id, stream.code),
+            name: super::stream_label(&courses, stream.course_id, stream.name()),
+            archived: stream.archived,
         })
+        .filter(|option| !option.archived || list.stream.as_ref().is_some_and(|s| s.to_string() == option.key))
         .collect();
     let page = UsersPage {
         layout: Layout::new("/users", &principal),

@@ -12,6 +12,8 @@ mod review;
 mod send;
 mod view;
 
+use std::collections::HashMap;
+
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -120,6 +122,7 @@ async fn render_form(
     // Segment counts read the people directory, which `page.review` has
     // brought up to date.
     let streams = audience::stream_members(pool).await?;
+    let courses = crate::store::streams::courses(pool).await?;
     let segments = audience::segment_estimates(pool)
         .await?
         .into_iter()
@@ -144,6 +147,7 @@ async fn render_form(
         notice: page.notice,
         banner: page.banner,
         streams,
+        courses,
         segments,
         drafts,
         zone: view::zone_label(tz, Utc::now()),
@@ -288,9 +292,9 @@ async fn confirm_page(
     valid: &Valid,
 ) -> Result<ConfirmPage, AppError> {
     let tz = state.config.school_timezone;
-    let streams = match &valid.audience {
-        Audience::Stream { .. } => audience::stream_members(&state.pool).await?,
-        _ => Vec::new(),
+    let names = match &valid.audience {
+        Audience::Stream { .. } => shared::stream_names(&state.pool).await?,
+        _ => HashMap::new(),
     };
     Ok(ConfirmPage {
         layout: Layout::new("/messages", principal),
@@ -298,7 +302,7 @@ async fn confirm_page(
         key: key.to_owned(),
         draft,
         edit: None,
-        audience: AudienceSummary::new(&valid.audience, &streams, &review.named),
+        audience: AudienceSummary::new(&valid.audience, &names, &review.named),
         when: valid
             .scheduled_at
             .map(|at| super::super::local_time(tz, &at)),

@@ -1,6 +1,8 @@
 //! The composer's templates: the form, its live side panel (also swapped in
 //! alone while typing), and the confirmation step.
 
+use std::collections::HashMap;
+
 use askama::Template;
 use askama_web::WebTemplate;
 use chrono::{DateTime, Offset, Utc};
@@ -13,10 +15,11 @@ use crate::domain::audience::{Audience, Segment};
 use crate::domain::content::ContentType;
 use crate::store::audience::{Named, StreamMembers};
 use crate::store::drafts::Draft;
+use crate::store::streams::Course;
 use crate::web::pages::messages::audience::{STATUS_CHOICES, describe};
 use crate::web::pages::messages::detail::{ButtonView, buttons};
 use crate::web::pages::messages::render::{excerpt, telegram_to_html};
-use crate::web::pages::{Layout, local_time, person_name};
+use crate::web::pages::{Layout, local_time, person_name, stream_label};
 use crate::web::words::{self, Label};
 
 /// A problem as the form shows it: next to its field, in Russian.
@@ -125,6 +128,7 @@ pub struct ComposePage {
     /// A problem that is not about one field (e.g. the Telegram test send).
     pub banner: Option<String>,
     pub streams: Vec<StreamMembers>,
+    pub courses: Vec<Course>,
     pub segments: Vec<SegmentChoice>,
     pub chips: Vec<Chip>,
     pub drafts: Vec<DraftRow>,
@@ -177,8 +181,14 @@ pub trait FormView {
             .map(|mistake| mistake.label.as_str())
     }
 
-    fn has_stream(&self, code: &str) -> bool {
-        self.form().streams.iter().any(|stream| stream == code)
+    /// Whether the form chose `stream` (as `course_id:code`, or by its
+    /// code alone as audiences stored before streams had courses do).
+    fn has_stream(&self, stream: &StreamMembers) -> bool {
+        let key = stream.key();
+        self.form()
+            .streams
+            .iter()
+            .any(|chosen| *chosen == key || *chosen == stream.code)
     }
 
     fn has_status(&self, status: &i32) -> bool {
@@ -200,6 +210,11 @@ impl FormView for ComposePage {
 }
 
 impl ComposePage {
+    /// A stream's name, with its course's when there are several.
+    pub fn stream_name(&self, stream: &StreamMembers) -> String {
+        stream_label(&self.courses, stream.course_id, stream.name())
+    }
+
     pub fn status_choices(&self) -> &'static [(i32, &'static str)] {
         &STATUS_CHOICES
     }
@@ -255,18 +270,20 @@ pub struct AudienceSummary {
 }
 
 impl AudienceSummary {
-    pub fn new(audience: &Audience, streams: &[StreamMembers], named: &[Named]) -> Self {
+    /// `names`: what to call each stream an audience names
+    /// ([`shared::stream_names`]).
+    pub fn new(audience: &Audience, names: &HashMap<String, String>, named: &[Named]) -> Self {
         match audience {
             Audience::Users { user_ids } => Self {
                 title: words::messages::chosen_users(user_ids.len()),
                 details: named.iter().map(|n| Chip::from(n).label).collect(),
             },
             Audience::Stream { .. } | Audience::Segment { .. } => {
-                let name = |code: &str| {
-                    streams
-                        .iter()
-                        .find(|s| s.code == code)
-                        .map_or_else(|| code.to_owned(), |s| s.name().to_owned())
+                let name = |stream: &str| {
+                    names
+                        .get(stream)
+                        .cloned()
+                        .unwrap_or_else(|| stream.to_owned())
                 };
                 let json = serde_json::to_value(audience).expect("audience serialises");
                 Self {
