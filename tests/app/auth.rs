@@ -98,11 +98,15 @@ async fn the_route_table_opens_only_the_allowed_routes() {
     );
     assert_eq!(find(Method::GET, "/audit"), Access::ADMIN);
     assert_eq!(
-        find(Method::GET, "/workshops/stream/{code}"),
+        find(Method::GET, "/workshops/{course_id}/{code}"),
         Access::VIEWER
     );
     assert_eq!(
-        find(Method::GET, "/workshops/stream/{code}/students.csv"),
+        find(Method::GET, "/workshops/{course_id}/{code}/students.csv"),
+        Access::VIEWER
+    );
+    assert_eq!(
+        find(Method::GET, "/workshops/stream/{code}"),
         Access::VIEWER
     );
 }

@@ -116,7 +116,10 @@ async fn the_broadcast_body_is_typed_with_its_constraints() {
     assert_eq!(users["minItems"], 1);
     let streams = &audiences[1].1["properties"]["streams"];
     let code = resolve(&doc, &streams["items"]);
-    assert_eq!(code["pattern"], "^[A-Za-z0-9_-]{1,50}$", "{streams}");
+    assert_eq!(
+        code["pattern"], "^([0-9]+:)?[A-Za-z0-9_-]{1,50}$",
+        "a code or course_id:code: {streams}"
+    );
     let statuses = &audiences[1].1["properties"]["statuses"];
     assert_eq!(
         statuses["items"]["enum"],

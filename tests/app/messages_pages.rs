@@ -189,7 +189,7 @@ async fn the_history_lists_every_broadcast_with_status_audience_and_counters() {
         "data-counts=\"38/0/0/0\"",
         "<option value=\"anna\">anna</option>",
         "<option value=\"boris\">boris</option>",
-        "<option value=\"8th_stream\">8-й поток</option>",
+        "<option value=\"1:8th_stream\">8-й поток</option>",
         "data-total=\"4\"",
     ] {
         assert!(html.contains(needle), "{needle}");
@@ -201,6 +201,8 @@ async fn the_history_lists_every_broadcast_with_status_audience_and_counters() {
         ("status=done", vec![old]),
         ("status=failed", vec![]),
         ("stream=8th_stream", vec![stream]),
+        ("stream=1:8th_stream", vec![stream]),
+        ("stream=2:8th_stream", vec![]),
         ("stream=7th_stream", vec![old]),
         ("stream=5th_stream", vec![]),
         ("author=anna", vec![segment, stream]),

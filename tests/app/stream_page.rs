@@ -1,4 +1,4 @@
-//! `/workshops/stream/{code}` and its CSV: students by their latest booking,
+//! `/workshops/{course_id}/{code}` and its CSV: students by their standing,
 //! per-status counts checked against independent SQL, filters, viewers of
 //! the current intake, pagination, the CSV's bytes, and refused input.
 
@@ -11,8 +11,8 @@ use crate::bookings_api::fixture;
 use crate::browser::Browser;
 use crate::helpers::{Session, TestApp, spawn_app};
 
-/// On top of the bookings fixture, 8th_stream gets: 106 (confirmed, then
-/// cancelled), 107 (a name that needs CSV quoting), 108 (pending; `users`
+/// On top of the bookings fixture, 8th_stream gets: 106 (cancelled, twice),
+/// 107 (a name that needs CSV quoting), 108 (pending; `users`
 /// holds a formula as the name and no username). 102's current names are in
 /// `users`. Views of course 1's programme: 201 twice after the start, 203 at
 /// the start's very midnight (Moscow), 202 a minute before it, 204 of
@@ -24,7 +24,7 @@ async fn extra_rows(app: &TestApp) {
            (102, 'boris_now', 'Борислав', 'Петров', '2026-11-20 09:00'),
            (108, NULL, '=HYPERLINK("http://evil.example","x")', NULL, '2026-11-01 00:00');
          INSERT INTO bookings (user_id, username, first_name, course_id, confirmed, created_at, course_stream) VALUES
-           (106, 'gleb', 'Глеб', 1, 2,  '2026-11-02 10:00+00', '8th_stream'),
+           (106, 'gleb', 'Глеб', 1, -1, '2026-11-02 10:00+00', '8th_stream'),
            (106, 'gleb', 'Глеб', 1, -1, '2026-11-03 10:00+00', '8th_stream'),
            (107, 'dina', 'Дина, "Ди"', 1, 2, '2026-11-04 10:00+00', '8th_stream'),
            (108, 'old_name', 'Old', 1, 1, '2026-11-05 10:00+00', '8th_stream');
@@ -101,18 +101,22 @@ fn row(html: &str, user: i64) -> &str {
     &html[start..end]
 }
 
-/// Per latest status, counted another way: the booking no later booking of
-/// the same user in the stream outranks.
+/// Per standing, counted another way: the booking of course 1 in the
+/// stream that no other booking of the same user there outranks (further
+/// along confirmed, pending, new, cancelled, unknown; then later).
 async fn counts_by_sql(app: &TestApp, code: &str) -> HashMap<String, i64> {
     let rows: Vec<(String, i64)> = sqlx::query_as(
-        "SELECT CASE b.confirmed WHEN 2 THEN 'confirmed' WHEN 1 THEN 'pending' \
+        "WITH s AS (SELECT b.*, coalesce(array_position(ARRAY[2, 1, 0, -1], b.confirmed), 5) AS place \
+                    FROM bookings b WHERE b.course_id = 1 AND b.course_stream = $1) \
+         SELECT CASE b.confirmed WHEN 2 THEN 'confirmed' WHEN 1 THEN 'pending' \
                 WHEN -1 THEN 'cancelled' WHEN 0 THEN 'new' ELSE 'unknown' END, count(*) \
-         FROM bookings b \
-         WHERE b.course_stream = $1 AND NOT EXISTS ( \
-             SELECT 1 FROM bookings later \
-             WHERE later.user_id = b.user_id AND later.course_stream = b.course_stream \
-               AND (later.created_at > b.created_at \
-                    OR (later.created_at = b.created_at AND later.id > b.id))) \
+         FROM s b \
+         WHERE NOT EXISTS ( \
+             SELECT 1 FROM s other \
+             WHERE other.user_id = b.user_id AND other.id <> b.id \
+               AND (other.place < b.place \
+                    OR (other.place = b.place AND (other.created_at > b.created_at \
+                        OR (other.created_at = b.created_at AND other.id > b.id))))) \
          GROUP BY 1",
     )
     .bind(code)
@@ -123,7 +127,7 @@ async fn counts_by_sql(app: &TestApp, code: &str) -> HashMap<String, i64> {
 }
 
 #[tokio::test]
-async fn the_stream_page_lists_students_by_their_latest_booking() {
+async fn the_stream_page_lists_students_by_their_standing() {
     let (app, session) = setup().await;
     set_start(&app, "8th_stream", "2026-11-01").await;
     sqlx::query("UPDATE stream_registry SET capacity = 30 WHERE code = '8th_stream'")
@@ -134,12 +138,12 @@ async fn the_stream_page_lists_students_by_their_latest_booking() {
     let workshops = page(&app, &session, "/workshops").await;
     for code in ["8th_stream", "7th_stream", "zz_stream"] {
         assert!(
-            workshops.contains(&format!("href=\"/workshops/stream/{code}\"")),
+            workshops.contains(&format!("href=\"/workshops/1/{code}\"")),
             "/workshops links {code}"
         );
     }
 
-    let html = page(&app, &session, "/workshops/stream/8th_stream").await;
+    let html = page(&app, &session, "/workshops/1/8th_stream").await;
     assert!(html.contains("<h1>8-й поток"));
     assert!(html.contains("текущий набор") && !html.contains("незарегистрированный"));
     assert!(html.contains("Курс: Вайб кодинг"));
@@ -156,15 +160,16 @@ async fn the_stream_page_lists_students_by_their_latest_booking() {
     );
     assert_eq!(
         attributes(&html, "data-status"),
-        ["pending", "confirmed", "cancelled", "unknown", "new"]
+        ["pending", "confirmed", "cancelled", "pending", "new"],
+        "102's pending booking outranks their later unknown one"
     );
     // Current names from `users`; without a username there, none is shown.
     let boris = row(&html, 102);
     assert!(boris.contains("Борислав Петров"), "{boris}");
     assert!(boris.contains("href=\"https://t.me/boris_now\""), "{boris}");
     assert!(
-        boris.contains("01.11.2026 18:00"),
-        "booked 15:00 UTC: {boris}"
+        boris.contains("01.11.2026 16:00"),
+        "booked 13:00 UTC: {boris}"
     );
     assert!(
         boris.contains("20.11.2026 12:00"),
@@ -183,20 +188,20 @@ async fn the_stream_page_lists_students_by_their_latest_booking() {
         expected,
         HashMap::from([
             ("confirmed".to_owned(), 1),
-            ("pending".to_owned(), 1),
+            ("pending".to_owned(), 2),
             ("cancelled".to_owned(), 1),
             ("new".to_owned(), 1),
-            ("unknown".to_owned(), 1),
         ])
     );
     assert_eq!(tab_count(&html, "all"), Some(5));
+    assert_eq!(tab_count(&html, "unknown"), None, "nobody stands at unknown");
     assert!(html.contains("data-filter=\"all\" aria-current=\"true\""));
     for (status, count) in &expected {
         assert_eq!(tab_count(&html, status), Some(*count), "{status}");
         let filtered = page(
             &app,
             &session,
-            &format!("/workshops/stream/8th_stream?status={status}"),
+            &format!("/workshops/1/8th_stream?status={status}"),
         )
         .await;
         let shown = attributes(&filtered, "data-status");
@@ -208,7 +213,7 @@ async fn the_stream_page_lists_students_by_their_latest_booking() {
         );
         assert!(
             filtered.contains(&format!(
-                "href=\"/workshops/stream/8th_stream/students.csv?status={status}\""
+                "href=\"/workshops/1/8th_stream/students.csv?status={status}\""
             )),
             "the CSV link keeps {status}"
         );
@@ -218,16 +223,16 @@ async fn the_stream_page_lists_students_by_their_latest_booking() {
             &page(
                 &app,
                 &session,
-                "/workshops/stream/8th_stream?status=cancelled"
+                "/workshops/1/8th_stream?status=cancelled"
             )
             .await
         ),
         [106],
-        "106's latest booking is the cancellation"
+        "106 has only cancelled bookings"
     );
 
     // 7th_stream: no unknown statuses, so no such tab; not the current intake.
-    let seventh = page(&app, &session, "/workshops/stream/7th_stream").await;
+    let seventh = page(&app, &session, "/workshops/1/7th_stream").await;
     assert_eq!(users(&seventh), [105, 101]);
     let expected = counts_by_sql(&app, "7th_stream").await;
     assert_eq!(
@@ -239,13 +244,13 @@ async fn the_stream_page_lists_students_by_their_latest_booking() {
     assert!(!seventh.contains("текущий набор"));
 
     // An unregistered stream, known from bookings only.
-    let zz = page(&app, &session, "/workshops/stream/zz_stream").await;
+    let zz = page(&app, &session, "/workshops/1/zz_stream").await;
     assert!(zz.contains("<h1>zz_stream") && zz.contains("незарегистрированный"));
     assert_eq!(attributes(&zz, "data-status"), ["unknown"]);
     assert_eq!(tab_count(&zz, "unknown"), Some(1));
 
     // A registered stream without bookings: an empty state, not an error.
-    let empty = page(&app, &session, "/workshops/stream/3rd_stream").await;
+    let empty = page(&app, &session, "/workshops/1/3rd_stream").await;
     assert!(empty.contains("В этом потоке пока нет заявок."));
     assert_eq!(tab_count(&empty, "all"), Some(0));
     assert!(users(&empty).is_empty());
@@ -259,7 +264,7 @@ async fn viewers_are_listed_only_for_the_current_intake_since_its_start() {
     let html = page(
         &app,
         &session,
-        "/workshops/stream/8th_stream?status=viewers",
+        "/workshops/1/8th_stream?status=viewers",
     )
     .await;
     assert!(html.contains("укажите дату старта"));
@@ -271,7 +276,7 @@ async fn viewers_are_listed_only_for_the_current_intake_since_its_start() {
     let html = page(
         &app,
         &session,
-        "/workshops/stream/8th_stream?status=viewers",
+        "/workshops/1/8th_stream?status=viewers",
     )
     .await;
     assert!(!html.contains("укажите дату старта"));
@@ -296,18 +301,18 @@ async fn viewers_are_listed_only_for_the_current_intake_since_its_start() {
     assert!(row(&html, 105).contains("09.11.2026 15:00"));
 
     // The students tab still counts students only, and shows the viewers tab.
-    let students = page(&app, &session, "/workshops/stream/8th_stream").await;
+    let students = page(&app, &session, "/workshops/1/8th_stream").await;
     assert_eq!(tab_count(&students, "viewers"), Some(3));
     assert!(!users(&students).contains(&201));
 
     // Another stream, even with a start date, has no viewers.
     set_start(&app, "7th_stream", "2026-10-01").await;
-    let seventh = page(&app, &session, "/workshops/stream/7th_stream").await;
+    let seventh = page(&app, &session, "/workshops/1/7th_stream").await;
     assert_eq!(tab_count(&seventh, "viewers"), None);
     let seventh = page(
         &app,
         &session,
-        "/workshops/stream/7th_stream?status=viewers",
+        "/workshops/1/7th_stream?status=viewers",
     )
     .await;
     assert!(seventh.contains("только для текущего набора"));
@@ -328,31 +333,31 @@ async fn the_stream_page_paginates_with_the_filter_kept() {
     .await
     .unwrap();
 
-    let first = page(&app, &session, "/workshops/stream/big_stream").await;
+    let first = page(&app, &session, "/workshops/1/big_stream").await;
     assert!(first.contains("незарегистрированный") && first.contains("Курс: Вайб кодинг"));
     let first_users = users(&first);
     assert_eq!(first_users.len(), 100);
     assert_eq!(first_users[0], 10130, "newest first");
     assert!(first.contains("Показано 1–100 из 130."));
     assert!(first.contains("Страница 1 из 2"));
-    assert!(first.contains("href=\"/workshops/stream/big_stream?page=2\" rel=\"next\""));
+    assert!(first.contains("href=\"/workshops/1/big_stream?page=2\" rel=\"next\""));
 
-    let second = page(&app, &session, "/workshops/stream/big_stream?page=2").await;
+    let second = page(&app, &session, "/workshops/1/big_stream?page=2").await;
     let second_users = users(&second);
     assert_eq!(second_users, (10001..=10030).rev().collect::<Vec<_>>());
     assert!(second.contains("Показано 101–130 из 130."));
-    assert!(second.contains("href=\"/workshops/stream/big_stream\" rel=\"prev\""));
+    assert!(second.contains("href=\"/workshops/1/big_stream\" rel=\"prev\""));
 
     // The filter survives paging: 117 new over two pages.
-    let new = page(&app, &session, "/workshops/stream/big_stream?status=new").await;
+    let new = page(&app, &session, "/workshops/1/big_stream?status=new").await;
     assert_eq!(tab_count(&new, "new"), Some(117));
     assert_eq!(tab_count(&new, "confirmed"), Some(13));
     assert_eq!(users(&new).len(), 100);
-    assert!(new.contains("href=\"/workshops/stream/big_stream?status=new&#38;page=2\""));
+    assert!(new.contains("href=\"/workshops/1/big_stream?status=new&#38;page=2\""));
     let new_2 = page(
         &app,
         &session,
-        "/workshops/stream/big_stream?status=new&page=2",
+        "/workshops/1/big_stream?status=new&page=2",
     )
     .await;
     assert_eq!(users(&new_2).len(), 17);
@@ -360,13 +365,13 @@ async fn the_stream_page_paginates_with_the_filter_kept() {
     assert!(new_2.contains("Показано 101–117 из 117."));
 
     // Past the last page: an explanation, not an error.
-    let past = page(&app, &session, "/workshops/stream/big_stream?page=3").await;
+    let past = page(&app, &session, "/workshops/1/big_stream?page=3").await;
     assert!(users(&past).is_empty());
     assert!(past.contains("На странице 3 ничего нет"));
 
     // The CSV has every row, not one page.
     let csv = app
-        .get_as(&session, "/workshops/stream/big_stream/students.csv")
+        .get_as(&session, "/workshops/1/big_stream/students.csv")
         .await
         .text()
         .await
@@ -390,7 +395,7 @@ async fn the_csv_export_has_a_bom_quoted_cells_and_the_filter() {
     set_start(&app, "8th_stream", "2026-11-01").await;
 
     let response = app
-        .get_as(&session, "/workshops/stream/8th_stream/students.csv")
+        .get_as(&session, "/workshops/1/8th_stream/students.csv")
         .await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(
@@ -399,7 +404,7 @@ async fn the_csv_export_has_a_bom_quoted_cells_and_the_filter() {
     );
     assert_eq!(
         response.headers()["content-disposition"],
-        "attachment; filename=\"stream-8th_stream-all.csv\""
+        "attachment; filename=\"stream-1-8th_stream-all.csv\""
     );
     let bytes = response.bytes().await.unwrap();
     assert_eq!(&bytes[..3], [0xEF, 0xBB, 0xBF]);
@@ -431,7 +436,7 @@ async fn the_csv_export_has_a_bom_quoted_cells_and_the_filter() {
     );
     assert_eq!(
         lines[4],
-        "102;boris_now;Борислав;Петров;Неизвестно;01.11.2026 18:00;6;20.11.2026 12:00;0"
+        "102;boris_now;Борислав;Петров;В ожидании;01.11.2026 16:00;4;20.11.2026 12:00;0"
     );
     assert_eq!(
         lines[5],
@@ -441,12 +446,12 @@ async fn the_csv_export_has_a_bom_quoted_cells_and_the_filter() {
     let confirmed = app
         .get_as(
             &session,
-            "/workshops/stream/8th_stream/students.csv?status=confirmed",
+            "/workshops/1/8th_stream/students.csv?status=confirmed",
         )
         .await;
     assert_eq!(
         confirmed.headers()["content-disposition"],
-        "attachment; filename=\"stream-8th_stream-confirmed.csv\""
+        "attachment; filename=\"stream-1-8th_stream-confirmed.csv\""
     );
     let body = confirmed.text().await.unwrap();
     let lines = records(&body);
@@ -456,12 +461,12 @@ async fn the_csv_export_has_a_bom_quoted_cells_and_the_filter() {
     let viewers = app
         .get_as(
             &session,
-            "/workshops/stream/8th_stream/students.csv?status=viewers",
+            "/workshops/1/8th_stream/students.csv?status=viewers",
         )
         .await;
     assert_eq!(
         viewers.headers()["content-disposition"],
-        "attachment; filename=\"stream-8th_stream-viewers.csv\""
+        "attachment; filename=\"stream-1-8th_stream-viewers.csv\""
     );
     let body = viewers.text().await.unwrap();
     let lines = records(&body);
@@ -483,10 +488,10 @@ async fn the_csv_export_has_a_bom_quoted_cells_and_the_filter() {
     let html = page(
         &app,
         &session,
-        "/workshops/stream/8th_stream?status=viewers",
+        "/workshops/1/8th_stream?status=viewers",
     )
     .await;
-    assert!(html.contains("href=\"/workshops/stream/8th_stream/students.csv?status=viewers\""));
+    assert!(html.contains("href=\"/workshops/1/8th_stream/students.csv?status=viewers\""));
 }
 
 #[tokio::test]
@@ -495,42 +500,57 @@ async fn bad_input_is_refused_and_strangers_are_sent_to_login() {
     let long = "s".repeat(51);
     let cases = [
         (
-            "/workshops/stream/8th_stream?status=paid".to_owned(),
+            "/workshops/1/8th_stream?status=paid".to_owned(),
             StatusCode::BAD_REQUEST,
             "confirmed, pending, cancelled, new, unknown или viewers",
         ),
         (
-            "/workshops/stream/8th_stream?status=2".to_owned(),
+            "/workshops/1/8th_stream?status=2".to_owned(),
             StatusCode::BAD_REQUEST,
             "unknown или viewers",
         ),
         (
-            "/workshops/stream/8th_stream/students.csv?status=all".to_owned(),
+            "/workshops/1/8th_stream/students.csv?status=all".to_owned(),
             StatusCode::BAD_REQUEST,
             "unknown или viewers",
         ),
         (
-            format!("/workshops/stream/{long}"),
+            format!("/workshops/1/{long}"),
             StatusCode::BAD_REQUEST,
             "Код потока",
         ),
         (
-            "/workshops/stream/bad%20code".to_owned(),
+            "/workshops/1/bad%20code".to_owned(),
             StatusCode::BAD_REQUEST,
             "Код потока",
         ),
         (
-            "/workshops/stream/a.b/students.csv".to_owned(),
+            "/workshops/1/a.b/students.csv".to_owned(),
             StatusCode::BAD_REQUEST,
             "Код потока",
         ),
         (
-            "/workshops/stream/nope_stream".to_owned(),
+            "/workshops/1/nope_stream".to_owned(),
             StatusCode::NOT_FOUND,
             "Страница не найдена",
         ),
         (
-            "/workshops/stream/nope_stream/students.csv".to_owned(),
+            "/workshops/2/8th_stream".to_owned(),
+            StatusCode::NOT_FOUND,
+            "Страница не найдена",
+        ),
+        (
+            "/workshops/0/8th_stream".to_owned(),
+            StatusCode::BAD_REQUEST,
+            "",
+        ),
+        (
+            "/workshops/abc/8th_stream/students.csv".to_owned(),
+            StatusCode::BAD_REQUEST,
+            "",
+        ),
+        (
+            "/workshops/1/nope_stream/students.csv".to_owned(),
             StatusCode::NOT_FOUND,
             "Страница не найдена",
         ),
@@ -542,7 +562,7 @@ async fn bad_input_is_refused_and_strangers_are_sent_to_login() {
         assert!(html.contains(needle), "{path}: {html}");
     }
     for bad in ["0", "-1", "abc", "1.5", "", "+2", "2x", "1000001"] {
-        let path = format!("/workshops/stream/8th_stream?page={bad}");
+        let path = format!("/workshops/1/8th_stream?page={bad}");
         let response = app.get_as(&session, &path).await;
         assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{path}");
         assert!(
@@ -552,8 +572,8 @@ async fn bad_input_is_refused_and_strangers_are_sent_to_login() {
     }
 
     for path in [
-        "/workshops/stream/8th_stream",
-        "/workshops/stream/8th_stream/students.csv?status=confirmed",
+        "/workshops/1/8th_stream",
+        "/workshops/1/8th_stream/students.csv?status=confirmed",
     ] {
         let response = app.get(path).await;
         assert_eq!(response.status(), StatusCode::SEE_OTHER, "{path}");
@@ -574,10 +594,10 @@ async fn a_browser_opens_a_stream_from_workshops_and_filters_it() {
     browser.login(&app, &login, &password).await;
     browser.goto(&app.url("/workshops")).await;
     browser
-        .click(".stream-cards a[href=\"/workshops/stream/8th_stream\"]")
+        .click(".stream-cards a[href=\"/workshops/1/8th_stream\"]")
         .await;
     browser.wait_for("table.students-table").await;
-    assert_eq!(browser.current_path().await, "/workshops/stream/8th_stream");
+    assert_eq!(browser.current_path().await, "/workshops/1/8th_stream");
     assert_eq!(
         browser
             .find_all_text("table.students-table [data-status]")

@@ -1,5 +1,6 @@
-//! `GET /api/stream-students`: a stream's students by their latest booking
-//! in it, with counts, the status filter and pages.
+//! `GET /api/stream-students`: a stream's students by their standing in it
+//! (their most advanced booking there), with counts, the status filter and
+//! pages.
 
 use hsl_dashboard::domain::role::Role;
 use reqwest::StatusCode;
@@ -19,19 +20,19 @@ fn ids(body: &Value) -> Vec<i64> {
 }
 
 #[tokio::test]
-async fn students_of_a_stream_by_their_latest_booking() {
+async fn students_of_a_stream_by_their_standing() {
     let app = spawn_app().await;
     fixture(&app).await;
     let token = app.token(Role::Viewer).await;
     // 8th_stream: Анна's booking 1 (new); Борис's 4 (pending) and, later,
-    // 6 (status 5, unknown), which is the one that counts.
+    // 6 (status 5, unknown): pending is the more advanced, so 4 counts.
     let (status, body) = get_json(&app, &token, "/api/stream-students?stream=8th_stream").await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["stream"]["name"], "8-й поток");
     assert_eq!(body["stream"]["isCurrent"], true);
     assert_eq!(
         body["counts"],
-        json!({"total": 2, "confirmed": 0, "pending": 0, "cancelled": 0, "new": 1, "unknown": 1})
+        json!({"total": 2, "confirmed": 0, "pending": 1, "cancelled": 0, "new": 1, "unknown": 0})
     );
     assert_eq!(ids(&body), [102, 101]);
     let boris = &body["students"][0];
@@ -41,9 +42,9 @@ async fn students_of_a_stream_by_their_latest_booking() {
             boris["confirmed"].clone(),
             boris["status"].clone()
         ),
-        (json!(6), json!(5), json!("unknown"))
+        (json!(4), json!(1), json!("pending"))
     );
-    assert_eq!(boris["bookedAt"], "2026-11-01T15:00:00.000Z");
+    assert_eq!(boris["bookedAt"], "2026-11-01T13:00:00.000Z");
     assert_eq!(
         (body["total"].clone(), body["totalPages"].clone()),
         (json!(2), json!(1))

@@ -105,7 +105,7 @@ async fn the_user_page_shows_everything_and_viewers_get_no_forms() {
     }
     let workshops = page(&app, &session, "/workshops").await;
     assert!(workshops.contains("<a href=\"/users/105\">Вера</a>"));
-    let stream = page(&app, &session, "/workshops/stream/8th_stream").await;
+    let stream = page(&app, &session, "/workshops/1/8th_stream").await;
     assert!(stream.contains("<a href=\"/users/160\">"));
 }
 

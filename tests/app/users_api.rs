@@ -95,6 +95,20 @@ const EVERYONE: &str = "SELECT user_id FROM users UNION SELECT user_id FROM book
 const LATEST: &str = "SELECT DISTINCT ON (user_id) user_id, confirmed, course_stream FROM bookings \
      ORDER BY user_id, created_at DESC, id DESC";
 
+/// Everyone's standing in course 1's `8th_stream`, written another way: the
+/// booking no other of theirs there outranks (further along confirmed,
+/// pending, new, cancelled, unknown; then later), as `(user_id, confirmed)`.
+const STANDING_8TH: &str = "SELECT user_id FROM ( \
+     SELECT b.user_id, b.confirmed FROM bookings b \
+     WHERE b.course_id = 1 AND b.course_stream = '8th_stream' AND NOT EXISTS ( \
+       SELECT 1 FROM bookings o WHERE o.user_id = b.user_id AND o.id <> b.id \
+         AND o.course_id = 1 AND o.course_stream = '8th_stream' \
+         AND (coalesce(array_position(ARRAY[2, 1, 0, -1], o.confirmed), 5) \
+                < coalesce(array_position(ARRAY[2, 1, 0, -1], b.confirmed), 5) \
+              OR (coalesce(array_position(ARRAY[2, 1, 0, -1], o.confirmed), 5) \
+                    = coalesce(array_position(ARRAY[2, 1, 0, -1], b.confirmed), 5) \
+                  AND (o.created_at, o.id) > (b.created_at, b.id))))) s";
+
 #[tokio::test]
 async fn search_matches_each_name_field_and_exact_ids() {
     let (app, token) = setup().await;
@@ -221,12 +235,19 @@ async fn filters_and_pages_match_independent_counts() {
             "SELECT DISTINCT user_id FROM bookings WHERE course_stream = '8th_stream'".to_owned(),
         ),
         (
+            // Their standing in the stream: the most advanced booking.
             "stream=8th_stream&status=1",
-            "SELECT user_id FROM (SELECT DISTINCT ON (user_id) user_id, confirmed FROM bookings \
-             WHERE course_stream = '8th_stream' ORDER BY user_id, created_at DESC, id DESC) l \
-             WHERE confirmed = 1"
-                .to_owned(),
+            format!("{STANDING_8TH} WHERE confirmed = 1"),
         ),
+        (
+            "stream=1:8th_stream&status=2",
+            format!("{STANDING_8TH} WHERE confirmed = 2"),
+        ),
+        (
+            "stream=8th_stream&course_id=1&status=0",
+            format!("{STANDING_8TH} WHERE confirmed = 0"),
+        ),
+        ("stream=2:8th_stream", "SELECT 1::bigint WHERE false".to_owned()),
         (
             "stream=8th_stream&status=none",
             "SELECT 1::bigint WHERE false".to_owned(),
@@ -366,13 +387,23 @@ async fn bad_parameters_are_refused_with_a_message() {
         ),
         (
             "/api/users?stream=bad%20code",
-            "stream code must be 1–50 characters: latin letters, digits, '_' or '-'",
+            "stream must be a code (1–50 latin letters, digits, '_' or '-') or course_id:code, \
+             e.g. 8th_stream or 2:4th_stream",
         ),
         (
             "/api/users?stream=",
-            "stream code must be 1–50 characters: latin letters, digits, '_' or '-'",
+            "stream must be a code (1–50 latin letters, digits, '_' or '-') or course_id:code, \
+             e.g. 8th_stream or 2:4th_stream",
         ),
         ("/api/users?sort=name", "sort must be activity or id"),
+        (
+            "/api/users?course_id=1",
+            "course_id needs a stream",
+        ),
+        (
+            "/api/users?stream=1:8th_stream&course_id=2",
+            "course_id and the stream's course differ",
+        ),
         ("/api/users/0", "Invalid user ID"),
         ("/api/users/-5", "Invalid user ID"),
         ("/api/users/abc", "Invalid user ID"),

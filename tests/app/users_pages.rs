@@ -108,8 +108,13 @@ async fn filters_and_pages_match_independent_counts() {
     .execute(&app.pool)
     .await
     .unwrap();
+    // Each person's standing in 8th_stream, another way: ordered by how far
+    // the booking got (confirmed, pending, new, cancelled, unknown), then
+    // the latest.
     let latest = "SELECT DISTINCT ON (user_id) user_id, confirmed FROM bookings \
-                  WHERE course_stream = '8th_stream' ORDER BY user_id, created_at DESC, id DESC";
+                  WHERE course_id = 1 AND course_stream = '8th_stream' \
+                  ORDER BY user_id, coalesce(array_position(ARRAY[2, 1, 0, -1], confirmed), 5), \
+                           created_at DESC, id DESC";
     for (query, sql) in [
         (
             "stream=8th_stream&status=0",
@@ -130,8 +135,11 @@ async fn filters_and_pages_match_independent_counts() {
         assert_eq!(rows(&html), expected, "{query}");
         assert_eq!(total(&html), Some(expected.len() as i64), "{query}");
     }
-    let html = page(&app, &session, "/users?stream=8th_stream").await;
-    assert!(html.contains("<option value=\"8th_stream\" selected>8-й поток</option>"));
+    let html = page(&app, &session, "/users?stream=1:8th_stream").await;
+    assert!(
+        html.contains("<option value=\"1:8th_stream\" selected>8-й поток · Вайб кодинг</option>"),
+        "named with its course, as there are two"
+    );
 
     let everyone = sql_ids(&app, EVERYONE).await;
     assert_eq!(everyone.len().div_ceil(50), 3, "{}", everyone.len());
@@ -244,7 +252,7 @@ fn stream_options(html: &str) -> Vec<String> {
 }
 
 #[tokio::test]
-async fn the_stream_filter_offers_every_code_once() {
+async fn the_stream_filter_offers_every_stream_of_every_course_once() {
     let (app, session) = setup().await;
     sqlx::raw_sql(
         "INSERT INTO courses (id, name, button_text) VALUES (9, 'Другой', 'Другой');
@@ -256,8 +264,9 @@ async fn the_stream_filter_offers_every_code_once() {
     .await
     .unwrap();
     let mut expected: Vec<String> = sqlx::query_scalar(
-        "SELECT code::text FROM stream_registry WHERE NOT archived \
-         UNION SELECT course_stream FROM bookings WHERE course_stream IS NOT NULL",
+        "SELECT course_id || ':' || code FROM stream_registry WHERE NOT archived \
+         UNION SELECT course_id || ':' || course_stream FROM bookings \
+         WHERE course_stream IS NOT NULL AND course_id IS NOT NULL",
     )
     .fetch_all(&app.pool)
     .await
@@ -267,17 +276,24 @@ async fn the_stream_filter_offers_every_code_once() {
     let html = page(&app, &session, "/users").await;
     let mut offered = stream_options(&html);
     assert_eq!(
-        offered.iter().filter(|code| *code == "zz_twin").count(),
-        1,
-        "a code in two courses is offered once"
+        offered
+            .iter()
+            .filter(|key| key.ends_with(":zz_twin"))
+            .collect::<Vec<_>>(),
+        ["1:zz_twin", "9:zz_twin"],
+        "a code two courses have is offered once for each"
+    );
+    assert!(
+        html.contains("<option value=\"9:zz_twin\">zz_twin · Другой</option>"),
+        "named with its course"
     );
     offered.sort();
     assert_eq!(offered, expected);
-    assert!(html.contains("<option value=\"7th_stream\">7-й поток</option>"));
+    assert!(html.contains("<option value=\"1:7th_stream\">7-й поток · Вайб кодинг</option>"));
 
-    let html = page(&app, &session, "/users?stream=3rd_stream").await;
+    let html = page(&app, &session, "/users?stream=1:3rd_stream").await;
     assert!(
-        stream_options(&html).contains(&"3rd_stream".to_owned()),
+        stream_options(&html).contains(&"1:3rd_stream".to_owned()),
         "an archived stream stays offered while it is the filter"
     );
 }

@@ -185,18 +185,24 @@ pub async fn get(pool: &PgPool, id: i32) -> sqlx::Result<Option<Broadcast>> {
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
     pub status: Option<BroadcastStatus>,
-    /// A stream, `course_id:code` (or a bare code): broadcasts whose
-    /// audience names it, or names its code alone as audiences stored before
-    /// streams had courses do (legacy ones: whose old `recipient_group` is
-    /// the code).
+    /// A stream, `course_id:code` (or a bare code: that code in any
+    /// course): broadcasts whose audience names it, or names its code alone
+    /// as audiences stored before streams had courses do (legacy ones: whose
+    /// old `recipient_group` is the code).
     pub stream: Option<String>,
     /// `created_by`, exactly.
     pub author: Option<String>,
 }
 
 const LIST_WHERE: &str = "($1::text IS NULL OR status = $1) \
-     AND ($2::text IS NULL OR audience -> 'streams' ? $2 \
-          OR audience -> 'streams' ? regexp_replace($2, '^[0-9]+:', '') \
+     AND ($2::text IS NULL \
+          OR EXISTS (SELECT 1 FROM jsonb_array_elements_text( \
+                         CASE jsonb_typeof(audience -> 'streams') \
+                              WHEN 'array' THEN audience -> 'streams' ELSE '[]' END) AS a(s) \
+                     WHERE regexp_replace(a.s, '^[0-9]+:', '') = regexp_replace($2, '^[0-9]+:', '') \
+                       AND (substring(a.s FROM '^([0-9]+):') IS NULL \
+                            OR substring($2 FROM '^([0-9]+):') IS NULL \
+                            OR substring(a.s FROM '^([0-9]+):') = substring($2 FROM '^([0-9]+):'))) \
           OR (legacy AND recipient_group = regexp_replace($2, '^[0-9]+:', ''))) \
      AND ($3::text IS NULL OR created_by = $3)";
 
