@@ -54,7 +54,7 @@ async fn an_admin_composes_a_stream_broadcast_and_watches_it_finish() {
 
     browser.goto(&app.url("/messages/new")).await;
     browser
-        .click("input[name=stream][value='9th_stream']")
+        .click("input[name=stream][value='1:9th_stream']")
         .await;
     browser
         .type_into("#text", "<b>Завтра</b> занятие в 19:00")

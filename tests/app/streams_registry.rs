@@ -400,7 +400,12 @@ async fn codes_found_only_in_bookings_are_adopted_with_one_call() {
         .iter()
         .map(|row| row["code"].as_str().unwrap())
         .collect();
-    assert_eq!(left, ["orphan"]);
+    assert_eq!(
+        left,
+        ["orphan", "twin"],
+        "course 1's twin is a stream of its own, still unregistered"
+    );
+    assert_eq!(list["unregistered"][1]["courseId"], 1);
 }
 
 #[tokio::test]
@@ -418,7 +423,7 @@ async fn viewers_see_the_registry_page_without_forms() {
     assert!(!html.contains("Добавить поток") && !html.contains("/adopt"));
     assert!(!html.contains("Сотрудники"), "admin entries stay hidden");
 
-    let edit = app.get_as(&viewer, "/settings/streams/8th_stream").await;
+    let edit = app.get_as(&viewer, "/settings/streams/1/8th_stream").await;
     assert_eq!(edit.status(), StatusCode::FORBIDDEN);
 }
 
@@ -436,7 +441,7 @@ async fn editors_add_edit_archive_and_adopt_through_the_pages() {
         .await
         .unwrap();
     assert!(html.contains("Добавить поток"));
-    assert!(html.contains(r#"action="/settings/streams/zz_stream/adopt""#));
+    assert!(html.contains(r#"action="/settings/streams/1/zz_stream/adopt""#));
 
     let bad: &[(&[(&str, &str)], &str)] = &[
         (
@@ -536,7 +541,7 @@ async fn editors_add_edit_archive_and_adopt_through_the_pages() {
     assert_eq!(current, ["9th_stream"]);
 
     let form = app
-        .get_as(&editor, "/settings/streams/8th_stream")
+        .get_as(&editor, "/settings/streams/1/8th_stream")
         .await
         .text()
         .await
@@ -545,7 +550,7 @@ async fn editors_add_edit_archive_and_adopt_through_the_pages() {
     let response = app
         .post_form_as(
             &editor,
-            "/settings/streams/8th_stream",
+            "/settings/streams/1/8th_stream",
             &[
                 ("display_name", "Восьмой"),
                 ("starts_on", ""),
@@ -563,7 +568,7 @@ async fn editors_add_edit_archive_and_adopt_through_the_pages() {
     let response = app
         .post_form_as(
             &editor,
-            "/settings/streams/8th_stream",
+            "/settings/streams/1/8th_stream",
             &[
                 ("display_name", "Восьмой"),
                 ("starts_on", "2026-09-01"),
@@ -596,17 +601,17 @@ async fn editors_add_edit_archive_and_adopt_through_the_pages() {
     let response = app
         .post_form_as(
             &editor,
-            "/settings/streams/zz_stream/adopt",
-            &[("course_id", "1")],
+            "/settings/streams/1/zz_stream/adopt",
+            &[],
         )
         .await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(
         response.headers()["location"],
-        "/settings/streams/zz_stream?notice=adopted"
+        "/settings/streams/1/zz_stream?notice=adopted"
     );
     let html = app
-        .get_as(&editor, "/settings/streams/zz_stream?notice=adopted")
+        .get_as(&editor, "/settings/streams/1/zz_stream?notice=adopted")
         .await
         .text()
         .await
@@ -623,20 +628,20 @@ async fn editors_add_edit_archive_and_adopt_through_the_pages() {
         "nothing left to adopt"
     );
 
-    let missing = app.get_as(&editor, "/settings/streams/ghost").await;
+    let missing = app.get_as(&editor, "/settings/streams/1/ghost").await;
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
     let missing = app
-        .post_form_as(&editor, "/settings/streams/ghost", &[("display_name", "X")])
+        .post_form_as(&editor, "/settings/streams/1/ghost", &[("display_name", "X")])
         .await;
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
     let bad_course = app
-        .post_form_as(
-            &editor,
-            "/settings/streams/ghost/adopt",
-            &[("course_id", "one")],
-        )
+        .post_form_as(&editor, "/settings/streams/one/ghost/adopt", &[])
         .await;
     assert_eq!(bad_course.status(), StatusCode::BAD_REQUEST);
+    let no_bookings = app
+        .post_form_as(&editor, "/settings/streams/1/ghost/adopt", &[])
+        .await;
+    assert_eq!(no_bookings.status(), StatusCode::NOT_FOUND);
     let no_csrf = app
         .client
         .post(app.url("/settings/streams"))
@@ -658,10 +663,10 @@ async fn a_browser_adopts_an_unregistered_stream_with_one_click() {
     browser.login(&app, &login, &password).await;
     browser.goto(&app.url("/settings/streams")).await;
     browser
-        .click("form[action=\"/settings/streams/zz_stream/adopt\"] button")
+        .click("form[action=\"/settings/streams/1/zz_stream/adopt\"] button")
         .await;
     browser.wait_for("p.notice").await;
-    assert_eq!(browser.current_path().await, "/settings/streams/zz_stream");
+    assert_eq!(browser.current_path().await, "/settings/streams/1/zz_stream");
     browser.type_into("input[name=capacity]", "12").await;
     browser.click("form.stack-form button[type=submit]").await;
     browser.wait_for("table.registry-table").await;
