@@ -172,7 +172,8 @@ pub async fn update(
         patch.archived.unwrap_or(current.archived),
     )?;
     let mut conn = ctx.pool.acquire().await?;
-    let updated = streams::update(&mut conn, &ctx.actor, course_id, code.as_str(), &settings).await?;
+    let updated =
+        streams::update(&mut conn, &ctx.actor, course_id, code.as_str(), &settings).await?;
     Ok(updated)
 }
 
@@ -205,5 +206,8 @@ pub fn ambiguous_stream(code: &str, course_ids: &[i32]) -> String {
 
 /// Course ids as a list: `1, 2`.
 pub fn course_list(ids: &[i32]) -> String {
-    ids.iter().map(i32::to_string).collect::<Vec<_>>().join(", ")
+    ids.iter()
+        .map(i32::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }

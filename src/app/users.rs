@@ -12,12 +12,12 @@ use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::{ObjectBuilder, Schema, SchemaType, Type};
 use utoipa::{PartialSchema, ToSchema};
 
-use crate::domain::input::UserId;
 use crate::app::streams::ambiguous_stream;
 use crate::domain::input::CourseId;
+use crate::domain::input::UserId;
 use crate::domain::stream::StreamRef;
-use crate::store::streams;
 use crate::domain::user::{Search, Sort, StatusFilter};
+use crate::store::streams;
 use crate::store::users::{self, ListQuery, UserRow};
 use crate::store::{bookings, people};
 
@@ -44,7 +44,11 @@ pub struct Filters {
     /// A stream: users with a booking in it. Its code, or `course_id:code`;
     /// a code several courses have needs its course (here or in
     /// `course_id`).
-    #[param(pattern = r"^([0-9]+:)?[A-Za-z0-9_-]{1,50}$", max_length = 62, min_length = 1)]
+    #[param(
+        pattern = r"^([0-9]+:)?[A-Za-z0-9_-]{1,50}$",
+        max_length = 62,
+        min_length = 1
+    )]
     pub stream: Option<String>,
     /// The stream's course (with `stream`).
     #[param(inline)]

@@ -76,7 +76,10 @@ fn streams_schema() -> utoipa::openapi::schema::Array {
             ObjectBuilder::new()
                 .schema_type(Type::String)
                 .pattern(Some("^([0-9]+:)?[A-Za-z0-9_-]{1,50}$"))
-                .examples([serde_json::json!("8th_stream"), serde_json::json!("2:4th_stream")]),
+                .examples([
+                    serde_json::json!("8th_stream"),
+                    serde_json::json!("2:4th_stream"),
+                ]),
         )
         .min_items(Some(1))
         .build()
@@ -210,7 +213,9 @@ mod tests {
             })
         );
         assert_eq!(
-            parse(json!({"kind": "stream", "streams": ["8th_stream", "2:4th_stream", "8th_stream"]})),
+            parse(
+                json!({"kind": "stream", "streams": ["8th_stream", "2:4th_stream", "8th_stream"]})
+            ),
             Ok(Audience::Stream {
                 streams: vec![stream("8th_stream"), stream("2:4th_stream")],
                 statuses: vec![2]
@@ -218,8 +223,10 @@ mod tests {
             "confirmed only by default, first mention keeps its place"
         );
         assert_eq!(
-            serde_json::to_value(parse(json!({"kind": "stream", "streams": ["2:4th_stream", "x"]})).unwrap())
-                .unwrap(),
+            serde_json::to_value(
+                parse(json!({"kind": "stream", "streams": ["2:4th_stream", "x"]})).unwrap()
+            )
+            .unwrap(),
             json!({"kind": "stream", "streams": ["2:4th_stream", "x"], "statuses": [2]})
         );
         assert_eq!(

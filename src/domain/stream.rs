@@ -562,7 +562,16 @@ mod tests {
             assert_eq!(StreamRef::parse(raw).unwrap().to_string(), raw);
         }
         for bad in [
-            "", ":", "0:x", "-1:x", "+2:x", "a:x", "2:", "2:a b", "1:2:x", " 2:x",
+            "",
+            ":",
+            "0:x",
+            "-1:x",
+            "+2:x",
+            "a:x",
+            "2:",
+            "2:a b",
+            "1:2:x",
+            " 2:x",
             "99999999999:x",
         ] {
             assert_eq!(StreamRef::parse(bad), Err(BadStreamRef), "{bad:?}");

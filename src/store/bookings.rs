@@ -216,8 +216,9 @@ pub async fn change<E>(
         Some(code) => {
             // Places are taken by people whose standing there is not
             // cancelled (their most advanced booking).
-            let row: Option<(i32, Option<i32>, bool, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                "SELECT r.course_id, r.capacity, r.archived, \
+            let row: Option<(i32, Option<i32>, bool, i64)> =
+                sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "SELECT r.course_id, r.capacity, r.archived, \
                         (SELECT count(*) FROM ( \
                              SELECT max({rank}) AS standing FROM bookings b \
                              WHERE b.course_stream = r.code AND b.course_id = r.course_id \
@@ -225,13 +226,13 @@ pub async fn change<E>(
                           WHERE s.standing <> {cancelled}) AS taken \
                  FROM stream_registry r WHERE r.code = $1 AND r.course_id = $2 \
                  FOR UPDATE OF r",
-                rank = standing_rank_sql("b.confirmed"),
-                cancelled = BookingStatus::Cancelled.standing_rank(),
-            )))
-            .bind(code)
-            .bind(current.course_id)
-            .fetch_optional(&mut *tx)
-            .await?;
+                    rank = standing_rank_sql("b.confirmed"),
+                    cancelled = BookingStatus::Cancelled.standing_rank(),
+                )))
+                .bind(code)
+                .bind(current.course_id)
+                .fetch_optional(&mut *tx)
+                .await?;
             row.map(|(course_id, capacity, archived, taken)| StreamSlot {
                 course_id,
                 capacity,

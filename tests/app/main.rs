@@ -44,6 +44,7 @@ mod seed;
 mod staff_pages;
 mod stream_page;
 mod stream_students_api;
+mod streams_per_course;
 mod streams_registry;
 mod use_cases;
 mod user_page;

@@ -874,11 +874,7 @@ async fn a_stream_broadcast_reaches_exactly_its_confirmed_members() {
     let skipped = by_user(206);
     assert_eq!(skipped["status"], "skipped");
     assert!(skipped["error"].as_str().unwrap().contains("blocked"));
-    assert_eq!(
-        recipients.len(),
-        3,
-        "203 pending, 204 new, 205 elsewhere"
-    );
+    assert_eq!(recipients.len(), 3, "203 pending, 204 new, 205 elsewhere");
 }
 
 #[tokio::test]

@@ -194,7 +194,11 @@ async fn the_stream_page_lists_students_by_their_standing() {
         ])
     );
     assert_eq!(tab_count(&html, "all"), Some(5));
-    assert_eq!(tab_count(&html, "unknown"), None, "nobody stands at unknown");
+    assert_eq!(
+        tab_count(&html, "unknown"),
+        None,
+        "nobody stands at unknown"
+    );
     assert!(html.contains("data-filter=\"all\" aria-current=\"true\""));
     for (status, count) in &expected {
         assert_eq!(tab_count(&html, status), Some(*count), "{status}");
@@ -219,14 +223,7 @@ async fn the_stream_page_lists_students_by_their_standing() {
         );
     }
     assert_eq!(
-        users(
-            &page(
-                &app,
-                &session,
-                "/workshops/1/8th_stream?status=cancelled"
-            )
-            .await
-        ),
+        users(&page(&app, &session, "/workshops/1/8th_stream?status=cancelled").await),
         [106],
         "106 has only cancelled bookings"
     );
@@ -261,24 +258,14 @@ async fn viewers_are_listed_only_for_the_current_intake_since_its_start() {
     let (app, session) = setup().await;
 
     // Without a start date the current intake can't tell its viewers.
-    let html = page(
-        &app,
-        &session,
-        "/workshops/1/8th_stream?status=viewers",
-    )
-    .await;
+    let html = page(&app, &session, "/workshops/1/8th_stream?status=viewers").await;
     assert!(html.contains("укажите дату старта"));
     assert!(html.contains("href=\"/settings/streams\""));
     assert_eq!(tab_count(&html, "viewers"), Some(0));
     assert!(users(&html).is_empty());
 
     set_start(&app, "8th_stream", "2026-11-01").await;
-    let html = page(
-        &app,
-        &session,
-        "/workshops/1/8th_stream?status=viewers",
-    )
-    .await;
+    let html = page(&app, &session, "/workshops/1/8th_stream?status=viewers").await;
     assert!(!html.contains("укажите дату старта"));
     assert!(html.contains("data-filter=\"viewers\" aria-current=\"true\""));
     // 202 viewed a minute before Moscow midnight, 204 another course; 101
@@ -309,12 +296,7 @@ async fn viewers_are_listed_only_for_the_current_intake_since_its_start() {
     set_start(&app, "7th_stream", "2026-10-01").await;
     let seventh = page(&app, &session, "/workshops/1/7th_stream").await;
     assert_eq!(tab_count(&seventh, "viewers"), None);
-    let seventh = page(
-        &app,
-        &session,
-        "/workshops/1/7th_stream?status=viewers",
-    )
-    .await;
+    let seventh = page(&app, &session, "/workshops/1/7th_stream?status=viewers").await;
     assert!(seventh.contains("только для текущего набора"));
     assert!(users(&seventh).is_empty());
 }
@@ -354,12 +336,7 @@ async fn the_stream_page_paginates_with_the_filter_kept() {
     assert_eq!(tab_count(&new, "confirmed"), Some(13));
     assert_eq!(users(&new).len(), 100);
     assert!(new.contains("href=\"/workshops/1/big_stream?status=new&#38;page=2\""));
-    let new_2 = page(
-        &app,
-        &session,
-        "/workshops/1/big_stream?status=new&page=2",
-    )
-    .await;
+    let new_2 = page(&app, &session, "/workshops/1/big_stream?status=new&page=2").await;
     assert_eq!(users(&new_2).len(), 17);
     assert!(attributes(&new_2, "data-status").iter().all(|s| s == "new"));
     assert!(new_2.contains("Показано 101–117 из 117."));
@@ -485,12 +462,7 @@ async fn the_csv_export_has_a_bom_quoted_cells_and_the_filter() {
     assert_eq!(lines.len(), 1 + 3);
 
     // The page's download link keeps the filter.
-    let html = page(
-        &app,
-        &session,
-        "/workshops/1/8th_stream?status=viewers",
-    )
-    .await;
+    let html = page(&app, &session, "/workshops/1/8th_stream?status=viewers").await;
     assert!(html.contains("href=\"/workshops/1/8th_stream/students.csv?status=viewers\""));
 }
 

@@ -9,7 +9,7 @@ use crate::bookings_api::fixture;
 use crate::browser::Browser;
 use crate::helpers::{TestApp, spawn_app};
 
-async fn call(
+pub(crate) async fn call(
     app: &TestApp,
     token: &str,
     method: Method,
@@ -599,11 +599,7 @@ async fn editors_add_edit_archive_and_adopt_through_the_pages() {
     assert_eq!(actor, login);
 
     let response = app
-        .post_form_as(
-            &editor,
-            "/settings/streams/1/zz_stream/adopt",
-            &[],
-        )
+        .post_form_as(&editor, "/settings/streams/1/zz_stream/adopt", &[])
         .await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(
@@ -631,7 +627,11 @@ async fn editors_add_edit_archive_and_adopt_through_the_pages() {
     let missing = app.get_as(&editor, "/settings/streams/1/ghost").await;
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
     let missing = app
-        .post_form_as(&editor, "/settings/streams/1/ghost", &[("display_name", "X")])
+        .post_form_as(
+            &editor,
+            "/settings/streams/1/ghost",
+            &[("display_name", "X")],
+        )
         .await;
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
     let bad_course = app
@@ -666,7 +666,10 @@ async fn a_browser_adopts_an_unregistered_stream_with_one_click() {
         .click("form[action=\"/settings/streams/1/zz_stream/adopt\"] button")
         .await;
     browser.wait_for("p.notice").await;
-    assert_eq!(browser.current_path().await, "/settings/streams/1/zz_stream");
+    assert_eq!(
+        browser.current_path().await,
+        "/settings/streams/1/zz_stream"
+    );
     browser.type_into("input[name=capacity]", "12").await;
     browser.click("form.stack-form button[type=submit]").await;
     browser.wait_for("table.registry-table").await;

@@ -247,7 +247,10 @@ async fn filters_and_pages_match_independent_counts() {
             "stream=8th_stream&course_id=1&status=0",
             format!("{STANDING_8TH} WHERE confirmed = 0"),
         ),
-        ("stream=2:8th_stream", "SELECT 1::bigint WHERE false".to_owned()),
+        (
+            "stream=2:8th_stream",
+            "SELECT 1::bigint WHERE false".to_owned(),
+        ),
         (
             "stream=8th_stream&status=none",
             "SELECT 1::bigint WHERE false".to_owned(),
@@ -396,10 +399,7 @@ async fn bad_parameters_are_refused_with_a_message() {
              e.g. 8th_stream or 2:4th_stream",
         ),
         ("/api/users?sort=name", "sort must be activity or id"),
-        (
-            "/api/users?course_id=1",
-            "course_id needs a stream",
-        ),
+        ("/api/users?course_id=1", "course_id needs a stream"),
         (
             "/api/users?stream=1:8th_stream&course_id=2",
             "course_id and the stream's course differ",

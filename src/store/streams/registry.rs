@@ -85,7 +85,10 @@ pub async fn entry(
 
 /// The courses that have a stream `code`, registered or named by a booking,
 /// in order: what a code alone can mean.
-pub async fn courses_with_code(db: impl sqlx::PgExecutor<'_>, code: &str) -> sqlx::Result<Vec<i32>> {
+pub async fn courses_with_code(
+    db: impl sqlx::PgExecutor<'_>,
+    code: &str,
+) -> sqlx::Result<Vec<i32>> {
     sqlx::query_scalar(
         "SELECT course_id FROM stream_registry WHERE code = $1 \
          UNION \

@@ -364,7 +364,9 @@ pub async fn stream_students(
     )
     .await
     .map_err(|err| match err {
-        StreamError::Ambiguous(ids) => AppError::BadRequest(streams::ambiguous_stream(code.as_str(), &ids)),
+        StreamError::Ambiguous(ids) => {
+            AppError::BadRequest(streams::ambiguous_stream(code.as_str(), &ids))
+        }
         StreamError::Db(err) => err.into(),
         _ => not_found(),
     })?;

@@ -370,13 +370,13 @@ fn stream_error(err: StreamError, code: &StreamCode) -> AppError {
             "the bookings with stream code {code} have no course; register it with \
              POST /api/streams and a courseId"
         )),
-        StreamError::Ambiguous(ids) => AppError::BadRequest(use_case::ambiguous_stream(code.as_str(), &ids)),
-        StreamError::SeveralCourses(ids) => {
-            AppError::BadRequest(format!(
-                "stream code {code} occurs in bookings of several courses ({}); send courseId",
-                use_case::course_list(&ids)
-            ))
+        StreamError::Ambiguous(ids) => {
+            AppError::BadRequest(use_case::ambiguous_stream(code.as_str(), &ids))
         }
+        StreamError::SeveralCourses(ids) => AppError::BadRequest(format!(
+            "stream code {code} occurs in bookings of several courses ({}); send courseId",
+            use_case::course_list(&ids)
+        )),
         StreamError::Db(err) => err.into(),
     }
 }

@@ -26,8 +26,8 @@ use super::auth::{Access, Principal};
 use super::error::ErrorDetails;
 use super::is_machine_path;
 use super::routes::Routes;
-use crate::store::streams::Course;
 use crate::domain::role::Role;
+use crate::store::streams::Course;
 use crate::web::words;
 use crate::web::words::Label;
 
@@ -39,7 +39,11 @@ pub fn routes() -> Routes {
         .get("/logout", Access::VIEWER, login::confirm_logout)
         .post("/logout", Access::VIEWER, login::logout)
         .get("/workshops", Access::VIEWER, workshops::show)
-        .get("/workshops/{course_id}/{code}", Access::VIEWER, stream::show)
+        .get(
+            "/workshops/{course_id}/{code}",
+            Access::VIEWER,
+            stream::show,
+        )
         .get(
             "/workshops/{course_id}/{code}/students.csv",
             Access::VIEWER,

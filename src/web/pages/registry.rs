@@ -31,7 +31,11 @@ pub fn routes() -> Routes {
         .get("/settings/streams", Access::VIEWER, show)
         .post("/settings/streams", Access::EDITOR, create)
         .get("/settings/streams/{course_id}/{code}", Access::EDITOR, edit)
-        .post("/settings/streams/{course_id}/{code}", Access::EDITOR, update)
+        .post(
+            "/settings/streams/{course_id}/{code}",
+            Access::EDITOR,
+            update,
+        )
         .post(
             "/settings/streams/{course_id}/{code}/adopt",
             Access::EDITOR,
@@ -345,7 +349,8 @@ pub async fn update(
     let outcome = match form.patch() {
         Ok(patch) => {
             let code = StreamCode::parse(&entry.code).map_err(|_| not_found())?;
-            match use_case::update(&state.context(&principal), entry.course_id, &code, patch).await {
+            match use_case::update(&state.context(&principal), entry.course_id, &code, patch).await
+            {
                 Ok(_) => Ok(()),
                 Err(err) => Err(refusal(err)?),
             }

@@ -124,7 +124,10 @@ async fn the_confirmation_repeats_everything_and_sending_twice_makes_one_broadca
             .await
             .unwrap();
     assert!(created_by.starts_with("quick-admin-"), "{created_by}");
-    assert_eq!(audience["streams"][0], "1:9th_stream", "stored with its course");
+    assert_eq!(
+        audience["streams"][0], "1:9th_stream",
+        "stored with its course"
+    );
     assert_eq!(audience["statuses"], serde_json::json!([2]));
 }
 

@@ -207,7 +207,11 @@ pub async fn list_bookings(
                 // No course has it: nothing matches, as for any unknown code.
                 Err(StreamError::NotFound) => None,
                 Err(StreamError::Ambiguous(ids)) => {
-                    return AppError::BadRequest(app_streams::ambiguous_stream(code.as_str(), &ids)).into_response();
+                    return AppError::BadRequest(app_streams::ambiguous_stream(
+                        code.as_str(),
+                        &ids,
+                    ))
+                    .into_response();
                 }
                 Err(StreamError::Db(err)) => return fetch_failed(err, "Failed to fetch bookings"),
                 Err(other) => return AppError::Internal(other.into()).into_response(),

@@ -11,9 +11,9 @@ use sqlx::PgPool;
 use crate::domain::input::BroadcastId;
 use crate::store::broadcasts::{self, Broadcast};
 use crate::store::streams::{self, Course, StreamChoice};
-use crate::web::pages::stream_label;
 use crate::web::error::AppError;
 use crate::web::extract::{Path, text_values};
+use crate::web::pages::stream_label;
 use crate::web::words;
 
 /// The `{id}` of a broadcast page: a positive integer, else 400.

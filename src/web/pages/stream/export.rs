@@ -5,11 +5,11 @@ use axum::extract::State;
 use chrono::{DateTime, Utc};
 
 use super::{QueryResult, Request, View};
+use crate::domain::input::CourseId;
 use crate::store::students;
 use crate::web::AppState;
 use crate::web::csv::Csv;
 use crate::web::error::AppError;
-use crate::domain::input::CourseId;
 use crate::web::extract::Path;
 use crate::web::pages::local_time;
 use crate::web::words::Label;
@@ -35,8 +35,7 @@ pub async fn csv(
     );
     let csv = match request.view {
         View::Students(status) => {
-            let rows =
-                students::students(
+            let rows = students::students(
                 &state.pool,
                 request.stream.course_id,
                 &request.stream.code,

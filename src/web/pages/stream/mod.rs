@@ -51,9 +51,10 @@ pub fn stream_path(course_id: i32, code: &str) -> String {
 /// The page of a stream on `/workshops` or `/`; bookings without a course
 /// have no stream page, so theirs is the list itself.
 pub fn stats_path(stream: &StreamStats) -> String {
-    stream
-        .course_id
-        .map_or_else(|| "/workshops".to_owned(), |id| stream_path(id, &stream.code))
+    stream.course_id.map_or_else(
+        || "/workshops".to_owned(),
+        |id| stream_path(id, &stream.code),
+    )
 }
 
 /// What the page lists.
@@ -220,10 +221,7 @@ impl StreamPage {
         if let Some(status) = self.view.param() {
             query.append_pair("status", status);
         }
-        with_query(
-            format!("{}/students.csv", self.path()),
-            query.finish(),
-        )
+        with_query(format!("{}/students.csv", self.path()), query.finish())
     }
 
     fn is_all(&self) -> bool {

@@ -193,7 +193,13 @@ pub async fn show(
             name: super::stream_label(&courses, stream.course_id, stream.name()),
             archived: stream.archived,
         })
-        .filter(|option| !option.archived || list.stream.as_ref().is_some_and(|s| s.to_string() == option.key))
+        .filter(|option| {
+            !option.archived
+                || list
+                    .stream
+                    .as_ref()
+                    .is_some_and(|s| s.to_string() == option.key)
+        })
         .collect();
     let page = UsersPage {
         layout: Layout::new("/users", &principal),
