@@ -26,15 +26,27 @@ pub async fn csv(
     let tz = state.config.school_timezone;
     let when = |at: Option<&DateTime<Utc>>| at.map(|at| local_time(tz, at)).unwrap_or_default();
     let text = |value: &Option<String>| value.clone().unwrap_or_default();
-    let filename = format!(
-        "stream-{}-{}.csv",
-        request.stream.code,
-        request.view.param().unwrap_or("all")
-    );
+    let filename = match request.view {
+        View::Stale(days) => format!("stream-{}-pending-{days}d.csv", request.stream.code),
+        view => format!(
+            "stream-{}-{}.csv",
+            request.stream.code,
+            view.param().unwrap_or("all")
+        ),
+    };
     let csv = match request.view {
-        View::Students(status) => {
-            let rows =
-                students::students(&state.pool, &request.stream.code, status, None, 0).await?;
+        View::Students(_) | View::Stale(_) => {
+            let rows = match request.view {
+                View::Stale(days) => {
+                    students::stale_pending(&state.pool, &request.stream.code, days, None, 0)
+                        .await?
+                }
+                View::Students(status) => {
+                    students::students(&state.pool, &request.stream.code, status, None, 0)
+                        .await?
+                }
+                View::Viewers => Vec::new(),
+            };
             let mut csv = Csv::new(&filename, words::csv::STREAM_STUDENTS);
             for row in rows {
                 csv.row([

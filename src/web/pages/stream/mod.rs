@@ -4,6 +4,7 @@
 //! book; `…/students.csv` ([`export`]) exports the same rows.
 
 pub mod export;
+mod numbers;
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -15,8 +16,8 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use super::{Layout, day_start, local_time};
 use crate::domain::booking::BookingStatus;
 use crate::domain::input::Bounded;
-use crate::domain::stream::StreamCode;
-use crate::store::streams::Counts;
+use crate::domain::stream::{Enrolment, StreamCode, enrolment_opens};
+use crate::store::streams::{self, Counts, StreamNumbers};
 use crate::store::students::{self, StreamHeader, StudentRow, ViewerQuery, ViewerRow};
 use crate::web::AppState;
 use crate::web::auth::Principal;
@@ -42,6 +43,12 @@ pub fn stream_path(code: &str) -> String {
     format!("/workshops/stream/{}", utf8_percent_encode(code, SEGMENT))
 }
 
+/// The stream page listing its pending bookings older than `days` days:
+/// where a stale flag links.
+pub fn stale_path(code: &str, days: u32) -> String {
+    format!("{}?status=pending&older_than_days={days}", stream_path(code))
+}
+
 /// What the page lists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum View {
@@ -49,6 +56,8 @@ pub enum View {
     Students(Option<BookingStatus>),
     /// People who viewed the programme of the current intake and did not book.
     Viewers,
+    /// Pending bookings older than this many days, one row per booking.
+    Stale(u32),
 }
 
 impl View {
@@ -64,11 +73,41 @@ impl View {
         }
     }
 
+    /// `?status=` with `?older_than_days=`: the days need `status=pending`
+    /// and are a whole number from 1 to 365 (blank: not given).
+    fn parse_with_age(status: Option<&str>, older_than_days: Option<&str>) -> Result<Self, AppError> {
+        let view = Self::parse(status)?;
+        let days = match older_than_days.unwrap_or_default() {
+            "" => return Ok(view),
+            raw => raw,
+        };
+        let refused = || AppError::BadRequest(words::stream::OLDER_THAN_DAYS.to_owned());
+        if view != Self::Students(Some(BookingStatus::Pending))
+            || days.starts_with('0')
+            || !days.bytes().all(|b| b.is_ascii_digit())
+        {
+            return Err(refused());
+        }
+        match days.parse::<u32>() {
+            Ok(days @ 1..=365) => Ok(Self::Stale(days)),
+            _ => Err(refused()),
+        }
+    }
+
     /// The `status` value in links; `None` for all.
     fn param(self) -> Option<&'static str> {
         match self {
             Self::Students(status) => status.map(BookingStatus::api_name),
             Self::Viewers => Some("viewers"),
+            Self::Stale(_) => Some(BookingStatus::Pending.api_name()),
+        }
+    }
+
+    /// The `older_than_days` value in links.
+    fn older_than_days(self) -> Option<u32> {
+        match self {
+            Self::Stale(days) => Some(days),
+            _ => None,
         }
     }
 }
@@ -77,6 +116,8 @@ impl View {
 #[derive(Debug, Default, serde::Deserialize)]
 pub struct StreamQuery {
     status: Option<String>,
+    /// With `status=pending`: only bookings older than this many days.
+    older_than_days: Option<String>,
     page: Option<Bounded<1, MAX_PAGE>>,
 }
 
@@ -89,8 +130,11 @@ struct Request {
     stream: StreamHeader,
     view: View,
     page: i64,
-    /// Views count from this instant (the start of the current intake).
+    /// Views count from this instant: the start of the day enrolment of
+    /// the current intake opened (see [`enrolment_opens`]).
     viewers_since: Option<DateTime<Utc>>,
+    /// «Набор открыт с» of the current intake.
+    enrolment: Option<Enrolment>,
 }
 
 impl Request {
@@ -100,20 +144,28 @@ impl Request {
         // Only `page` can be malformed (the status is any text).
         let Query(query) =
             query.map_err(|_| AppError::BadRequest(words::stream::bad_page_number(MAX_PAGE)))?;
-        let view = View::parse(query.status.as_deref())?;
+        let view =
+            View::parse_with_age(query.status.as_deref(), query.older_than_days.as_deref())?;
         let page = query.page.map_or(1, Bounded::get);
         let stream = students::header(&state.pool, code.as_str())
             .await?
             .ok_or_else(|| AppError::NotFound(words::stream::STREAM_NOT_FOUND.to_owned()))?;
-        let viewers_since = stream
-            .starts_on
-            .filter(|_| stream.is_current)
-            .map(|day| day_start(day, state.config.school_timezone));
+        let enrolment = match stream.course_id.filter(|_| stream.is_current) {
+            Some(course_id) => {
+                let intakes = streams::course_intakes(&state.pool, course_id).await?;
+                enrolment_opens(&stream.code, &intakes)
+            }
+            None => None,
+        };
+        let viewers_since = enrolment
+            .as_ref()
+            .map(|enrolment| day_start(enrolment.opens_on, state.config.school_timezone));
         Ok(Self {
             stream,
             view,
             page,
             viewers_since,
+            enrolment,
         })
     }
 
@@ -138,10 +190,16 @@ pub struct StreamPage {
     statuses: Vec<BookingStatus>,
     counts: Counts,
     /// `None` when viewers are not listed (not the current intake, or no
-    /// start date).
+    /// date to count from).
     viewers_total: Option<i64>,
+    /// «Набор открыт с», from which viewers count.
+    enrolment: Option<Enrolment>,
     students: Vec<StudentRow>,
     viewers: Vec<ViewerRow>,
+    /// Bookings, people and stale pending bookings, for the head.
+    numbers: StreamNumbers,
+    /// A pending booking older than this many days is stale.
+    stale_days: u32,
     /// Rows matching the view, over all pages.
     total: i64,
     page: i64,
@@ -169,6 +227,9 @@ impl StreamPage {
         let mut query = url::form_urlencoded::Serializer::new(String::new());
         if let Some(status) = view.param() {
             query.append_pair("status", status);
+        }
+        if let Some(days) = view.older_than_days() {
+            query.append_pair("older_than_days", &days.to_string());
         }
         if page > 1 {
             query.append_pair("page", &page.to_string());
@@ -198,6 +259,9 @@ impl StreamPage {
         if let Some(status) = self.view.param() {
             query.append_pair("status", status);
         }
+        if let Some(days) = self.view.older_than_days() {
+            query.append_pair("older_than_days", &days.to_string());
+        }
         with_query(
             format!("{}/students.csv", stream_path(&self.stream.code)),
             query.finish(),
@@ -225,9 +289,15 @@ impl StreamPage {
         self.stream.is_current || self.is_viewers()
     }
 
-    /// A current intake without a start date cannot tell its viewers.
+    /// A current intake without a date to count from cannot tell its viewers.
     fn needs_start_date(&self) -> bool {
-        self.stream.is_current && self.stream.starts_on.is_none()
+        self.stream.is_current && self.enrolment.is_none()
+    }
+
+    /// «Набор открыт с» as the page shows it.
+    fn enrolment_opens_on(&self) -> Option<String> {
+        self.enrolment
+            .map(|enrolment| enrolment.opens_on.format("%d.%m.%Y").to_string())
     }
 
     /// The 1-based numbers of the first and last row shown.
@@ -269,6 +339,8 @@ pub async fn show(
 ) -> Result<StreamPage, AppError> {
     let request = Request::parse(&state, &raw_code, query).await?;
     let counts = students::student_counts(&state.pool, &request.stream.code).await?;
+    let stale_days = state.config.stale_pending_days;
+    let numbers = streams::stream_numbers(&state.pool, &request.stream.code, stale_days).await?;
     let viewers_total = match request.viewer_query() {
         Some(query) => Some(students::viewer_count(&state.pool, query).await?),
         None => None,
@@ -287,6 +359,24 @@ pub async fn show(
             let total = status.map_or(counts.total, |status| status_count(&counts, status));
             (rows, Vec::new(), total)
         }
+        View::Stale(days) => {
+            let rows = students::stale_pending(
+                &state.pool,
+                &request.stream.code,
+                days,
+                Some(PAGE_SIZE),
+                offset,
+            )
+            .await?;
+            let total = if days == stale_days {
+                numbers.stale_pending
+            } else {
+                streams::stream_numbers(&state.pool, &request.stream.code, days)
+                    .await?
+                    .stale_pending
+            };
+            (rows, Vec::new(), total)
+        }
         View::Viewers => match request.viewer_query() {
             Some(query) => {
                 let rows = students::viewers(&state.pool, query, Some(PAGE_SIZE), offset).await?;
@@ -301,6 +391,7 @@ pub async fn show(
     }
     Ok(StreamPage {
         layout: Layout::new("/workshops", &principal),
+        enrolment: request.enrolment,
         stream: request.stream,
         view: request.view,
         statuses,
@@ -308,6 +399,8 @@ pub async fn show(
         viewers_total,
         students,
         viewers,
+        numbers,
+        stale_days,
         total,
         page: request.page,
         pages: ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1),
