@@ -613,10 +613,21 @@ mod tests {
             Ok(date(2026, 11, 12))
         );
         for bad in [
-            "", " 2026-11-12", "2026-11-12 ", "2026-1-12", "+2026-11-12", "2026-02-30",
-            "12.11.2026", "2026/11/12", "20261-1-12",
+            "",
+            " 2026-11-12",
+            "2026-11-12 ",
+            "2026-1-12",
+            "+2026-11-12",
+            "2026-02-30",
+            "12.11.2026",
+            "2026/11/12",
+            "20261-1-12",
         ] {
-            assert_eq!(Settings::parse_strict_date(bad, field), Err(field), "{bad:?}");
+            assert_eq!(
+                Settings::parse_strict_date(bad, field),
+                Err(field),
+                "{bad:?}"
+            );
         }
         let settings = Settings::new("x", Some(date(2026, 9, 1)), None, false, false).unwrap();
         assert_eq!(

@@ -98,10 +98,7 @@ fn by_course(
 /// Every stream that has bookings, plus registered streams that are not
 /// archived, ordered by course, start date, then code (naturally); a
 /// pending booking older than `stale_days` days counts as stale.
-pub async fn stream_stats(
-    pool: &sqlx::PgPool,
-    stale_days: u32,
-) -> sqlx::Result<Vec<StreamStats>> {
+pub async fn stream_stats(pool: &sqlx::PgPool, stale_days: u32) -> sqlx::Result<Vec<StreamStats>> {
     let numbers = numbers::numbers_sql("course_stream IS NOT NULL", "course_id, course_stream");
     let mut rows: Vec<StreamStats> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "WITH k AS ({numbers}) \

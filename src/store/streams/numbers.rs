@@ -28,9 +28,7 @@ impl People {
 
     /// People beyond `capacity` (0 within it, or without a limit).
     pub fn over_capacity(&self, capacity: Option<i32>) -> i64 {
-        capacity.map_or(0, |capacity| {
-            (self.taken() - i64::from(capacity)).max(0)
-        })
+        capacity.map_or(0, |capacity| (self.taken() - i64::from(capacity)).max(0))
     }
 
     /// Places taken as a whole percentage of `capacity`, at most 100.

@@ -133,8 +133,7 @@ impl StreamForm {
         let enrolment_opens_on = match &self.enrolment_opens_on {
             None => None,
             Some(typed) => Some(
-                Settings::parse_date(typed)
-                    .map_err(|_| SettingsError::EnrolmentOpensOn.label())?,
+                Settings::parse_date(typed).map_err(|_| SettingsError::EnrolmentOpensOn.label())?,
             ),
         };
         Ok(Patch {

@@ -42,8 +42,7 @@ pub async fn csv(
                         .await?
                 }
                 View::Students(status) => {
-                    students::students(&state.pool, &request.stream.code, status, None, 0)
-                        .await?
+                    students::students(&state.pool, &request.stream.code, status, None, 0).await?
                 }
                 View::Viewers => Vec::new(),
             };

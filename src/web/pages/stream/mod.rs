@@ -46,7 +46,10 @@ pub fn stream_path(code: &str) -> String {
 /// The stream page listing its pending bookings older than `days` days:
 /// where a stale flag links.
 pub fn stale_path(code: &str, days: u32) -> String {
-    format!("{}?status=pending&older_than_days={days}", stream_path(code))
+    format!(
+        "{}?status=pending&older_than_days={days}",
+        stream_path(code)
+    )
 }
 
 /// What the page lists.
@@ -75,7 +78,10 @@ impl View {
 
     /// `?status=` with `?older_than_days=`: the days need `status=pending`
     /// and are a whole number from 1 to 365 (blank: not given).
-    fn parse_with_age(status: Option<&str>, older_than_days: Option<&str>) -> Result<Self, AppError> {
+    fn parse_with_age(
+        status: Option<&str>,
+        older_than_days: Option<&str>,
+    ) -> Result<Self, AppError> {
         let view = Self::parse(status)?;
         let days = match older_than_days.unwrap_or_default() {
             "" => return Ok(view),
@@ -144,8 +150,7 @@ impl Request {
         // Only `page` can be malformed (the status is any text).
         let Query(query) =
             query.map_err(|_| AppError::BadRequest(words::stream::bad_page_number(MAX_PAGE)))?;
-        let view =
-            View::parse_with_age(query.status.as_deref(), query.older_than_days.as_deref())?;
+        let view = View::parse_with_age(query.status.as_deref(), query.older_than_days.as_deref())?;
         let page = query.page.map_or(1, Bounded::get);
         let stream = students::header(&state.pool, code.as_str())
             .await?

@@ -25,7 +25,10 @@ pub const WORKSHOPS_STATUS_FILTER: &str = "Фильтр статуса: confirme
 /// The fill bar's caption, in people: «7 из 30 мест».
 pub fn places(taken: i64, capacity: i32) -> String {
     let word = crate::web::words::messages::plural(i64::from(capacity), "места", "мест", "мест");
-    let word = word.split_once(' ').map_or("мест", |(_, word)| word).to_owned();
+    let word = word
+        .split_once(' ')
+        .map_or("мест", |(_, word)| word)
+        .to_owned();
     format!("{taken} из {capacity} {word}")
 }
 
