@@ -13,6 +13,7 @@ use reqwest::StatusCode;
 use serde_json::Value;
 
 use crate::binary::command;
+use crate::browser::Browser;
 use crate::helpers::{Session, TestApp, scratch_dir, spawn_app, spawn_app_with};
 
 /// Course 1's 8th_stream (capacity 3), by person:
@@ -417,4 +418,71 @@ async fn a_bad_age_filter_is_refused() {
     )
     .await;
     assert!(!all.contains("stale-view"));
+}
+
+#[tokio::test]
+async fn a_browser_sees_the_overflow_in_the_warning_colour_and_follows_the_stale_flag() {
+    let app = spawn_app().await;
+    fixture(&app).await;
+    let (login, password) = app.add_staff(Role::Viewer).await;
+    let browser = Browser::start().await;
+    browser.login(&app, &login, &password).await;
+    browser.goto(&app.url("/workshops")).await;
+    let eighth = "article[data-stream=\"8th_stream\"]";
+    browser.wait_for(&format!("{eighth} .stale-flag")).await;
+
+    // The warning colour (--warn) on the full stream, the accent on the other.
+    let colours = browser
+        .eval(
+            "const style = (css, prop) => getComputedStyle(document.querySelector(css))[prop];
+             const eighth = 'article[data-stream=\"8th_stream\"]';
+             const seventh = 'article[data-stream=\"7th_stream\"]';
+             return [style(eighth + ' .meter-fill', 'backgroundColor'),
+                     style(eighth + ' .overflow', 'color'),
+                     style(eighth, 'borderTopColor'),
+                     style(eighth + ' .stale-flag', 'color'),
+                     style(seventh + ' .meter-fill', 'backgroundColor')];",
+        )
+        .await;
+    let warn = "rgb(161, 92, 0)";
+    assert_eq!(
+        colours,
+        serde_json::json!([warn, warn, warn, warn, "rgb(39, 64, 196)"])
+    );
+    assert_eq!(
+        browser.find_all_text(&format!("{eighth} .overflow")).await,
+        ["+4 сверх лимита"]
+    );
+    assert_eq!(
+        browser
+            .find_all_text(&format!("{eighth} .stale-flag"))
+            .await,
+        ["⚠ 3 заявки в ожидании дольше 3 дней"]
+    );
+    assert!(
+        browser
+            .find_all_text("article[data-stream=\"7th_stream\"] .stale-flag")
+            .await
+            .is_empty()
+    );
+    browser
+        .screenshot("target/screenshots/workshops-numbers.png")
+        .await;
+
+    // The flag leads to exactly the stale bookings.
+    browser.click(&format!("{eighth} .stale-flag")).await;
+    browser.wait_for("p.stale-view").await;
+    assert_eq!(browser.current_path().await, "/workshops/stream/8th_stream");
+    let listed: Vec<i32> = browser
+        .eval(
+            "return [...document.querySelectorAll('tr[data-booking]')]
+                 .map(row => Number(row.dataset.booking));",
+        )
+        .await
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|id| id.as_i64().unwrap() as i32)
+        .collect();
+    assert_eq!(listed, stale_ids(&app, "8th_stream", 3).await);
 }
