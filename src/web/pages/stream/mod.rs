@@ -440,6 +440,41 @@ mod tests {
     }
 
     #[test]
+    fn an_age_needs_pending_and_whole_days_from_1_to_365() {
+        let parse = |status, days| View::parse_with_age(Some(status), Some(days));
+        assert_eq!(parse("pending", "3").unwrap(), View::Stale(3));
+        assert_eq!(parse("pending", "365").unwrap(), View::Stale(365));
+        assert_eq!(
+            parse("pending", "").unwrap(),
+            View::Students(Some(BookingStatus::Pending))
+        );
+        assert_eq!(View::Stale(3).param(), Some("pending"));
+        assert_eq!(View::Stale(3).older_than_days(), Some(3));
+        for (status, days) in [
+            ("pending", "0"),
+            ("pending", "366"),
+            ("pending", "03"),
+            ("pending", "+3"),
+            ("pending", " 3"),
+            ("pending", "3d"),
+            ("pending", "4294967296"),
+            ("confirmed", "3"),
+            ("viewers", "3"),
+            ("", "3"),
+        ] {
+            let err = parse(status, days).unwrap_err();
+            assert!(
+                matches!(&err, AppError::BadRequest(m) if m.contains("older_than_days")),
+                "{status} {days}: {err:?}"
+            );
+        }
+        assert_eq!(
+            stale_path("8th_stream", 3),
+            "/workshops/stream/8th_stream?status=pending&older_than_days=3"
+        );
+    }
+
+    #[test]
     fn stream_paths_are_percent_encoded() {
         assert_eq!(stream_path("8th_stream"), "/workshops/stream/8th_stream");
         assert_eq!(stream_path("a-b"), "/workshops/stream/a-b");
