@@ -6,7 +6,8 @@
 use chrono::NaiveDate;
 
 use super::Context;
-use crate::domain::stream::{Settings, SettingsError, StreamCode, enrolment_opens};
+use crate::domain::enrolment::enrolment_opens;
+use crate::domain::stream::{Settings, SettingsError, StreamCode};
 use crate::store::streams::{self, AdoptError, Registered, RegistryEntry, RegistryError};
 
 /// Why the registry was not changed.

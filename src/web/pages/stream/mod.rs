@@ -6,6 +6,8 @@
 pub mod export;
 mod numbers;
 
+pub use numbers::stale_path;
+
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::State;
@@ -15,8 +17,9 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 use super::{Layout, day_start, local_time};
 use crate::domain::booking::BookingStatus;
+use crate::domain::enrolment::{Enrolment, enrolment_opens};
 use crate::domain::input::Bounded;
-use crate::domain::stream::{Enrolment, StreamCode, enrolment_opens};
+use crate::domain::stream::StreamCode;
 use crate::store::streams::{self, Counts, StreamNumbers};
 use crate::store::students::{self, StreamHeader, StudentRow, ViewerQuery, ViewerRow};
 use crate::web::AppState;
@@ -43,15 +46,6 @@ pub fn stream_path(code: &str) -> String {
     format!("/workshops/stream/{}", utf8_percent_encode(code, SEGMENT))
 }
 
-/// The stream page listing its pending bookings older than `days` days:
-/// where a stale flag links.
-pub fn stale_path(code: &str, days: u32) -> String {
-    format!(
-        "{}?status=pending&older_than_days={days}",
-        stream_path(code)
-    )
-}
-
 /// What the page lists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum View {
@@ -73,30 +67,6 @@ impl View {
             other => BookingStatus::parse_api_name(other)
                 .map(|status| Self::Students(Some(status)))
                 .ok_or_else(|| AppError::BadRequest(words::stream::STATUS_FILTER.to_owned())),
-        }
-    }
-
-    /// `?status=` with `?older_than_days=`: the days need `status=pending`
-    /// and are a whole number from 1 to 365 (blank: not given).
-    fn parse_with_age(
-        status: Option<&str>,
-        older_than_days: Option<&str>,
-    ) -> Result<Self, AppError> {
-        let view = Self::parse(status)?;
-        let days = match older_than_days.unwrap_or_default() {
-            "" => return Ok(view),
-            raw => raw,
-        };
-        let refused = || AppError::BadRequest(words::stream::OLDER_THAN_DAYS.to_owned());
-        if view != Self::Students(Some(BookingStatus::Pending))
-            || days.starts_with('0')
-            || !days.bytes().all(|b| b.is_ascii_digit())
-        {
-            return Err(refused());
-        }
-        match days.parse::<u32>() {
-            Ok(days @ 1..=365) => Ok(Self::Stale(days)),
-            _ => Err(refused()),
         }
     }
 
@@ -437,41 +407,6 @@ mod tests {
                 "{bad}: {err:?}"
             );
         }
-    }
-
-    #[test]
-    fn an_age_needs_pending_and_whole_days_from_1_to_365() {
-        let parse = |status, days| View::parse_with_age(Some(status), Some(days));
-        assert_eq!(parse("pending", "3").unwrap(), View::Stale(3));
-        assert_eq!(parse("pending", "365").unwrap(), View::Stale(365));
-        assert_eq!(
-            parse("pending", "").unwrap(),
-            View::Students(Some(BookingStatus::Pending))
-        );
-        assert_eq!(View::Stale(3).param(), Some("pending"));
-        assert_eq!(View::Stale(3).older_than_days(), Some(3));
-        for (status, days) in [
-            ("pending", "0"),
-            ("pending", "366"),
-            ("pending", "03"),
-            ("pending", "+3"),
-            ("pending", " 3"),
-            ("pending", "3d"),
-            ("pending", "4294967296"),
-            ("confirmed", "3"),
-            ("viewers", "3"),
-            ("", "3"),
-        ] {
-            let err = parse(status, days).unwrap_err();
-            assert!(
-                matches!(&err, AppError::BadRequest(m) if m.contains("older_than_days")),
-                "{status} {days}: {err:?}"
-            );
-        }
-        assert_eq!(
-            stale_path("8th_stream", 3),
-            "/workshops/stream/8th_stream?status=pending&older_than_days=3"
-        );
     }
 
     #[test]

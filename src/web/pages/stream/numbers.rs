@@ -1,8 +1,45 @@
 //! The stream page's head in numbers: bookings and people labelled apart,
 //! places taken by people, and the stale pending flag (as on `/workshops`).
 
-use super::{StreamPage, View, stale_path};
+use super::{StreamPage, View, stream_path};
+use crate::domain::booking::BookingStatus;
+use crate::web::error::AppError;
 use crate::web::words::pages as words;
+
+/// The stream page listing its pending bookings older than `days` days:
+/// where a stale flag links.
+pub fn stale_path(code: &str, days: u32) -> String {
+    format!(
+        "{}?status=pending&older_than_days={days}",
+        stream_path(code)
+    )
+}
+
+impl View {
+    /// `?status=` with `?older_than_days=`: the days need `status=pending`
+    /// and are a whole number from 1 to 365 (blank: not given).
+    pub(super) fn parse_with_age(
+        status: Option<&str>,
+        older_than_days: Option<&str>,
+    ) -> Result<Self, AppError> {
+        let view = Self::parse(status)?;
+        let days = match older_than_days.unwrap_or_default() {
+            "" => return Ok(view),
+            raw => raw,
+        };
+        let refused = || AppError::BadRequest(words::stream::OLDER_THAN_DAYS.to_owned());
+        if view != Self::Students(Some(BookingStatus::Pending))
+            || days.starts_with('0')
+            || !days.bytes().all(|b| b.is_ascii_digit())
+        {
+            return Err(refused());
+        }
+        match days.parse::<u32>() {
+            Ok(days @ 1..=365) => Ok(Self::Stale(days)),
+            _ => Err(refused()),
+        }
+    }
+}
 
 impl StreamPage {
     /// Places taken by people whose standing is not cancelled.
@@ -44,5 +81,45 @@ impl StreamPage {
             View::Stale(days) => words::stream::stale_pending(self.total, days),
             _ => String::new(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_age_needs_pending_and_whole_days_from_1_to_365() {
+        let parse = |status, days| View::parse_with_age(Some(status), Some(days));
+        assert_eq!(parse("pending", "3").unwrap(), View::Stale(3));
+        assert_eq!(parse("pending", "365").unwrap(), View::Stale(365));
+        assert_eq!(
+            parse("pending", "").unwrap(),
+            View::Students(Some(BookingStatus::Pending))
+        );
+        assert_eq!(View::Stale(3).param(), Some("pending"));
+        assert_eq!(View::Stale(3).older_than_days(), Some(3));
+        for (status, days) in [
+            ("pending", "0"),
+            ("pending", "366"),
+            ("pending", "03"),
+            ("pending", "+3"),
+            ("pending", " 3"),
+            ("pending", "3d"),
+            ("pending", "4294967296"),
+            ("confirmed", "3"),
+            ("viewers", "3"),
+            ("", "3"),
+        ] {
+            let err = parse(status, days).unwrap_err();
+            assert!(
+                matches!(&err, AppError::BadRequest(m) if m.contains("older_than_days")),
+                "{status} {days}: {err:?}"
+            );
+        }
+        assert_eq!(
+            stale_path("8th_stream", 3),
+            "/workshops/stream/8th_stream?status=pending&older_than_days=3"
+        );
     }
 }
