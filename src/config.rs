@@ -12,6 +12,9 @@ use ipnet::IpNet;
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
+/// `STALE_PENDING_DAYS` when unset.
+pub const DEFAULT_STALE_PENDING_DAYS: u32 = 3;
+
 /// Smallest accepted `SESSION_KEY`, in bytes.
 pub const MIN_SESSION_KEY_LEN: usize = 64;
 
@@ -37,6 +40,9 @@ pub struct Config {
     pub limits: crate::serve::Limits,
     /// Reverse proxies whose `X-Forwarded-For` / `X-Forwarded-Proto` count.
     pub trusted_proxies: Vec<IpNet>,
+    /// A pending booking (payment sent, not checked) older than this many
+    /// days is flagged on `/workshops` and the stream page; 1..=365.
+    pub stale_pending_days: u32,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -182,6 +188,19 @@ impl Config {
             })?,
         };
 
+        let stale_pending_days = match get("STALE_PENDING_DAYS") {
+            None => DEFAULT_STALE_PENDING_DAYS,
+            Some(raw) => match raw.parse::<u32>() {
+                Ok(days @ 1..=365) if !raw.starts_with('+') => days,
+                _ => {
+                    return Err(ConfigError::new(
+                        "STALE_PENDING_DAYS",
+                        "must be an integer between 1 and 365",
+                    ));
+                }
+            },
+        };
+
         Ok(Self {
             database_url,
             bind_addr,
@@ -194,6 +213,7 @@ impl Config {
             log_format,
             limits: crate::serve::Limits::default(),
             trusted_proxies,
+            stale_pending_days,
         })
     }
 
@@ -265,6 +285,7 @@ mod tests {
         assert!(config.scheduler_enabled);
         assert_eq!(config.log_format, LogFormat::Pretty);
         assert!(config.trusted_proxies.is_empty());
+        assert_eq!(config.stale_pending_days, 3);
     }
 
     #[test]
@@ -285,6 +306,12 @@ mod tests {
             ("TRUSTED_PROXIES", "localhost"),
             ("TRUSTED_PROXIES", "10.0.0.0/33"),
             ("TRUSTED_PROXIES", "127.0.0.1,,x"),
+            ("STALE_PENDING_DAYS", "0"),
+            ("STALE_PENDING_DAYS", "366"),
+            ("STALE_PENDING_DAYS", "+3"),
+            ("STALE_PENDING_DAYS", "3.5"),
+            ("STALE_PENDING_DAYS", "-1"),
+            ("STALE_PENDING_DAYS", "три"),
         ];
         for (name, value) in cases {
             let err = Config::from_vars(&vars(&[(name, value)])).unwrap_err();

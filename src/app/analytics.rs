@@ -223,7 +223,8 @@ pub async fn home(
     fresh(pool, tz).await?;
     let (headline, streams, recent, growth, bookings, lessons, board) = tokio::try_join!(
         analytics::headline(pool),
-        streams::stream_stats(pool),
+        // The home page's cards show no stale flag: any cutoff will do.
+        streams::stream_stats(pool, crate::config::DEFAULT_STALE_PENDING_DAYS),
         analytics::recent_activity(pool, recent),
         analytics::growth(pool, &range),
         analytics::bookings_per_day(pool, &range),

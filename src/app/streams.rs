@@ -6,8 +6,9 @@
 use chrono::NaiveDate;
 
 use super::Context;
+use crate::domain::enrolment::enrolment_opens;
 use crate::domain::stream::{Settings, SettingsError, StreamCode};
-use crate::store::streams::{self, AdoptError, RegistryEntry, RegistryError};
+use crate::store::streams::{self, AdoptError, Registered, RegistryEntry, RegistryError};
 
 /// Why the registry was not changed.
 #[derive(Debug, thiserror::Error)]
@@ -78,6 +79,8 @@ pub struct NewStream {
     pub capacity: Option<i64>,
     pub is_current: bool,
     pub archived: bool,
+    /// «Набор открыт с»; `None`: the default.
+    pub enrolment_opens_on: Option<NaiveDate>,
 }
 
 /// Registers a stream (audited as `stream.create`).
@@ -90,7 +93,8 @@ pub async fn create(ctx: &Context<'_>, new: NewStream) -> Result<RegistryEntry, 
         new.capacity,
         new.is_current,
         new.archived,
-    )?;
+    )?
+    .with_enrolment_opens_on(new.enrolment_opens_on)?;
     let mut conn = ctx.pool.acquire().await?;
     let created = streams::create(
         &mut conn,
@@ -113,6 +117,8 @@ pub struct Patch {
     pub capacity: Option<Option<i64>>,
     pub is_current: Option<bool>,
     pub archived: Option<bool>,
+    /// «Набор открыт с»; `Some(None)` returns it to the default.
+    pub enrolment_opens_on: Option<Option<NaiveDate>>,
 }
 
 impl Patch {
@@ -122,6 +128,7 @@ impl Patch {
             && self.capacity.is_none()
             && self.is_current.is_none()
             && self.archived.is_none()
+            && self.enrolment_opens_on.is_none()
     }
 }
 
@@ -170,6 +177,11 @@ pub async fn update(
         patch.capacity.unwrap_or(current.capacity.map(i64::from)),
         patch.is_current.unwrap_or(current.is_current),
         patch.archived.unwrap_or(current.archived),
+    )?
+    .with_enrolment_opens_on(
+        patch
+            .enrolment_opens_on
+            .unwrap_or(current.enrolment_opens_on),
     )?;
     let mut conn = ctx.pool.acquire().await?;
     let updated =
@@ -210,4 +222,25 @@ pub fn course_list(ids: &[i32]) -> String {
         .map(i32::to_string)
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// Each entry's «набор открыт с» after the default, in the same order.
+pub fn effective_enrolment(registered: &[Registered]) -> Vec<Option<NaiveDate>> {
+    registered
+        .iter()
+        .map(|row| {
+            let course: Vec<_> = registered
+                .iter()
+                .filter(|other| other.entry.course_id == row.entry.course_id)
+                .map(|other| {
+                    (
+                        other.entry.code.clone(),
+                        other.entry.starts_on,
+                        other.entry.enrolment_opens_on,
+                    )
+                })
+                .collect();
+            enrolment_opens(&row.entry.code, &course).map(|enrolment| enrolment.opens_on)
+        })
+        .collect()
 }

@@ -6,6 +6,7 @@ pub mod booking;
 pub mod booking_change;
 pub mod broadcast;
 pub mod content;
+pub mod enrolment;
 pub mod input;
 pub mod lead;
 pub mod reason;

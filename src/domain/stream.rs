@@ -184,6 +184,10 @@ pub struct Settings {
     /// The stream of the current intake (at most one per course).
     pub is_current: bool,
     pub archived: bool,
+    /// «Набор открыт с»: from when the programme's viewers count; `None`
+    /// means the default ([`super::enrolment::enrolment_opens`]). Never after
+    /// `starts_on`.
+    pub enrolment_opens_on: Option<NaiveDate>,
 }
 
 /// Why stream settings were refused; `Display` names the field for API clients,
@@ -198,6 +202,10 @@ pub enum SettingsError {
     Capacity,
     #[error("an archived stream cannot be the current intake")]
     CurrentArchived,
+    #[error("enrolmentOpensOn must be a date YYYY-MM-DD or null")]
+    EnrolmentOpensOn,
+    #[error("enrolmentOpensOn must not be after startsOn")]
+    EnrolmentAfterStart,
 }
 
 impl Settings {
@@ -230,7 +238,39 @@ impl Settings {
             capacity,
             is_current,
             archived,
+            enrolment_opens_on: None,
         })
+    }
+
+    /// The same settings with «набор открыт с» set (`None`: the default),
+    /// refused when it falls after the start.
+    pub fn with_enrolment_opens_on(
+        self,
+        enrolment_opens_on: Option<NaiveDate>,
+    ) -> Result<Self, SettingsError> {
+        if let (Some(opens), Some(starts)) = (enrolment_opens_on, self.starts_on)
+            && opens > starts
+        {
+            return Err(SettingsError::EnrolmentAfterStart);
+        }
+        Ok(Self {
+            enrolment_opens_on,
+            ..self
+        })
+    }
+
+    /// Parses an API date strictly: exactly `YYYY-MM-DD` (no spaces, signs
+    /// or short fields) and a real day; `error` names the field.
+    pub fn parse_strict_date(raw: &str, error: SettingsError) -> Result<NaiveDate, SettingsError> {
+        let shape_ok = raw.len() == 10
+            && raw.bytes().enumerate().all(|(i, b)| match i {
+                4 | 7 => b == b'-',
+                _ => b.is_ascii_digit(),
+            });
+        if !shape_ok {
+            return Err(error);
+        }
+        NaiveDate::parse_from_str(raw, "%Y-%m-%d").map_err(|_| error)
     }
 
     /// Parses a start date as typed: `YYYY-MM-DD`, or blank for none.
@@ -516,6 +556,45 @@ mod tests {
         assert_eq!(
             Settings::new("x", None, None, true, true),
             Err(SettingsError::CurrentArchived)
+        );
+    }
+
+    #[test]
+    fn enrolment_dates_are_strict_and_not_after_the_start() {
+        let field = SettingsError::EnrolmentOpensOn;
+        assert_eq!(
+            Settings::parse_strict_date("2026-11-12", field),
+            Ok(date(2026, 11, 12))
+        );
+        for bad in [
+            "",
+            " 2026-11-12",
+            "2026-11-12 ",
+            "2026-1-12",
+            "+2026-11-12",
+            "2026-02-30",
+            "12.11.2026",
+            "2026/11/12",
+            "20261-1-12",
+        ] {
+            assert_eq!(
+                Settings::parse_strict_date(bad, field),
+                Err(field),
+                "{bad:?}"
+            );
+        }
+        let settings = Settings::new("x", Some(date(2026, 9, 1)), None, false, false).unwrap();
+        assert_eq!(
+            settings
+                .clone()
+                .with_enrolment_opens_on(Some(date(2026, 9, 1)))
+                .unwrap()
+                .enrolment_opens_on,
+            Some(date(2026, 9, 1))
+        );
+        assert_eq!(
+            settings.with_enrolment_opens_on(Some(date(2026, 9, 2))),
+            Err(SettingsError::EnrolmentAfterStart)
         );
     }
 

@@ -265,3 +265,38 @@ pub async fn viewer_count(
     .fetch_one(db)
     .await
 }
+
+/// The stream's pending bookings (`confirmed = 1`) created more than
+/// `older_than_days` days ago, one row per booking (not per person), oldest
+/// first, then by id; `limit` `None` means all. Their number is
+/// [`super::streams::stream_numbers`]'s `stale_pending`.
+#[tracing::instrument(skip(db))]
+pub async fn stale_pending(
+    db: impl sqlx::PgExecutor<'_>,
+    course_id: i32,
+    code: &str,
+    older_than_days: u32,
+    limit: Option<i64>,
+    offset: i64,
+) -> sqlx::Result<Vec<StudentRow>> {
+    let names = names("n");
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "WITH n AS ( \
+             SELECT b.user_id, b.id, b.confirmed, b.created_at, b.username, b.first_name \
+             FROM bookings b \
+             WHERE b.course_id = $5 AND b.course_stream = $1 AND b.confirmed = 1 \
+               AND b.created_at < now() - make_interval(days => $2) \
+             ORDER BY b.created_at, b.id LIMIT $3 OFFSET $4) \
+         SELECT n.user_id, n.id AS booking_id, n.confirmed, n.created_at AS booked_at, \
+                {names}, {ACTIVITY} \
+         FROM n {ACTIVITY_JOINS} \
+         ORDER BY n.created_at, n.id"
+    )))
+    .bind(code)
+    .bind(i32::try_from(older_than_days).unwrap_or(i32::MAX))
+    .bind(limit)
+    .bind(offset)
+    .bind(course_id)
+    .fetch_all(db)
+    .await
+}

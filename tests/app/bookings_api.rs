@@ -269,14 +269,37 @@ async fn stream_and_course_counts_match_independent_counts() {
         .iter()
         .find(|r| r["courseStreamRaw"] == "8th_stream")
         .unwrap();
+    // API.md's fields exactly; the rest are the documented additions.
+    let documented = json!({
+        "courseId": 1, "courseName": "Вайб кодинг", "courseStream": "8-й поток",
+        "courseStreamRaw": "8th_stream", "total": 3, "confirmed": 0, "pending": 1,
+        "cancelled": 0, "new": 1, "unknown": 1, "conversion": 0.0, "capacity": null,
+        "startsOn": null, "isCurrent": true
+    });
+    let object = eighth.as_object().unwrap();
+    for (key, value) in documented.as_object().unwrap() {
+        assert_eq!(&object[key], value, "{key}");
+    }
+    let mut added: Vec<&str> = object
+        .keys()
+        .map(String::as_str)
+        .filter(|key| !documented.as_object().unwrap().contains_key(*key))
+        .collect();
+    added.sort_unstable();
     assert_eq!(
-        *eighth,
-        json!({
-            "courseId": 1, "courseName": "Вайб кодинг", "courseStream": "8-й поток",
-            "courseStreamRaw": "8th_stream", "total": 3, "confirmed": 0, "pending": 1,
-            "cancelled": 0, "new": 1, "unknown": 1, "conversion": 0.0, "capacity": null,
-            "startsOn": null, "isCurrent": true
-        })
+        added,
+        [
+            "overCapacity",
+            "people",
+            "peopleCancelled",
+            "peopleConfirmed",
+            "peopleNew",
+            "peoplePending",
+            "peopleUnknown",
+            "placesTaken",
+            "stalePending",
+            "stalePendingDays"
+        ]
     );
     let seventh = rows
         .iter()

@@ -42,6 +42,8 @@ mod people_use_cases;
 mod reasons;
 mod seed;
 mod staff_pages;
+mod stream_enrolment;
+mod stream_numbers;
 mod stream_page;
 mod stream_students_api;
 mod streams_per_course;

@@ -28,8 +28,8 @@ async fn the_workshops_page_shows_streams_totals_and_filtered_bookings() {
     assert!(html.contains("8-й поток") && html.contains("текущий набор"));
     assert!(html.contains("zz_stream") && html.contains("незарегистрированный"));
     assert!(
-        html.contains("мест занято: 2 из 2"),
-        "7th_stream's fill against capacity"
+        html.contains("людей на местах: 2 из 2 мест"),
+        "7th_stream's fill against capacity, in people"
     );
     assert!(
         html.contains(r#"<span class="stat-value">7</span><span class="stat-label">заявок всего"#)

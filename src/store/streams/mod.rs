@@ -1,8 +1,10 @@
 //! Stream statistics, the streams offered in forms, and courses; the
 //! registry itself (entries and their audited changes) is [`registry`].
 
+mod numbers;
 mod registry;
 
+pub use numbers::{People, StreamNumbers, stream_numbers};
 pub use registry::*;
 
 use chrono::NaiveDate;
@@ -56,8 +58,14 @@ pub struct StreamStats {
     pub capacity: Option<i32>,
     pub is_current: bool,
     pub archived: bool,
+    /// Bookings by status.
     #[sqlx(flatten)]
     pub counts: Counts,
+    /// People (distinct users) by standing.
+    #[sqlx(flatten)]
+    pub people: People,
+    /// Pending bookings older than the stale cutoff.
+    pub stale_pending: i64,
 }
 
 impl StreamStats {
@@ -88,24 +96,32 @@ fn by_course(
 }
 
 /// Every stream that has bookings, plus registered streams that are not
-/// archived, ordered by course, start date, then code (naturally).
-pub async fn stream_stats(pool: &sqlx::PgPool) -> sqlx::Result<Vec<StreamStats>> {
+/// archived, ordered by course, start date, then code (naturally); a
+/// pending booking older than `stale_days` days counts as stale.
+pub async fn stream_stats(pool: &sqlx::PgPool, stale_days: u32) -> sqlx::Result<Vec<StreamStats>> {
+    let numbers = numbers::numbers_sql("course_stream IS NOT NULL", "course_id, course_stream");
     let mut rows: Vec<StreamStats> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "WITH k AS ( \
-             SELECT course_id, course_stream, {COUNTS} FROM bookings \
-             WHERE course_stream IS NOT NULL GROUP BY course_id, course_stream) \
+        "WITH k AS ({numbers}) \
          SELECT coalesce(k.course_id, r.course_id) AS course_id, c.name AS course_name, \
                 coalesce(k.course_stream, r.code) AS code, r.display_name, r.starts_on, \
                 r.capacity, coalesce(r.is_current, false) AS is_current, \
                 coalesce(r.archived, false) AS archived, \
                 coalesce(k.total, 0) AS total, coalesce(k.confirmed, 0) AS confirmed, \
                 coalesce(k.pending, 0) AS pending, coalesce(k.cancelled, 0) AS cancelled, \
-                coalesce(k.new, 0) AS new, coalesce(k.unknown, 0) AS unknown \
+                coalesce(k.new, 0) AS new, coalesce(k.unknown, 0) AS unknown, \
+                coalesce(k.people, 0) AS people, \
+                coalesce(k.people_confirmed, 0) AS people_confirmed, \
+                coalesce(k.people_pending, 0) AS people_pending, \
+                coalesce(k.people_new, 0) AS people_new, \
+                coalesce(k.people_cancelled, 0) AS people_cancelled, \
+                coalesce(k.people_unknown, 0) AS people_unknown, \
+                coalesce(k.stale_pending, 0) AS stale_pending \
          FROM k FULL JOIN stream_registry r \
               ON r.code = k.course_stream AND r.course_id = k.course_id \
          LEFT JOIN courses c ON c.id = coalesce(k.course_id, r.course_id) \
          WHERE k.course_stream IS NOT NULL OR NOT r.archived"
     )))
+    .bind(numbers::days(stale_days))
     .fetch_all(pool)
     .await?;
     rows.sort_by(|a, b| {

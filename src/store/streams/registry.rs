@@ -18,6 +18,8 @@ pub struct RegistryEntry {
     pub capacity: Option<i32>,
     pub is_current: bool,
     pub archived: bool,
+    /// «Набор открыт с»; NULL: the default (see `domain::stream::enrolment_opens`).
+    pub enrolment_opens_on: Option<NaiveDate>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -31,11 +33,12 @@ impl RegistryEntry {
             "capacity": self.capacity,
             "is_current": self.is_current,
             "archived": self.archived,
+            "enrolment_opens_on": self.enrolment_opens_on,
         })
     }
 }
 
-const REGISTRY_COLUMNS: &str = "code, course_id, display_name, starts_on, capacity, is_current, archived, created_at, updated_at";
+const REGISTRY_COLUMNS: &str = "code, course_id, display_name, starts_on, capacity, is_current, archived, enrolment_opens_on, created_at, updated_at";
 
 /// A registry entry with the number of bookings in it.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -51,7 +54,8 @@ pub struct Registered {
 pub async fn registry(db: impl sqlx::PgExecutor<'_>) -> sqlx::Result<Vec<Registered>> {
     let mut rows: Vec<Registered> = sqlx::query_as(
         "SELECT r.code, r.course_id, r.display_name, r.starts_on, r.capacity, r.is_current, \
-                r.archived, r.created_at, r.updated_at, c.name AS course_name, \
+                r.archived, r.enrolment_opens_on, r.created_at, r.updated_at, \
+                c.name AS course_name, \
                 (SELECT count(*) FROM bookings b \
                   WHERE b.course_stream = r.code AND b.course_id = r.course_id) AS bookings \
          FROM stream_registry r LEFT JOIN courses c ON c.id = r.course_id",
@@ -166,8 +170,8 @@ pub async fn create(
         clear_current(&mut tx, course_id, code).await?;
     }
     let created: RegistryEntry = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "INSERT INTO stream_registry (code, course_id, display_name, starts_on, capacity, is_current, archived) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (course_id, code) DO NOTHING RETURNING {REGISTRY_COLUMNS}"
+        "INSERT INTO stream_registry (code, course_id, display_name, starts_on, capacity, is_current, archived, enrolment_opens_on) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (course_id, code) DO NOTHING RETURNING {REGISTRY_COLUMNS}"
     )))
     .bind(code)
     .bind(course_id)
@@ -176,6 +180,7 @@ pub async fn create(
     .bind(fields.capacity)
     .bind(fields.is_current)
     .bind(fields.archived)
+    .bind(fields.enrolment_opens_on)
     .fetch_optional(&mut *tx)
     .await
     .map_err(write_error)?
@@ -220,7 +225,7 @@ pub async fn update(
     }
     let after: RegistryEntry = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "UPDATE stream_registry SET display_name = $3, starts_on = $4, capacity = $5, \
-                is_current = $6, archived = $7, updated_at = now() \
+                is_current = $6, archived = $7, enrolment_opens_on = $8, updated_at = now() \
          WHERE course_id = $1 AND code = $2 RETURNING {REGISTRY_COLUMNS}"
     )))
     .bind(course_id)
@@ -230,6 +235,7 @@ pub async fn update(
     .bind(fields.capacity)
     .bind(fields.is_current)
     .bind(fields.archived)
+    .bind(fields.enrolment_opens_on)
     .fetch_one(&mut *tx)
     .await
     .map_err(write_error)?;
@@ -339,6 +345,22 @@ pub async fn unregistered(db: impl sqlx::PgExecutor<'_>) -> sqlx::Result<Vec<Unr
                            WHERE r.code = b.course_stream AND r.course_id = b.course_id) \
          GROUP BY b.course_id, b.course_stream ORDER BY b.course_stream",
     )
+    .fetch_all(db)
+    .await
+}
+
+/// Every registered stream of a course as the enrolment rule reads it:
+/// `(code, starts_on, enrolment_opens_on)`, archived ones included (a past
+/// intake is usually archived).
+pub async fn course_intakes(
+    db: impl sqlx::PgExecutor<'_>,
+    course_id: i32,
+) -> sqlx::Result<Vec<(String, Option<NaiveDate>, Option<NaiveDate>)>> {
+    sqlx::query_as(
+        "SELECT code, starts_on, enrolment_opens_on FROM stream_registry \
+         WHERE course_id = $1 ORDER BY code",
+    )
+    .bind(course_id)
     .fetch_all(db)
     .await
 }

@@ -33,6 +33,9 @@ pub struct StreamJson {
     capacity: Option<i32>,
     is_current: bool,
     archived: bool,
+    /// «Набор открыт с», `YYYY-MM-DD`; null means the default (the day after
+    /// the previous intake's start).
+    enrolment_opens_on: Option<NaiveDate>,
     created_at: String,
     updated_at: String,
 }
@@ -49,6 +52,7 @@ impl From<RegistryEntry> for StreamJson {
             capacity: entry.capacity,
             is_current: entry.is_current,
             archived: entry.archived,
+            enrolment_opens_on: entry.enrolment_opens_on,
         }
     }
 }
@@ -61,6 +65,10 @@ pub struct RegisteredJson {
     stream: StreamJson,
     course_name: Option<String>,
     bookings: i64,
+    /// The day the programme's viewers count from: `enrolmentOpensOn`, else
+    /// the day after the previous intake's start, else the stream's start;
+    /// null when none is known.
+    effective_enrolment_opens_on: Option<NaiveDate>,
 }
 
 /// A stream code found in bookings but not in the registry.
@@ -91,18 +99,24 @@ pub struct RegistryJson {
 pub async fn list_streams(State(state): State<AppState>) -> Result<Json<RegistryJson>, AppError> {
     let registered = streams::registry(&state.pool).await?;
     let unregistered = streams::unregistered(&state.pool).await?;
+    let opens = use_case::effective_enrolment(&registered);
     Ok(Json(RegistryJson {
         streams: registered
             .into_iter()
+            .zip(opens)
             .map(
-                |Registered {
-                     entry,
-                     course_name,
-                     bookings,
-                 }| RegisteredJson {
+                |(
+                    Registered {
+                        entry,
+                        course_name,
+                        bookings,
+                    },
+                    effective_enrolment_opens_on,
+                )| RegisteredJson {
                     stream: entry.into(),
                     course_name,
                     bookings,
+                    effective_enrolment_opens_on,
                 },
             )
             .collect(),
@@ -141,6 +155,10 @@ pub struct NewStream {
     is_current: bool,
     #[serde(default)]
     archived: bool,
+    /// «Набор открыт с»: exactly `YYYY-MM-DD`, not after `startsOn`; null or
+    /// absent for the default (the day after the previous intake's start).
+    #[schema(format = Date, nullable)]
+    enrolment_opens_on: Option<String>,
 }
 
 /// `POST /api/streams`: registers a stream.
@@ -173,6 +191,7 @@ pub async fn create_stream(
         capacity: body.capacity,
         is_current: body.is_current,
         archived: body.archived,
+        enrolment_opens_on: parse_enrolment(body.enrolment_opens_on.as_deref())?,
     };
     let created = use_case::create(&state.context(&principal), new)
         .await
@@ -200,6 +219,11 @@ pub struct StreamPatch {
     is_current: Option<bool>,
     #[schema(nullable = false)]
     archived: Option<bool>,
+    /// «Набор открыт с»: exactly `YYYY-MM-DD`, not after the start; null
+    /// returns it to the default.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, format = Date, nullable)]
+    enrolment_opens_on: Option<Option<String>>,
 }
 
 /// Tells a field sent as `null` (`Some(None)`) from one left out (`None`).
@@ -253,9 +277,14 @@ pub async fn update_stream(
         capacity,
         is_current,
         archived,
+        enrolment_opens_on,
     } = patch;
     let starts_on = match starts_on {
         Some(typed) => Some(parse_date(typed.as_deref())?),
+        None => None,
+    };
+    let enrolment_opens_on = match enrolment_opens_on {
+        Some(typed) => Some(parse_enrolment(typed.as_deref())?),
         None => None,
     };
     let patch = use_case::Patch {
@@ -264,6 +293,7 @@ pub async fn update_stream(
         capacity,
         is_current,
         archived,
+        enrolment_opens_on,
     };
     let updated = use_case::update(&ctx, course_id, &code, patch)
         .await
@@ -340,13 +370,21 @@ fn parse_date(typed: Option<&str>) -> Result<Option<NaiveDate>, AppError> {
     })
 }
 
+/// «Набор открыт с» as sent: exactly `YYYY-MM-DD`, or null.
+fn parse_enrolment(typed: Option<&str>) -> Result<Option<NaiveDate>, AppError> {
+    typed
+        .map(|typed| Settings::parse_strict_date(typed, SettingsError::EnrolmentOpensOn))
+        .transpose()
+        .map_err(|err| AppError::BadRequest(err.to_string()))
+}
+
 /// The API's answer to a refused registry change.
 fn stream_error(err: StreamError, code: &StreamCode) -> AppError {
     match err {
         StreamError::Invalid(err) => AppError::BadRequest(err.to_string()),
         StreamError::NothingToChange => AppError::BadRequest(
             "nothing to change: send at least one of displayName, startsOn, capacity, \
-             isCurrent, archived"
+             isCurrent, archived, enrolmentOpensOn"
                 .into(),
         ),
         StreamError::Exists => AppError::Conflict(format!(

@@ -15,7 +15,7 @@ use serde::Deserialize;
 use super::Layout;
 use crate::app::streams::{self as use_case, NewStream, Patch, StreamError};
 use crate::domain::input::CourseId;
-use crate::domain::stream::{Settings, StreamCode};
+use crate::domain::stream::{Settings, SettingsError, StreamCode};
 use crate::store::streams::{self, Course, Registered, RegistryEntry, Unregistered};
 use crate::web::AppState;
 use crate::web::auth::{Access, Principal};
@@ -74,6 +74,9 @@ pub struct StreamForm {
     /// A checkbox: present when ticked.
     is_current: Option<String>,
     archived: Option<String>,
+    /// «Набор открыт с»: blank for the default; a form without the field
+    /// leaves it as it is.
+    enrolment_opens_on: Option<String>,
 }
 
 impl StreamForm {
@@ -86,6 +89,12 @@ impl StreamForm {
             capacity: entry.capacity.map(|capacity| capacity.to_string()),
             is_current: entry.is_current.then(|| "on".to_owned()),
             archived: entry.archived.then(|| "on".to_owned()),
+            enrolment_opens_on: Some(
+                entry
+                    .enrolment_opens_on
+                    .map(|date| date.to_string())
+                    .unwrap_or_default(),
+            ),
         }
     }
 
@@ -109,6 +118,10 @@ impl StreamForm {
         Self::text(&self.capacity)
     }
 
+    fn enrolment_opens_on(&self) -> &str {
+        Self::text(&self.enrolment_opens_on)
+    }
+
     fn is_current(&self) -> bool {
         self.is_current.is_some()
     }
@@ -126,12 +139,19 @@ impl StreamForm {
     fn patch(&self) -> Result<Patch, &'static str> {
         let starts_on = Settings::parse_date(self.starts_on()).map_err(|error| error.label())?;
         let capacity = Settings::parse_capacity(self.capacity()).map_err(|error| error.label())?;
+        let enrolment_opens_on = match &self.enrolment_opens_on {
+            None => None,
+            Some(typed) => Some(
+                Settings::parse_date(typed).map_err(|_| SettingsError::EnrolmentOpensOn.label())?,
+            ),
+        };
         Ok(Patch {
             display_name: Some(self.display_name().to_owned()),
             starts_on: Some(starts_on),
             capacity: Some(capacity),
             is_current: Some(self.is_current()),
             archived: Some(self.archived()),
+            enrolment_opens_on,
         })
     }
 }
@@ -141,6 +161,8 @@ impl StreamForm {
 struct RegistryPage {
     layout: Layout,
     streams: Vec<Registered>,
+    /// Each stream's «набор открыт с» after the default, by index.
+    opens: Vec<Option<NaiveDate>>,
     unregistered: Vec<Unregistered>,
     courses: Vec<Course>,
     notice: Option<&'static str>,
@@ -159,6 +181,19 @@ impl RegistryPage {
             || "—".to_owned(),
             |date| date.format("%d.%m.%Y").to_string(),
         )
+    }
+
+    /// The `index`-th stream's «набор открыт с», marked when it is the default.
+    fn opens(&self, index: &usize) -> String {
+        let explicit = self
+            .streams
+            .get(*index)
+            .is_some_and(|row| row.entry.enrolment_opens_on.is_some());
+        match self.opens.get(*index).copied().flatten() {
+            None => "—".to_owned(),
+            Some(day) if explicit => day.format("%d.%m.%Y").to_string(),
+            Some(day) => words::registry::default_enrolment(&day.format("%d.%m.%Y").to_string()),
+        }
     }
 
     fn suggested(code: &str) -> String {
@@ -185,6 +220,7 @@ async fn render(
     let courses = streams::courses(&state.pool).await?;
     let page = RegistryPage {
         layout: Layout::new("/settings/streams", principal),
+        opens: use_case::effective_enrolment(&streams),
         streams,
         unregistered,
         courses,
@@ -266,6 +302,7 @@ pub async fn create(
                 capacity: patch.capacity.flatten(),
                 is_current: form.is_current(),
                 archived: form.archived(),
+                enrolment_opens_on: patch.enrolment_opens_on.flatten(),
             })
         });
     let outcome = match parsed {

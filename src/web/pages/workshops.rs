@@ -33,6 +33,8 @@ pub struct WorkshopsPage {
     filters: [BookingStatus; 4],
     updated_at: String,
     tz: Tz,
+    /// A pending booking older than this many days is flagged.
+    stale_days: u32,
 }
 
 impl WorkshopsPage {
@@ -44,11 +46,37 @@ impl WorkshopsPage {
         super::maybe_local_time(self.tz, at)
     }
 
-    /// Places taken (bookings not cancelled) as a percentage of capacity.
+    /// Places taken (people whose standing is not cancelled) as a
+    /// percentage of capacity, at most 100.
     fn fill(stream: &StreamStats) -> Option<i64> {
-        let capacity = i64::from(stream.capacity?);
-        let taken = stream.counts.total - stream.counts.cancelled;
-        Some((taken * 100 / capacity).min(100))
+        stream.people.fill_percent(stream.capacity)
+    }
+
+    /// «7 из 30 мест», in people.
+    fn places(stream: &StreamStats) -> String {
+        words::stream::places(stream.people.taken(), stream.capacity.unwrap_or_default())
+    }
+
+    /// People beyond the capacity.
+    fn over(stream: &StreamStats) -> i64 {
+        stream.people.over_capacity(stream.capacity)
+    }
+
+    fn overflow(stream: &StreamStats) -> String {
+        words::stream::overflow(Self::over(stream))
+    }
+
+    fn stale_text(&self, stream: &StreamStats) -> String {
+        words::stream::stale_pending(stream.stale_pending, self.stale_days)
+    }
+
+    /// The stream page listing the stale pending bookings (bookings
+    /// without a course have no stream page: the list itself).
+    fn stale_href(&self, stream: &StreamStats) -> String {
+        stream.course_id.map_or_else(
+            || "/workshops".to_owned(),
+            |id| super::stream::stale_path(id, &stream.code, self.stale_days),
+        )
     }
 
     fn is_filter(&self, status: &BookingStatus) -> bool {
@@ -56,7 +84,7 @@ impl WorkshopsPage {
     }
 
     fn taken(stream: &StreamStats) -> i64 {
-        stream.counts.total - stream.counts.cancelled
+        stream.people.taken()
     }
 
     /// The stream's own page.
@@ -84,7 +112,8 @@ pub async fn show(
             AppError::BadRequest(words::stream::WORKSHOPS_STATUS_FILTER.to_owned())
         })?),
     };
-    let streams = streams::stream_stats(&state.pool).await?;
+    let stale_days = state.config.stale_pending_days;
+    let streams = streams::stream_stats(&state.pool, stale_days).await?;
     let totals: Counts = streams::course_stats(&state.pool)
         .await?
         .into_iter()
@@ -114,5 +143,6 @@ pub async fn show(
             .format("%d.%m.%Y %H:%M:%S")
             .to_string(),
         tz,
+        stale_days,
     })
 }

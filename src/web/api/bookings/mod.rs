@@ -257,6 +257,23 @@ pub struct CourseStreamJson {
     capacity: Option<i32>,
     starts_on: Option<NaiveDate>,
     is_current: bool,
+    /// People (distinct users) with a booking in the stream.
+    people: i64,
+    /// People by standing, their most advanced booking in the stream
+    /// (confirmed > pending > new > cancelled > unknown); they sum to `people`.
+    people_confirmed: i64,
+    people_pending: i64,
+    people_new: i64,
+    people_cancelled: i64,
+    people_unknown: i64,
+    /// Places taken: people whose standing is not cancelled.
+    places_taken: i64,
+    /// People beyond `capacity` (0 within it, or without a limit).
+    over_capacity: i64,
+    /// Pending bookings older than `stalePendingDays` days.
+    stale_pending: i64,
+    /// The server's `STALE_PENDING_DAYS`.
+    stale_pending_days: u32,
 }
 
 /// Booking counts per course and stream.
@@ -268,7 +285,7 @@ pub struct CourseStreamJson {
 )]
 #[tracing::instrument(skip_all)]
 pub async fn course_streams(State(state): State<AppState>) -> Response {
-    match streams::stream_stats(&state.pool).await {
+    match streams::stream_stats(&state.pool, state.config.stale_pending_days).await {
         Ok(rows) => Json(
             rows.into_iter()
                 .map(|row| CourseStreamJson {
@@ -285,6 +302,16 @@ pub async fn course_streams(State(state): State<AppState>) -> Response {
                     capacity: row.capacity,
                     starts_on: row.starts_on,
                     is_current: row.is_current,
+                    people: row.people.people,
+                    people_confirmed: row.people.people_confirmed,
+                    people_pending: row.people.people_pending,
+                    people_new: row.people.people_new,
+                    people_cancelled: row.people.people_cancelled,
+                    people_unknown: row.people.people_unknown,
+                    places_taken: row.people.taken(),
+                    over_capacity: row.people.over_capacity(row.capacity),
+                    stale_pending: row.stale_pending,
+                    stale_pending_days: state.config.stale_pending_days,
                     course_stream_raw: row.code,
                 })
                 .collect::<Vec<_>>(),

@@ -27,23 +27,39 @@ pub async fn csv(
     let tz = state.config.school_timezone;
     let when = |at: Option<&DateTime<Utc>>| at.map(|at| local_time(tz, at)).unwrap_or_default();
     let text = |value: &Option<String>| value.clone().unwrap_or_default();
-    let filename = format!(
-        "stream-{}-{}-{}.csv",
-        request.stream.course_id,
-        request.stream.code,
-        request.view.param().unwrap_or("all")
-    );
+    let stream = &request.stream;
+    let filename = match request.view {
+        View::Stale(days) => format!(
+            "stream-{}-{}-pending-{days}d.csv",
+            stream.course_id, stream.code
+        ),
+        view => format!(
+            "stream-{}-{}-{}.csv",
+            stream.course_id,
+            stream.code,
+            view.param().unwrap_or("all")
+        ),
+    };
     let csv = match request.view {
-        View::Students(status) => {
-            let rows = students::students(
-                &state.pool,
-                request.stream.course_id,
-                &request.stream.code,
-                status,
-                None,
-                0,
-            )
-            .await?;
+        View::Students(_) | View::Stale(_) => {
+            let rows = match request.view {
+                View::Stale(days) => {
+                    students::stale_pending(
+                        &state.pool,
+                        stream.course_id,
+                        &stream.code,
+                        days,
+                        None,
+                        0,
+                    )
+                    .await?
+                }
+                View::Students(status) => {
+                    students::students(&state.pool, stream.course_id, &stream.code, status, None, 0)
+                        .await?
+                }
+                View::Viewers => Vec::new(),
+            };
             let mut csv = Csv::new(&filename, words::csv::STREAM_STUDENTS);
             for row in rows {
                 csv.row([

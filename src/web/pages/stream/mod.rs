@@ -7,6 +7,9 @@
 pub mod legacy;
 
 pub mod export;
+mod numbers;
+
+pub use numbers::stale_path;
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -17,9 +20,10 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 use super::{Layout, day_start, local_time};
 use crate::domain::booking::BookingStatus;
+use crate::domain::enrolment::{Enrolment, enrolment_opens};
 use crate::domain::input::{Bounded, CourseId};
 use crate::domain::stream::StreamCode;
-use crate::store::streams::{Counts, StreamStats};
+use crate::store::streams::{self, Counts, StreamNumbers, StreamStats};
 use crate::store::students::{self, StreamHeader, StudentRow, ViewerQuery, ViewerRow};
 use crate::web::AppState;
 use crate::web::auth::Principal;
@@ -64,6 +68,8 @@ pub enum View {
     Students(Option<BookingStatus>),
     /// People who viewed the programme of the current intake and did not book.
     Viewers,
+    /// Pending bookings older than this many days, one row per booking.
+    Stale(u32),
 }
 
 impl View {
@@ -84,6 +90,15 @@ impl View {
         match self {
             Self::Students(status) => status.map(BookingStatus::api_name),
             Self::Viewers => Some("viewers"),
+            Self::Stale(_) => Some(BookingStatus::Pending.api_name()),
+        }
+    }
+
+    /// The `older_than_days` value in links.
+    fn older_than_days(self) -> Option<u32> {
+        match self {
+            Self::Stale(days) => Some(days),
+            _ => None,
         }
     }
 }
@@ -92,6 +107,8 @@ impl View {
 #[derive(Debug, Default, serde::Deserialize)]
 pub struct StreamQuery {
     status: Option<String>,
+    /// With `status=pending`: only bookings older than this many days.
+    older_than_days: Option<String>,
     page: Option<Bounded<1, MAX_PAGE>>,
 }
 
@@ -104,8 +121,11 @@ struct Request {
     stream: StreamHeader,
     view: View,
     page: i64,
-    /// Views count from this instant (the start of the current intake).
+    /// Views count from this instant: the start of the day enrolment of
+    /// the current intake opened (see [`enrolment_opens`]).
     viewers_since: Option<DateTime<Utc>>,
+    /// «Набор открыт с» of the current intake.
+    enrolment: Option<Enrolment>,
 }
 
 impl Request {
@@ -119,20 +139,26 @@ impl Request {
         // Only `page` can be malformed (the status is any text).
         let Query(query) =
             query.map_err(|_| AppError::BadRequest(words::stream::bad_page_number(MAX_PAGE)))?;
-        let view = View::parse(query.status.as_deref())?;
+        let view = View::parse_with_age(query.status.as_deref(), query.older_than_days.as_deref())?;
         let page = query.page.map_or(1, Bounded::get);
         let stream = students::header(&state.pool, course_id.get(), code.as_str())
             .await?
             .ok_or_else(|| AppError::NotFound(words::stream::STREAM_NOT_FOUND.to_owned()))?;
-        let viewers_since = stream
-            .starts_on
-            .filter(|_| stream.is_current)
-            .map(|day| day_start(day, state.config.school_timezone));
+        let enrolment = if stream.is_current {
+            let intakes = streams::course_intakes(&state.pool, stream.course_id).await?;
+            enrolment_opens(&stream.code, &intakes)
+        } else {
+            None
+        };
+        let viewers_since = enrolment
+            .as_ref()
+            .map(|enrolment| day_start(enrolment.opens_on, state.config.school_timezone));
         Ok(Self {
             stream,
             view,
             page,
             viewers_since,
+            enrolment,
         })
     }
 
@@ -157,10 +183,16 @@ pub struct StreamPage {
     statuses: Vec<BookingStatus>,
     counts: Counts,
     /// `None` when viewers are not listed (not the current intake, or no
-    /// start date).
+    /// date to count from).
     viewers_total: Option<i64>,
+    /// «Набор открыт с», from which viewers count.
+    enrolment: Option<Enrolment>,
     students: Vec<StudentRow>,
     viewers: Vec<ViewerRow>,
+    /// Bookings, people and stale pending bookings, for the head.
+    numbers: StreamNumbers,
+    /// A pending booking older than this many days is stale.
+    stale_days: u32,
     /// Rows matching the view, over all pages.
     total: i64,
     page: i64,
@@ -193,6 +225,9 @@ impl StreamPage {
         if let Some(status) = view.param() {
             query.append_pair("status", status);
         }
+        if let Some(days) = view.older_than_days() {
+            query.append_pair("older_than_days", &days.to_string());
+        }
         if page > 1 {
             query.append_pair("page", &page.to_string());
         }
@@ -221,6 +256,9 @@ impl StreamPage {
         if let Some(status) = self.view.param() {
             query.append_pair("status", status);
         }
+        if let Some(days) = self.view.older_than_days() {
+            query.append_pair("older_than_days", &days.to_string());
+        }
         with_query(format!("{}/students.csv", self.path()), query.finish())
     }
 
@@ -245,9 +283,15 @@ impl StreamPage {
         self.stream.is_current || self.is_viewers()
     }
 
-    /// A current intake without a start date cannot tell its viewers.
+    /// A current intake without a date to count from cannot tell its viewers.
     fn needs_start_date(&self) -> bool {
-        self.stream.is_current && self.stream.starts_on.is_none()
+        self.stream.is_current && self.enrolment.is_none()
+    }
+
+    /// «Набор открыт с» as the page shows it.
+    fn enrolment_opens_on(&self) -> Option<String> {
+        self.enrolment
+            .map(|enrolment| enrolment.opens_on.format("%d.%m.%Y").to_string())
     }
 
     /// The 1-based numbers of the first and last row shown.
@@ -290,6 +334,9 @@ pub async fn show(
     let request = Request::parse(&state, &stream, query).await?;
     let header = &request.stream;
     let counts = students::student_counts(&state.pool, header.course_id, &header.code).await?;
+    let stale_days = state.config.stale_pending_days;
+    let numbers =
+        streams::stream_numbers(&state.pool, header.course_id, &header.code, stale_days).await?;
     let viewers_total = match request.viewer_query() {
         Some(query) => Some(students::viewer_count(&state.pool, query).await?),
         None => None,
@@ -309,6 +356,30 @@ pub async fn show(
             let total = status.map_or(counts.total, |status| status_count(&counts, status));
             (rows, Vec::new(), total)
         }
+        View::Stale(days) => {
+            let rows = students::stale_pending(
+                &state.pool,
+                request.stream.course_id,
+                &request.stream.code,
+                days,
+                Some(PAGE_SIZE),
+                offset,
+            )
+            .await?;
+            let total = if days == stale_days {
+                numbers.stale_pending
+            } else {
+                streams::stream_numbers(
+                    &state.pool,
+                    request.stream.course_id,
+                    &request.stream.code,
+                    days,
+                )
+                .await?
+                .stale_pending
+            };
+            (rows, Vec::new(), total)
+        }
         View::Viewers => match request.viewer_query() {
             Some(query) => {
                 let rows = students::viewers(&state.pool, query, Some(PAGE_SIZE), offset).await?;
@@ -323,6 +394,7 @@ pub async fn show(
     }
     Ok(StreamPage {
         layout: Layout::new("/workshops", &principal),
+        enrolment: request.enrolment,
         stream: request.stream,
         view: request.view,
         statuses,
@@ -330,6 +402,8 @@ pub async fn show(
         viewers_total,
         students,
         viewers,
+        numbers,
+        stale_days,
         total,
         page: request.page,
         pages: ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1),

@@ -214,6 +214,7 @@ mod tests {
                     capacity: None,
                     is_current: false,
                     archived: false,
+                    enrolment_opens_on: None,
                     created_at: Utc::now(),
                     updated_at: Utc::now(),
                 },

@@ -20,3 +20,8 @@ pub const NOTHING_TO_CHANGE: &str = "Нечего сохранять.";
 pub const COURSE_OF_BOOKINGS: &str = "Выберите курс, в заявках которого есть этот поток.";
 pub const STREAM_NOT_FOUND: &str = "Такого потока нет в реестре.";
 pub const BAD_CODE: &str = "Код: от 1 до 50 латинских букв, цифр, «_» или «-».";
+
+/// A «набор открыт с» the registry did not set: the default's day.
+pub fn default_enrolment(day: &str) -> String {
+    format!("{day} (по умолчанию)")
+}
