@@ -21,6 +21,7 @@ mod hardening_headers;
 mod hardening_input;
 mod helpers;
 mod html_form;
+mod intake;
 mod htmx;
 mod htmx_browser;
 mod leads;

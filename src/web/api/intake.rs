@@ -123,8 +123,16 @@ pub async fn put_intake_rule(
     State(state): State<AppState>,
     principal: Principal,
     Path(course_id): Path<i32>,
-    Json(body): Json<IntakeRulePut>,
+    Json(body): Json<serde_json::Value>,
 ) -> Result<Json<IntakeRuleJson>, AppError> {
+    // serde would also read a struct from an array (`[true]`): only an object is one.
+    if !body.is_object() {
+        return Err(AppError::BadRequest(
+            "invalid JSON body: expected an object {\"enabled\": true|false}".into(),
+        ));
+    }
+    let body: IntakeRulePut = serde_json::from_value(body)
+        .map_err(|err| AppError::BadRequest(format!("invalid JSON body: {err}")))?;
     let rule = use_case::set_enabled(&state.context(&principal), course_id, body.enabled)
         .await
         .map_err(|err| intake_error(err, course_id))?;
