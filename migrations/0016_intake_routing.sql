@@ -30,3 +30,11 @@ CREATE TABLE intake_moves (
 );
 
 CREATE INDEX intake_moves_course ON intake_moves (course_id);
+
+-- The mover's lookup, every second: a course's bookings still under the
+-- bot's code above the rule's watermark. Without it the primary-key range
+-- `id > watermark` reads every booking since the rule was switched on
+-- (16 ms a tick with 97 000 of them); with it only those still to move
+-- (0.25 ms). Built like 0003's indexes, inside the migration's transaction,
+-- briefly holding the bot's writes (0.2 s at 107 000 bookings).
+CREATE INDEX IF NOT EXISTS hsl_bookings_course_stream_id ON bookings (course_id, course_stream, id);

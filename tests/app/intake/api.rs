@@ -55,19 +55,43 @@ async fn rules_are_listed_switched_audited_and_bad_input_is_refused() {
 
     // Strict input.
     for (path, body, expected) in [
-        ("/api/intake-rules/999", r#"{"enabled": true}"#, StatusCode::NOT_FOUND),
-        ("/api/intake-rules/abc", r#"{"enabled": true}"#, StatusCode::BAD_REQUEST),
+        (
+            "/api/intake-rules/999",
+            r#"{"enabled": true}"#,
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "/api/intake-rules/abc",
+            r#"{"enabled": true}"#,
+            StatusCode::BAD_REQUEST,
+        ),
         ("/api/intake-rules/1", r#"{}"#, StatusCode::BAD_REQUEST),
-        ("/api/intake-rules/1", r#"{"enabled": "yes"}"#, StatusCode::BAD_REQUEST),
-        ("/api/intake-rules/1", r#"{"enabled": 1}"#, StatusCode::BAD_REQUEST),
-        ("/api/intake-rules/1", r#"{"enabled": null}"#, StatusCode::BAD_REQUEST),
+        (
+            "/api/intake-rules/1",
+            r#"{"enabled": "yes"}"#,
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "/api/intake-rules/1",
+            r#"{"enabled": 1}"#,
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "/api/intake-rules/1",
+            r#"{"enabled": null}"#,
+            StatusCode::BAD_REQUEST,
+        ),
         (
             "/api/intake-rules/1",
             r#"{"enabled": true, "sourceCode": "5th_stream"}"#,
             StatusCode::BAD_REQUEST,
         ),
         ("/api/intake-rules/1", r#"[true]"#, StatusCode::BAD_REQUEST),
-        ("/api/intake-rules/1", "enabled=true", StatusCode::BAD_REQUEST),
+        (
+            "/api/intake-rules/1",
+            "enabled=true",
+            StatusCode::BAD_REQUEST,
+        ),
     ] {
         let (status, answer) = call(&app, &editor, Method::PUT, path, Some(body)).await;
         assert_eq!(status, expected, "{path} {body}: {answer}");
@@ -82,7 +106,10 @@ async fn rules_are_listed_switched_audited_and_bad_input_is_refused() {
     )
     .await;
     assert_eq!(answer["error"], "course_id: no course with the id 999");
-    assert!(rule_audits(&app).await.is_empty(), "refusals change nothing");
+    assert!(
+        rule_audits(&app).await.is_empty(),
+        "refusals change nothing"
+    );
 
     // Switching on: audited with before and after, the watermark set.
     sqlx::query("INSERT INTO bookings (id, user_id, course_id) VALUES (41, 1, 1)")
@@ -112,7 +139,10 @@ async fn rules_are_listed_switched_audited_and_bad_input_is_refused() {
     assert_eq!(off["idle"], "off");
     let audits = rule_audits(&app).await;
     assert_eq!(audits.len(), 2);
-    assert_eq!((&audits[1].2["enabled"], &audits[1].3["enabled"]), (&json!(true), &json!(false)));
+    assert_eq!(
+        (&audits[1].2["enabled"], &audits[1].3["enabled"]),
+        (&json!(true), &json!(false))
+    );
 
     // The OpenAPI document has both operations, editors only for the switch.
     let (_, doc) = call(&app, &viewer, Method::GET, "/api/openapi.json", None).await;
@@ -201,7 +231,12 @@ async fn editors_switch_the_rule_on_the_registry_page() {
         .post_form_as(&editor, "/settings/intake-rules/1", &[("enabled", "off")])
         .await;
     assert_eq!(off.status(), StatusCode::SEE_OTHER);
-    let html = app.get_as(&viewer, "/settings/streams").await.text().await.unwrap();
+    let html = app
+        .get_as(&viewer, "/settings/streams")
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(html.contains("data-intake-course=\"1\" data-intake-state=\"off\""));
     assert!(html.contains("Правило выключено"));
 }

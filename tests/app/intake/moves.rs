@@ -64,15 +64,31 @@ async fn a_bot_booking_lands_in_the_current_intake_once_audited_and_marked() {
 
     let viewer = app.login_as(Role::Viewer).await;
     // /workshops: the current intake's card counts both.
-    let html = app.get_as(&viewer, "/workshops").await.text().await.unwrap();
+    let html = app
+        .get_as(&viewer, "/workshops")
+        .await
+        .text()
+        .await
+        .unwrap();
     let card = fragment(&html, "stream-card current", "</article>");
     assert!(card.contains("8-й поток"), "{card}");
-    assert!(card.contains("0<span class=\"muted\"> / 2</span>"), "{card}");
+    assert!(
+        card.contains("0<span class=\"muted\"> / 2</span>"),
+        "{card}"
+    );
     let fourth = fragment(&html, ">4-й поток</a>", "</article>");
-    assert!(fourth.contains("0<span class=\"muted\"> / 0</span>"), "{fourth}");
+    assert!(
+        fourth.contains("0<span class=\"muted\"> / 0</span>"),
+        "{fourth}"
+    );
 
     // The user page marks the booking.
-    let html = app.get_as(&viewer, "/users/9001").await.text().await.unwrap();
+    let html = app
+        .get_as(&viewer, "/users/9001")
+        .await
+        .text()
+        .await
+        .unwrap();
     let row = fragment(&html, &format!("id=\"booking-{booking}\""), "</tr>");
     assert!(row.contains("8-й поток") && row.contains(MARKER), "{row}");
     assert!(html.contains(">system<"), "the history names the mover");
@@ -179,9 +195,7 @@ async fn older_placed_other_code_and_other_course_bookings_stay() {
         &editor,
         Method::PATCH,
         "/api/users/8003/bookings",
-        Some(
-            &json!({"bookingId": placed, "updates": {"course_stream": "4th_stream"}}).to_string(),
-        ),
+        Some(&json!({"bookingId": placed, "updates": {"course_stream": "4th_stream"}}).to_string()),
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{body}");
