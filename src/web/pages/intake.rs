@@ -29,7 +29,7 @@ pub struct IntakeRow {
     pub course_name: String,
     pub source_code: String,
     pub enabled: bool,
-    /// The current intake's display name while the rule moves bookings.
+    /// The current intake's display name (where bookings go, or would).
     pub target: Option<String>,
     /// Why it moves nothing (empty while it does).
     pub reasons: Vec<&'static str>,
@@ -42,10 +42,11 @@ impl IntakeRow {
     fn new(rule: Rule, tz: Tz) -> Self {
         let reasons = rule.idle_reasons();
         Self {
-            target: reasons
-                .is_empty()
-                .then(|| rule.target_name.clone().or(rule.target_code.clone()))
-                .flatten(),
+            target: rule
+                .target_code
+                .as_ref()
+                .filter(|code| **code != rule.source_code)
+                .map(|code| rule.target_name.clone().unwrap_or_else(|| code.clone())),
             reasons: reasons.iter().map(Label::label).collect(),
             since: rule
                 .switched_on_at

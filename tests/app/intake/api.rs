@@ -169,6 +169,11 @@ async fn editors_switch_the_rule_on_the_registry_page() {
         .unwrap();
     assert!(html.contains("data-intake-course=\"1\" data-intake-state=\"off\""));
     assert!(html.contains("новые заявки из бота (<code>4th_stream</code>) — в текущий набор"));
+    let start = html.find("data-intake-course=\"1\"").unwrap();
+    let row = &html[start..start + html[start..].find("</tr>").unwrap()];
+    assert!(row.contains("8-й поток"), "where it would move to: {row}");
+    assert!(row.contains("Правило выключено"), "{row}");
+    assert!(row.contains("<td data-intake-moved>0</td>"), "{row}");
     assert!(
         !html.contains("/settings/intake-rules/"),
         "viewers get no switch"

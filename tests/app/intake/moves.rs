@@ -345,3 +345,56 @@ async fn a_tick_moves_nothing_while_another_holds_the_lock() {
     holder.rollback().await.unwrap();
     wait_until_in(&app.pool, booking, "8th_stream").await;
 }
+
+/// A staff change in progress on a booking the mover wants: the mover
+/// skips it without waiting (other bookings still move), and once the
+/// change has committed with its audit row the booking is staff's and is
+/// never moved.
+#[tokio::test]
+async fn a_booking_staff_are_changing_is_skipped_and_then_left_alone() {
+    let app = spawn_app().await;
+    let editor = app.token(Role::Editor).await;
+    switch(&app, &editor, 1, true).await;
+    // The movers paused while the scene is set.
+    let mut pause = app.pool.begin().await.unwrap();
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(0x6873_6c5f_696e_746b_i64)
+        .execute(&mut *pause)
+        .await
+        .unwrap();
+    let booking = bot_booking(&app.pool, 8401, 1).await;
+    let first = bot_booking(&app.pool, 8402, 1).await;
+    // As the dashboard changes a booking: row locked, changed, audited.
+    let mut staff = app.pool.begin().await.unwrap();
+    sqlx::query("SELECT id FROM bookings WHERE id = $1 FOR UPDATE")
+        .bind(booking)
+        .execute(&mut *staff)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE bookings SET confirmed = 1 WHERE id = $1")
+        .bind(booking)
+        .execute(&mut *staff)
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO audit_log (actor, action, entity_type, entity_id, before, after) \
+         VALUES ('editor', 'booking.update', 'booking', $1, '{}', '{}')",
+    )
+    .bind(booking.to_string())
+    .execute(&mut *staff)
+    .await
+    .unwrap();
+    pause.rollback().await.unwrap();
+
+    // The tick moves the other booking and does not wait for the locked one.
+    wait_until_in(&app.pool, first, "8th_stream").await;
+    staff.commit().await.unwrap();
+
+    let second = bot_booking(&app.pool, 8403, 1).await;
+    wait_until_in(&app.pool, second, "8th_stream").await;
+    assert_eq!(
+        stream_of(&app.pool, booking).await.as_deref(),
+        Some("4th_stream")
+    );
+    assert!(move_audits(&app.pool, booking).await.is_empty());
+}
