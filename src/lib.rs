@@ -104,6 +104,7 @@ impl App {
             }))
         });
         let directory = tokio::spawn(keep_people_directory(self.pool.clone()));
+        let intake = tokio::spawn(keep_intake_routed(self.pool.clone()));
         serve::serve(self.listener, self.router, self.limits, shutdown).await;
         let _ = stop_engine.send(true);
         if let Some(engine) = engine
@@ -112,6 +113,7 @@ impl App {
             tracing::error!(error = %err, "the delivery engine crashed");
         }
         directory.abort();
+        intake.abort();
         self.pool.close().await;
         Ok(())
     }
@@ -138,6 +140,39 @@ async fn keep_people_directory(pool: PgPool) {
             Ok(0) => {}
             Ok(people) => tracing::info!(people, "people directory: repaired drift"),
             Err(err) => tracing::warn!(error = %err, "people directory: repair failed"),
+        }
+    }
+}
+
+/// How often the intake mover looks for bookings to move: "within seconds
+/// of the bot writing it".
+pub const INTAKE_MOVE_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Moves the bookings the bot files under its default code into their
+/// course's current intake, where a rule says so (see `store::intake`).
+/// Every server process runs it; one tick at a time moves.
+async fn keep_intake_routed(pool: PgPool) {
+    let mut every = tokio::time::interval(INTAKE_MOVE_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // While the database is away, one warning, not one a second.
+    let mut failing = false;
+    loop {
+        every.tick().await;
+        match store::intake::move_once(&pool).await {
+            Ok(moved) => {
+                if failing {
+                    tracing::info!("intake routing: ticking again");
+                    failing = false;
+                }
+                if moved > 0 {
+                    tracing::info!(moved, "intake routing: moved bookings");
+                }
+            }
+            Err(err) if !failing => {
+                tracing::warn!(error = %err, "intake routing: tick failed");
+                failing = true;
+            }
+            Err(_) => {}
         }
     }
 }

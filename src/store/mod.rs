@@ -14,6 +14,7 @@ mod demo_activity;
 pub mod drafts;
 pub mod free_lessons;
 pub mod health;
+pub mod intake;
 pub mod leads;
 pub mod people;
 pub mod person_names;

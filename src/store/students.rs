@@ -74,6 +74,8 @@ pub struct StudentRow {
     pub last_activity: Option<DateTime<Utc>>,
     /// All their events, of every type.
     pub events: i64,
+    /// The booking was moved here by intake routing (`intake_moves`).
+    pub auto_moved: bool,
 }
 
 impl StudentRow {
@@ -150,7 +152,8 @@ pub async fn students(
          n AS (SELECT * FROM l WHERE {STATUS_FILTER} \
                ORDER BY l.created_at DESC NULLS LAST, l.user_id LIMIT $5 OFFSET $6) \
          SELECT n.user_id, n.id AS booking_id, n.confirmed, n.created_at AS booked_at, \
-                {names}, {ACTIVITY} \
+                {names}, {ACTIVITY}, \
+                EXISTS (SELECT 1 FROM intake_moves m WHERE m.booking_id = n.id) AS auto_moved \
          FROM n {ACTIVITY_JOINS} \
          ORDER BY n.created_at DESC NULLS LAST, n.user_id"
     )))

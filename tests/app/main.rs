@@ -23,6 +23,7 @@ mod helpers;
 mod html_form;
 mod htmx;
 mod htmx_browser;
+mod intake;
 mod leads;
 mod local_pg;
 mod login_defence;

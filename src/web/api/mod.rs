@@ -5,6 +5,7 @@
 pub mod analytics;
 pub mod bookings;
 pub mod free_lessons;
+pub mod intake;
 pub mod leads;
 pub mod messages;
 pub mod ops;
@@ -75,6 +76,7 @@ pub fn groups() -> Vec<(Access, OpenApiRouter<AppState>)> {
                 .routes(routes!(users::list_users))
                 .routes(routes!(users::get_user))
                 .routes(routes!(streams::list_streams))
+                .routes(routes!(intake::list_intake_rules))
                 .routes(routes!(free_lessons::stream_students))
                 .routes(routes!(analytics::stats))
                 .routes(routes!(analytics::user_growth))
@@ -89,7 +91,8 @@ pub fn groups() -> Vec<(Access, OpenApiRouter<AppState>)> {
                 .routes(routes!(bookings::user::move_stream))
                 .routes(routes!(streams::create_stream))
                 .routes(routes!(streams::update_stream))
-                .routes(routes!(streams::adopt_stream)),
+                .routes(routes!(streams::adopt_stream))
+                .routes(routes!(intake::put_intake_rule)),
         ),
         (
             Access::ADMIN,

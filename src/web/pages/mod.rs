@@ -5,6 +5,7 @@ mod audit;
 mod free_lessons;
 mod home;
 mod htmx;
+mod intake;
 mod login;
 mod messages;
 mod registry;
@@ -82,6 +83,7 @@ pub fn routes() -> Routes {
         )
         .merge(messages::routes())
         .merge(registry::routes())
+        .merge(intake::routes())
         .merge(staff::routes())
         .get("/audit", Access::ADMIN, audit::show)
 }

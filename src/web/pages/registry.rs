@@ -48,6 +48,8 @@ const NOTICES: &[(&str, &str)] = &[
     ("created", words::registry::NOTICE_CREATED),
     ("saved", words::registry::NOTICE_SAVED),
     ("adopted", words::registry::NOTICE_ADOPTED),
+    ("intake_on", words::intake::NOTICE_ON),
+    ("intake_off", words::intake::NOTICE_OFF),
 ];
 
 fn notice(query: &NoticeQuery) -> Option<&'static str> {
@@ -165,6 +167,8 @@ struct RegistryPage {
     opens: Vec<Option<NaiveDate>>,
     unregistered: Vec<Unregistered>,
     courses: Vec<Course>,
+    /// Each course's intake routing rule.
+    intake: Vec<super::intake::IntakeRow>,
     notice: Option<&'static str>,
     error: Option<String>,
     form: StreamForm,
@@ -218,12 +222,14 @@ async fn render(
     let streams = streams::registry(&state.pool).await?;
     let unregistered = streams::unregistered(&state.pool).await?;
     let courses = streams::courses(&state.pool).await?;
+    let intake = super::intake::rows(state, principal).await?;
     let page = RegistryPage {
         layout: Layout::new("/settings/streams", principal),
         opens: use_case::effective_enrolment(&streams),
         streams,
         unregistered,
         courses,
+        intake,
         notice,
         error,
         form,

@@ -37,6 +37,8 @@ pub struct BookingView {
     pub changed_meanwhile: bool,
     /// What the editor typed where it differs from the current values.
     pub typed: Vec<Typed>,
+    /// Intake routing moved it into its stream.
+    pub auto_moved: bool,
 }
 
 /// A value an editor typed that is not in the form any more, in words.
@@ -83,6 +85,7 @@ impl BookingView {
             confirmed: String::new(),
             stream: row.course_stream.clone(),
             changed_meanwhile: false,
+            auto_moved: false,
             typed: Vec::new(),
             streams,
             row,

@@ -26,6 +26,7 @@ use crate::domain::input::{Bounded, UserId};
 use crate::store::audit::Entry;
 use crate::store::bookings;
 use crate::store::broadcast_history::{self, Received};
+use crate::store::intake;
 use crate::store::streams;
 use crate::store::user_activity::{self, EventRow, FreeLessonRow};
 use crate::store::users::UserRow;
@@ -236,12 +237,15 @@ pub async fn render(
             stale: problem.stale,
         })
     };
+    let auto_moved = intake::moved_of_user(&state.pool, user_id).await?;
     let bookings: Vec<BookingView> = bookings::of_user(&state.pool, user_id)
         .await?
         .into_iter()
         .map(|row| {
             let id = row.id;
-            BookingView::new(row, &registry, sent(id))
+            let mut view = BookingView::new(row, &registry, sent(id));
+            view.auto_moved = auto_moved.contains(&id);
+            view
         })
         .collect();
     // The API's «latest active»: newest first, the first not cancelled.

@@ -4,6 +4,7 @@
 
 pub mod analytics;
 pub mod csv;
+pub mod intake;
 pub mod registry;
 pub mod stream;
 pub mod users;
