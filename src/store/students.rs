@@ -84,6 +84,18 @@ impl StudentRow {
     }
 }
 
+/// A [`StudentRow`]'s columns over the booking rows `n` (user, id,
+/// confirmed, created_at and the booking's names), with the joins of
+/// [`ACTIVITY_JOINS`].
+fn student_columns() -> String {
+    format!(
+        "n.user_id, n.id AS booking_id, n.confirmed, n.created_at AS booked_at, \
+         {names}, {ACTIVITY}, \
+         EXISTS (SELECT 1 FROM intake_moves m WHERE m.booking_id = n.id) AS auto_moved",
+        names = names("n")
+    )
+}
+
 /// Each user's standing in the stream of course `$1` and code `$2`: their
 /// most advanced booking there (ties: the latest, then by id).
 fn standing() -> String {
@@ -144,17 +156,14 @@ pub async fn students(
     offset: i64,
 ) -> sqlx::Result<Vec<StudentRow>> {
     let (raw, unknown) = status_binds(status);
-    let names = names("n");
+    let columns = student_columns();
     let standing = standing();
     // The page is cut first, so the per-user joins run for its rows only.
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "WITH l AS ({standing}), \
          n AS (SELECT * FROM l WHERE {STATUS_FILTER} \
                ORDER BY l.created_at DESC NULLS LAST, l.user_id LIMIT $5 OFFSET $6) \
-         SELECT n.user_id, n.id AS booking_id, n.confirmed, n.created_at AS booked_at, \
-                {names}, {ACTIVITY}, \
-                EXISTS (SELECT 1 FROM intake_moves m WHERE m.booking_id = n.id) AS auto_moved \
-         FROM n {ACTIVITY_JOINS} \
+         SELECT {columns} FROM n {ACTIVITY_JOINS} \
          ORDER BY n.created_at DESC NULLS LAST, n.user_id"
     )))
     .bind(course_id)
@@ -282,7 +291,7 @@ pub async fn stale_pending(
     limit: Option<i64>,
     offset: i64,
 ) -> sqlx::Result<Vec<StudentRow>> {
-    let names = names("n");
+    let columns = student_columns();
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "WITH n AS ( \
              SELECT b.user_id, b.id, b.confirmed, b.created_at, b.username, b.first_name \
@@ -290,9 +299,7 @@ pub async fn stale_pending(
              WHERE b.course_id = $5 AND b.course_stream = $1 AND b.confirmed = 1 \
                AND b.created_at < now() - make_interval(days => $2) \
              ORDER BY b.created_at, b.id LIMIT $3 OFFSET $4) \
-         SELECT n.user_id, n.id AS booking_id, n.confirmed, n.created_at AS booked_at, \
-                {names}, {ACTIVITY} \
-         FROM n {ACTIVITY_JOINS} \
+         SELECT {columns} FROM n {ACTIVITY_JOINS} \
          ORDER BY n.created_at, n.id"
     )))
     .bind(code)
