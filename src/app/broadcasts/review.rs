@@ -80,6 +80,25 @@ pub async fn review(pool: &PgPool, unchecked: Unchecked, to_name: &[i64]) -> sql
         unknown_streams: Vec::new(),
         named,
     };
+    if let Ok(Audience::Stream { streams, statuses }) = &review.checked.audience {
+        // Each stream with its course, as the broadcast will be stored.
+        let checked = audience::check_streams(pool, streams).await?;
+        review.unknown_streams = checked.unknown;
+        if !review.unknown_streams.is_empty() {
+            let codes = review.unknown_streams.clone();
+            review.problems.push(Problem::UnknownStreams(codes));
+        }
+        if !checked.ambiguous.is_empty() {
+            review
+                .problems
+                .push(Problem::AmbiguousStreams(checked.ambiguous));
+        } else if review.unknown_streams.is_empty() {
+            review.checked.audience = Ok(Audience::Stream {
+                streams: checked.resolved,
+                statuses: statuses.clone(),
+            });
+        }
+    }
     if let Ok(audience) = &review.checked.audience {
         match audience {
             Audience::Users { user_ids } => {
@@ -89,20 +108,7 @@ pub async fn review(pool: &PgPool, unchecked: Unchecked, to_name: &[i64]) -> sql
                     review.problems.push(Problem::UnknownUsers(ids));
                 }
             }
-            Audience::Stream { streams, .. } => {
-                let checked = audience::check_streams(pool, streams).await?;
-                review.unknown_streams = checked.unknown;
-                if !review.unknown_streams.is_empty() {
-                    let codes = review.unknown_streams.clone();
-                    review.problems.push(Problem::UnknownStreams(codes));
-                }
-                if !checked.ambiguous.is_empty() {
-                    review
-                        .problems
-                        .push(Problem::AmbiguousStreams(checked.ambiguous));
-                }
-            }
-            Audience::Segment { .. } => {}
+            Audience::Stream { .. } | Audience::Segment { .. } => {}
         }
         let estimate = audience::estimate(pool, audience).await?;
         let unknown = !review.unknown_users.is_empty() || !review.unknown_streams.is_empty();
