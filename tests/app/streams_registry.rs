@@ -100,7 +100,7 @@ async fn editors_register_streams_and_bad_bodies_are_refused() {
     assert_eq!(current, ["9th_stream"], "the old current intake gave way");
     let (actor, entity, before, after) = last_audit(&app, "stream.create").await;
     assert!(actor.starts_with("token:"), "{actor}");
-    assert_eq!(entity, "9th_stream");
+    assert_eq!(entity, "1:9th_stream", "course_id:code");
     assert_eq!(before, None);
     assert_eq!(after["capacity"], 40);
 
@@ -228,7 +228,7 @@ async fn editors_change_only_the_fields_they_send() {
     assert_eq!(changed["startsOn"], "2026-03-01");
     assert_eq!(changed["displayName"], "7-й поток", "left alone");
     let (_, entity, before, after) = last_audit(&app, "stream.update").await;
-    assert_eq!(entity, "7th_stream");
+    assert_eq!(entity, "1:7th_stream");
     assert_eq!(before.unwrap()["capacity"], Value::Null);
     assert_eq!(after["capacity"], 25);
 
@@ -349,7 +349,7 @@ async fn codes_found_only_in_bookings_are_adopted_with_one_call() {
     assert_eq!(adopted["isCurrent"], false);
     let (actor, entity, _, _) = last_audit(&app, "stream.adopt").await;
     assert!(actor.starts_with("token:"));
-    assert_eq!(entity, "zz_stream");
+    assert_eq!(entity, "1:zz_stream");
 
     let (status, answer) = adopt("/api/streams/zz_stream/adopt", None).await;
     assert_eq!(status, StatusCode::CONFLICT, "{answer}");

@@ -25,6 +25,11 @@ pub struct RegistryEntry {
 }
 
 impl RegistryEntry {
+    /// The audit log's `entity_id` of the stream: `course_id:code`.
+    fn audit_id(&self) -> String {
+        format!("{}:{}", self.course_id, self.code)
+    }
+
     fn audit_view(&self) -> serde_json::Value {
         json!({
             "course_id": self.course_id,
@@ -191,7 +196,7 @@ pub async fn create(
         Change {
             action,
             entity_type: "stream",
-            entity_id: Some(created.code.clone()),
+            entity_id: Some(created.audit_id()),
             before: None,
             after: Some(created.audit_view()),
         },
@@ -245,7 +250,7 @@ pub async fn update(
         Change {
             action: "stream.update",
             entity_type: "stream",
-            entity_id: Some(after.code.clone()),
+            entity_id: Some(after.audit_id()),
             before: Some(before.audit_view()),
             after: Some(after.audit_view()),
         },
