@@ -4,6 +4,7 @@
 //! only in how they read the request and how they answer.
 
 use chrono::NaiveDate;
+use sqlx::PgPool;
 
 use super::Context;
 use crate::domain::enrolment::enrolment_opens;
@@ -137,14 +138,14 @@ impl Patch {
 /// (registered or in bookings). None has it → `NotFound`; several →
 /// `Ambiguous`, listing them.
 pub async fn course_of(
-    ctx: &Context<'_>,
+    pool: &PgPool,
     code: &StreamCode,
     course_id: Option<i32>,
 ) -> Result<i32, StreamError> {
     if let Some(id) = course_id {
         return Ok(id);
     }
-    let courses = streams::courses_with_code(ctx.pool, code.as_str()).await?;
+    let courses = streams::courses_with_code(pool, code.as_str()).await?;
     match courses.as_slice() {
         [] => Err(StreamError::NotFound),
         [id] => Ok(*id),

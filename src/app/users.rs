@@ -12,12 +12,11 @@ use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::{ObjectBuilder, Schema, SchemaType, Type};
 use utoipa::{PartialSchema, ToSchema};
 
-use crate::app::streams::ambiguous_stream;
+use crate::app::streams::{self, StreamError};
 use crate::domain::input::CourseId;
 use crate::domain::input::UserId;
 use crate::domain::stream::StreamRef;
 use crate::domain::user::{Search, Sort, StatusFilter};
-use crate::store::streams;
 use crate::store::users::{self, ListQuery, UserRow};
 use crate::store::{bookings, people};
 
@@ -160,17 +159,18 @@ pub async fn list(
     if let Some(stream) = query.stream.as_mut()
         && stream.course_id.is_none()
     {
-        let courses = streams::courses_with_code(pool, stream.code.as_str()).await?;
-        match courses.as_slice() {
+        match streams::course_of(pool, &stream.code, None).await {
+            Ok(course_id) => stream.course_id = Some(course_id),
             // No course has it: the filter matches nobody.
-            [] => {}
-            [course_id] => stream.course_id = Some(*course_id),
-            several => {
-                return Err(UsersError::BadFilter(ambiguous_stream(
+            Err(StreamError::NotFound) => {}
+            Err(StreamError::Ambiguous(several)) => {
+                return Err(UsersError::BadFilter(streams::ambiguous_stream(
                     stream.code.as_str(),
-                    several,
+                    &several,
                 )));
             }
+            Err(StreamError::Db(err)) => return Err(err.into()),
+            Err(other) => return Err(UsersError::BadFilter(other.to_string())),
         }
     }
     people::catch_up(pool).await?;

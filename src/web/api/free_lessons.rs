@@ -23,7 +23,6 @@ use crate::store::free_lessons::{self, DateCount, LessonType, Registration};
 use crate::store::streams::Counts;
 use crate::store::students::{self, StudentRow};
 use crate::web::AppState;
-use crate::web::auth::Principal;
 use crate::web::error::AppError;
 use crate::web::extract::{Json, Query};
 
@@ -344,7 +343,6 @@ pub struct StudentsQuery {
 #[tracing::instrument(skip_all)]
 pub async fn stream_students(
     State(state): State<AppState>,
-    principal: Principal,
     Query(query): Query<StudentsQuery>,
 ) -> Result<Json<StreamStudentsJson>, AppError> {
     let code = query
@@ -357,19 +355,15 @@ pub async fn stream_students(
     let status = query.status.map(|status| status.0);
     let (page, limit) = paging(query.page, query.limit);
     let not_found = || AppError::NotFound("stream not found".into());
-    let course_id = streams::course_of(
-        &state.context(&principal),
-        &code,
-        query.course_id.map(CourseId::get),
-    )
-    .await
-    .map_err(|err| match err {
-        StreamError::Ambiguous(ids) => {
-            AppError::BadRequest(streams::ambiguous_stream(code.as_str(), &ids))
-        }
-        StreamError::Db(err) => err.into(),
-        _ => not_found(),
-    })?;
+    let course_id = streams::course_of(&state.pool, &code, query.course_id.map(CourseId::get))
+        .await
+        .map_err(|err| match err {
+            StreamError::Ambiguous(ids) => {
+                AppError::BadRequest(streams::ambiguous_stream(code.as_str(), &ids))
+            }
+            StreamError::Db(err) => err.into(),
+            _ => not_found(),
+        })?;
     let stream = students::header(&state.pool, course_id, code.as_str())
         .await?
         .ok_or_else(not_found)?;

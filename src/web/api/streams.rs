@@ -268,7 +268,7 @@ pub async fn update_stream(
 ) -> Result<Json<StreamJson>, AppError> {
     let code = parse_code(&raw)?;
     let ctx = state.context(&principal);
-    let course_id = use_case::course_of(&ctx, &code, course.course_id.map(CourseId::get))
+    let course_id = use_case::course_of(&state.pool, &code, course.course_id.map(CourseId::get))
         .await
         .map_err(|err| stream_error(err, &code))?;
     let StreamPatch {
