@@ -23,7 +23,10 @@ struct Flood {
 
 const FLOOD_REQUESTS: usize = 250;
 const FLOOD_CONCURRENCY: usize = 80;
-/// A refusal must come within this.
+/// Nine refusals in ten must come within this, and every one within five
+/// times it: a refusal that waited for a hashing slot would take the hashes
+/// queued before it (tens of seconds at this concurrency), while a few
+/// stragglers on a machine busy with other builds are only scheduling.
 const REFUSAL_BUDGET: Duration = Duration::from_secs(2);
 /// A signed-in page must answer 200 within this during the flood (or within
 /// four times its time without the flood, on a machine busy with more). A
@@ -171,8 +174,15 @@ fn check_flood(flood: &Flood) {
     for (retry_after, message, took) in &flood.refusals {
         assert!(retry_after.parse::<u32>().is_ok_and(|secs| secs > 0));
         assert!(message.contains("Сервер занят"), "{message}");
-        assert!(*took < REFUSAL_BUDGET, "a refusal took {took:?}");
+        assert!(*took < REFUSAL_BUDGET * 5, "a refusal took {took:?}");
     }
+    let mut times: Vec<Duration> = flood.refusals.iter().map(|(_, _, took)| *took).collect();
+    times.sort();
+    let ninetieth = times[(times.len() * 9).div_ceil(10) - 1];
+    assert!(
+        ninetieth < REFUSAL_BUDGET,
+        "nine refusals in ten within {REFUSAL_BUDGET:?}; the 90th percentile took {ninetieth:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
