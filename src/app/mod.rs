@@ -8,6 +8,7 @@
 pub mod analytics;
 pub mod bookings;
 pub mod broadcasts;
+pub mod fresh;
 pub mod intake;
 pub mod staff;
 pub mod streams;
