@@ -38,6 +38,8 @@ pub struct App {
     /// The delivery engine, unless `SCHEDULER_ENABLED=false`.
     engine: Option<delivery::Engine>,
     limits: serve::Limits,
+    /// The shared reads the mover tells about its moves.
+    reads: std::sync::Arc<app::reads::Reads>,
 }
 
 impl App {
@@ -67,6 +69,7 @@ impl App {
                 state.wake.clone(),
             )
         });
+        let reads = state.reads.clone();
         Ok(Self {
             listener,
             router: web::router(state),
@@ -74,6 +77,7 @@ impl App {
             addr,
             engine,
             limits,
+            reads,
         })
     }
 
@@ -104,7 +108,7 @@ impl App {
             }))
         });
         let directory = tokio::spawn(keep_people_directory(self.pool.clone()));
-        let intake = tokio::spawn(keep_intake_routed(self.pool.clone()));
+        let intake = tokio::spawn(keep_intake_routed(self.pool.clone(), self.reads.clone()));
         serve::serve(self.listener, self.router, self.limits, shutdown).await;
         let _ = stop_engine.send(true);
         if let Some(engine) = engine
@@ -151,7 +155,7 @@ pub const INTAKE_MOVE_EVERY: std::time::Duration = std::time::Duration::from_sec
 /// Moves the bookings the bot files under its default code into their
 /// course's current intake, where a rule says so (see `store::intake`).
 /// Every server process runs it; one tick at a time moves.
-async fn keep_intake_routed(pool: PgPool) {
+async fn keep_intake_routed(pool: PgPool, reads: std::sync::Arc<app::reads::Reads>) {
     let mut every = tokio::time::interval(INTAKE_MOVE_EVERY);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     // While the database is away, one warning, not one a second.
@@ -165,6 +169,7 @@ async fn keep_intake_routed(pool: PgPool) {
                     failing = false;
                 }
                 if moved > 0 {
+                    reads.changed();
                     tracing::info!(moved, "intake routing: moved bookings");
                 }
             }

@@ -193,6 +193,7 @@ pub async fn leads(
 }
 
 /// What the home page shows.
+#[derive(Clone)]
 pub struct Home {
     pub headline: Headline,
     /// Streams not archived.

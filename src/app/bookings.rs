@@ -138,6 +138,7 @@ pub async fn update(
         |locked| apply(locked, &effective(&updates, locked.current), force),
     )
     .await?;
+    ctx.reads.changed();
     Ok(row)
 }
 
@@ -152,6 +153,7 @@ pub async fn move_stream(
 ) -> Result<BookingRow, BookingError> {
     let mut conn = ctx.pool.acquire().await?;
     let row = bookings::move_latest(&mut conn, &ctx.actor, user.get(), code, force).await?;
+    ctx.reads.changed();
     Ok(row)
 }
 

@@ -217,7 +217,9 @@ mod tests {
 
     use super::*;
 
-    fn counting(calls: &Arc<AtomicUsize>) -> impl FnOnce() -> BoxFuture<'static, sqlx::Result<usize>> {
+    fn counting(
+        calls: &Arc<AtomicUsize>,
+    ) -> impl FnOnce() -> BoxFuture<'static, sqlx::Result<usize>> {
         let calls = Arc::clone(calls);
         move || {
             async move {
@@ -285,7 +287,11 @@ mod tests {
         assert_eq!(*fresh.get(&3, counting(&calls)).await.unwrap(), 3);
         assert_eq!(fresh.entries.lock().unwrap().len(), 2);
         assert_eq!(*fresh.get(&1, counting(&calls)).await.unwrap(), 1, "kept");
-        assert_eq!(*fresh.get(&2, counting(&calls)).await.unwrap(), 4, "evicted");
+        assert_eq!(
+            *fresh.get(&2, counting(&calls)).await.unwrap(),
+            4,
+            "evicted"
+        );
     }
 
     #[tokio::test(start_paused = true)]

@@ -10,6 +10,7 @@ pub mod bookings;
 pub mod broadcasts;
 pub mod fresh;
 pub mod intake;
+pub mod reads;
 pub mod staff;
 pub mod streams;
 pub mod users;
@@ -26,4 +27,6 @@ pub struct Context<'a> {
     pub actor: Actor,
     /// Pokes the delivery engine when a broadcast should start now.
     pub wake: &'a Wake,
+    /// The shared hot reads: told when bookings or the registry change.
+    pub reads: &'a reads::Reads,
 }

@@ -106,6 +106,7 @@ pub async fn create(ctx: &Context<'_>, new: NewStream) -> Result<RegistryEntry, 
         &settings,
     )
     .await?;
+    ctx.reads.changed();
     Ok(created)
 }
 
@@ -187,6 +188,7 @@ pub async fn update(
     let mut conn = ctx.pool.acquire().await?;
     let updated =
         streams::update(&mut conn, &ctx.actor, course_id, code.as_str(), &settings).await?;
+    ctx.reads.changed();
     Ok(updated)
 }
 
@@ -205,6 +207,7 @@ pub async fn adopt(
     let mut conn = ctx.pool.acquire().await?;
     let adopted =
         streams::adopt(&mut conn, &ctx.actor, code.as_str(), course_id, &settings).await?;
+    ctx.reads.changed();
     Ok(adopted)
 }
 

@@ -41,7 +41,7 @@ const SELECT: &str = "SELECT b.id, b.user_id, b.username, b.first_name, b.course
      LEFT JOIN stream_registry r ON r.code = b.course_stream AND r.course_id = b.course_id";
 
 /// Filters of the latest-bookings list; `None` means any.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct Filter {
     /// A raw status; `Some(None)` would be "unknown" and is not offered.
     pub confirmed: Option<i32>,

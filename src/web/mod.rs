@@ -58,6 +58,8 @@ pub struct AppState {
     pub hashing: auth::throttle::HashingSlots,
     /// Bounds the logins doing their (short) database work at once.
     pub login_gate: Arc<tokio::sync::Semaphore>,
+    /// The hot reads, shared by concurrent requests (at most a second old).
+    pub reads: Arc<crate::app::reads::Reads>,
 }
 
 impl AppState {
@@ -67,6 +69,7 @@ impl AppState {
             pool: &self.pool,
             actor: principal.actor(),
             wake: &self.wake,
+            reads: &self.reads,
         }
     }
 
@@ -82,6 +85,7 @@ impl AppState {
             session_key: Arc::new(session_key),
             hashing: auth::throttle::HashingSlots::per_core(),
             login_gate: Arc::new(tokio::sync::Semaphore::new(auth::throttle::LOGINS_AT_ONCE)),
+            reads: Arc::default(),
         }
     }
 }

@@ -478,3 +478,11 @@ pub async fn app_on_its_own_server(purpose: &str) -> (PathBuf, LocalPg, TestApp)
     let app = spawn_app_on(db).await;
     (root, pg, app)
 }
+
+/// Shared reads for use-case contexts built by hand: the use cases only
+/// tell them about changes.
+pub fn reads() -> &'static hsl_dashboard::app::reads::Reads {
+    static READS: std::sync::LazyLock<hsl_dashboard::app::reads::Reads> =
+        std::sync::LazyLock::new(Default::default);
+    &READS
+}

@@ -17,6 +17,7 @@ mod delivery;
 mod delivery_crash;
 mod embedded_pg;
 mod fake_telegram;
+mod freshness;
 mod hardening_headers;
 mod hardening_input;
 mod helpers;

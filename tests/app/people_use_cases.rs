@@ -103,6 +103,7 @@ fn context<'a>(pool: &'a PgPool, wake: &'a Wake, actor: &str) -> Context<'a> {
             request_id: None,
         },
         wake,
+        reads: crate::helpers::reads(),
     }
 }
 

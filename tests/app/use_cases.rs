@@ -38,6 +38,7 @@ fn context<'a>(pool: &'a PgPool, wake: &'a Wake) -> Context<'a> {
             request_id: None,
         },
         wake,
+        reads: crate::helpers::reads(),
     }
 }
 

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
 use super::Layout;
-use crate::app::analytics::{self as use_case, Home, today};
+use crate::app::analytics::{Home, today};
 use crate::domain::analytics::DateRange;
 use crate::store::analytics::{Headline, RecentEvent};
 use crate::store::leads::Lead;
@@ -84,9 +84,13 @@ pub async fn show(
         lessons,
         lead_week,
         leads,
-    } = use_case::home(&state.pool, tz, today(tz), RECENT, TOP_LEADS)
-        .await
-        .map_err(super::analytics::refused)?;
+    } = Home::clone(
+        &*state
+            .reads
+            .home(&state.pool, tz, today(tz), RECENT, TOP_LEADS)
+            .await
+            .map_err(super::analytics::refused)?,
+    );
 
     let growth_chart = Chart::daily_lines(
         "growth",

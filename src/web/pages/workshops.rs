@@ -9,8 +9,8 @@ use chrono_tz::Tz;
 
 use super::Layout;
 use crate::domain::booking::BookingStatus;
-use crate::store::bookings::{self, BookingRow, Filter};
-use crate::store::streams::{self, Counts, StreamStats};
+use crate::store::bookings::{BookingRow, Filter};
+use crate::store::streams::{Counts, StreamStats};
 use crate::web::AppState;
 use crate::web::auth::Principal;
 use crate::web::error::AppError;
@@ -113,26 +113,24 @@ pub async fn show(
         })?),
     };
     let stale_days = state.config.stale_pending_days;
-    let streams = streams::stream_stats(&state.pool, stale_days).await?;
-    let totals: Counts = streams::course_stats(&state.pool)
+    let reads = &state.reads;
+    let streams = reads.stream_stats(&state.pool, stale_days).await?;
+    let totals: Counts = reads
+        .course_stats(&state.pool)
         .await?
-        .into_iter()
+        .iter()
         .map(|course| course.counts)
         .sum();
-    let (latest, latest_total) = bookings::latest(
-        &state.pool,
-        &Filter {
-            confirmed: filter.and_then(BookingStatus::raw),
-            ..Filter::default()
-        },
-        LATEST,
-        0,
-    )
-    .await?;
+    let list = Filter {
+        confirmed: filter.and_then(BookingStatus::raw),
+        ..Filter::default()
+    };
+    let latest = reads.latest(&state.pool, &list, LATEST, 0).await?;
+    let (latest, latest_total) = (latest.0.clone(), latest.1);
     let tz = state.config.school_timezone;
     Ok(WorkshopsPage {
         layout: Layout::new("/workshops", &principal),
-        streams: streams.into_iter().filter(|s| !s.archived).collect(),
+        streams: streams.iter().filter(|s| !s.archived).cloned().collect(),
         totals,
         latest,
         latest_total,

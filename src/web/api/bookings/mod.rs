@@ -22,8 +22,8 @@ use crate::domain::booking::BookingStatus;
 use crate::domain::input::{Bounded, CourseId, Offset, UserId};
 use crate::domain::stream::StreamCode;
 use crate::domain::time::rfc3339;
-use crate::store::bookings::{self, BookingRow, Filter};
-use crate::store::streams::{self, Counts};
+use crate::store::bookings::{BookingRow, Filter};
+use crate::store::streams::Counts;
 use crate::web::AppState;
 use crate::web::error::AppError;
 use crate::web::extract::{Json, Query};
@@ -219,11 +219,17 @@ pub async fn list_bookings(
     };
     let (mut filter, limit, offset) = query.filter();
     filter.course_id = course_id;
-    let (rows, total) = match bookings::latest(&state.pool, &filter, limit, offset).await {
+    let latest = match state
+        .reads
+        .latest(&state.pool, &filter, limit, offset)
+        .await
+    {
         Ok(found) => found,
         Err(err) => return fetch_failed(err, "Failed to fetch bookings"),
     };
-    let body: Vec<BookingJson> = rows.into_iter().map(BookingJson::from).collect();
+    let (rows, total) = &*latest;
+    let total = *total;
+    let body: Vec<BookingJson> = rows.iter().cloned().map(BookingJson::from).collect();
     let mut response = Json(body).into_response();
     response
         .headers_mut()
@@ -283,9 +289,13 @@ pub struct CourseStreamJson {
 )]
 #[tracing::instrument(skip_all)]
 pub async fn course_streams(State(state): State<AppState>) -> Response {
-    match streams::stream_stats(&state.pool, state.config.stale_pending_days).await {
+    match state
+        .reads
+        .stream_stats(&state.pool, state.config.stale_pending_days)
+        .await
+    {
         Ok(rows) => Json(
-            rows.into_iter()
+            rows.iter()
                 .map(|row| CourseStreamJson {
                     course_id: row.course_id,
                     course_name: row.course_name.clone(),
@@ -310,7 +320,7 @@ pub async fn course_streams(State(state): State<AppState>) -> Response {
                     over_capacity: row.people.over_capacity(row.capacity),
                     stale_pending: row.stale_pending,
                     stale_pending_days: state.config.stale_pending_days,
-                    course_stream_raw: row.code,
+                    course_stream_raw: row.code.clone(),
                 })
                 .collect::<Vec<_>>(),
         )
@@ -336,9 +346,9 @@ pub struct CourseJson {
 #[utoipa::path(get, path = "/api/courses", tag = "bookings", responses((status = 200, body = [CourseJson])))]
 #[tracing::instrument(skip_all)]
 pub async fn courses(State(state): State<AppState>) -> Response {
-    match streams::course_stats(&state.pool).await {
+    match state.reads.course_stats(&state.pool).await {
         Ok(rows) => Json(
-            rows.into_iter()
+            rows.iter()
                 .map(|row| {
                     let Counts {
                         total,
@@ -350,7 +360,7 @@ pub async fn courses(State(state): State<AppState>) -> Response {
                     } = row.counts;
                     CourseJson {
                         course_id: row.course_id,
-                        course_name: row.course_name,
+                        course_name: row.course_name.clone(),
                         total,
                         confirmed,
                         pending,
