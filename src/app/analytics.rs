@@ -125,7 +125,7 @@ pub async fn recent(pool: &PgPool, limit: i64) -> Result<Vec<RecentEvent>, Analy
 
 /// Which leads of the range's lead week to list: a tier (all when `None`)
 /// and a page (`limit` `None`: all).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct LeadPage {
     pub tier: Option<Tier>,
     pub limit: Option<i64>,
@@ -133,6 +133,7 @@ pub struct LeadPage {
 }
 
 /// Everything the analytics page shows for `range`.
+#[derive(Clone)]
 pub struct Overview {
     pub growth: Growth,
     pub bookings: Daily,

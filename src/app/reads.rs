@@ -12,10 +12,15 @@ use chrono_tz::Tz;
 use futures_util::FutureExt;
 use sqlx::PgPool;
 
-use super::analytics::{self, AnalyticsError, Home};
+use super::analytics::{self, AnalyticsError, Home, LeadPage, Overview};
 use super::fresh::{Fresh, Generation};
+use crate::domain::analytics::DateRange;
+use crate::domain::audience::Segment;
+use crate::store::audience::{self, Estimate, StreamMembers};
 use crate::store::bookings::{self, BookingRow, Filter};
+use crate::store::people;
 use crate::store::streams::{self, CourseStats, StreamStats};
+use crate::store::users::{self, ListQuery, UserRow};
 
 /// Filters (with limit and offset) kept at once; the least recently used go.
 const LISTS: usize = 256;
@@ -29,12 +34,19 @@ type ListKey = (Filter, i64, i64);
 /// The home page as of a day, with its recent events and leads.
 type HomeKey = (NaiveDate, i64, usize);
 
+/// A page of users and the number matching.
+pub type Listed = (Vec<UserRow>, i64);
+
 pub struct Reads {
     generation: Arc<Generation>,
     streams: Fresh<u32, Vec<StreamStats>>,
     courses: Fresh<(), Vec<CourseStats>>,
     latest: Fresh<ListKey, Latest>,
     home: Fresh<HomeKey, Home>,
+    users: Fresh<(ListQuery, i64, i64), Listed>,
+    overview: Fresh<(DateRange, LeadPage), Overview>,
+    stream_members: Fresh<(), Vec<StreamMembers>>,
+    segments: Fresh<(), Vec<(Segment, Estimate)>>,
 }
 
 impl Default for Reads {
@@ -45,12 +57,26 @@ impl Default for Reads {
             courses: Fresh::new(Arc::clone(&generation), 1),
             latest: Fresh::new(Arc::clone(&generation), LISTS),
             home: Fresh::new(Arc::clone(&generation), 4),
+            users: Fresh::new(Arc::clone(&generation), LISTS),
+            overview: Fresh::new(Arc::clone(&generation), 32),
+            stream_members: Fresh::new(Arc::clone(&generation), 1),
+            segments: Fresh::new(Arc::clone(&generation), 1),
             generation,
         }
     }
 }
 
 impl Reads {
+    /// More shared results of another kind (e.g. a page's rows), dropped with
+    /// these when this process changes something.
+    pub fn another<K, V>(&self, capacity: usize) -> Fresh<K, V>
+    where
+        K: std::hash::Hash + Eq + Clone,
+        V: Send + Sync + 'static,
+    {
+        Fresh::new(Arc::clone(&self.generation), capacity)
+    }
+
     /// Bookings or the registry changed through this process: the next
     /// reads load anew.
     pub fn changed(&self) {
@@ -99,6 +125,80 @@ impl Reads {
             .await
     }
 
+    /// A page of [`users::list`] after the people directory's catch-up,
+    /// shared per query, limit and offset.
+    pub async fn users(
+        &self,
+        pool: &PgPool,
+        query: &ListQuery,
+        limit: i64,
+        offset: i64,
+    ) -> sqlx::Result<Arc<Listed>> {
+        let pool = pool.clone();
+        let key = (query.clone(), limit, offset);
+        let query = query.clone();
+        self.users
+            .get(&key, move || {
+                async move {
+                    people::catch_up(&pool).await?;
+                    users::list(&pool, &query, Some(limit), offset).await
+                }
+                .boxed()
+            })
+            .await
+    }
+
+    /// [`analytics::overview`], shared per range and lead page.
+    pub async fn overview(
+        &self,
+        pool: &PgPool,
+        tz: Tz,
+        range: &DateRange,
+        page: LeadPage,
+    ) -> Result<Arc<Overview>, AnalyticsError> {
+        let pool = pool.clone();
+        let range = *range;
+        Ok(self
+            .overview
+            .get(&(range, page), move || {
+                async move {
+                    analytics::overview(&pool, tz, &range, page)
+                        .await
+                        .map_err(database)
+                }
+                .boxed()
+            })
+            .await?)
+    }
+
+    /// [`audience::stream_members`] (the composer's streams), shared.
+    pub async fn stream_members(&self, pool: &PgPool) -> sqlx::Result<Arc<Vec<StreamMembers>>> {
+        let pool = pool.clone();
+        self.stream_members
+            .get(&(), move || {
+                async move { audience::stream_members(&pool).await }.boxed()
+            })
+            .await
+    }
+
+    /// [`audience::segment_estimates`] (the composer's segments), after
+    /// the people directory's catch-up, shared.
+    pub async fn segment_estimates(
+        &self,
+        pool: &PgPool,
+    ) -> sqlx::Result<Arc<Vec<(Segment, Estimate)>>> {
+        let pool = pool.clone();
+        self.segments
+            .get(&(), move || {
+                async move {
+                    people::catch_up(&pool).await?;
+                    audience::segment_estimates(&pool).await
+                }
+                .boxed()
+            })
+            .await
+    }
+
     /// [`analytics::home`], shared.
     pub async fn home(
         &self,
@@ -115,14 +215,20 @@ impl Reads {
                 async move {
                     analytics::home(&pool, tz, today, recent, top_leads)
                         .await
-                        .map_err(|err| match err {
-                            AnalyticsError::Db(err) => err,
-                            other => sqlx::Error::Protocol(other.to_string()),
-                        })
+                        .map_err(database)
                 }
                 .boxed()
             })
             .await?;
         Ok(shared)
+    }
+}
+
+/// An analytics read's failure as a shared result carries it: its ranges
+/// are checked before it is asked for, so only the database can fail.
+fn database(err: AnalyticsError) -> sqlx::Error {
+    match err {
+        AnalyticsError::Db(err) => err,
+        other => sqlx::Error::Protocol(other.to_string()),
     }
 }

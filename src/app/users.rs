@@ -5,6 +5,8 @@
 //! lives. The filters are the same typed input for the API and the pages;
 //! each adapter words [`UsersError`] its own way.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Deserializer};
 use sqlx::PgPool;
 use utoipa::IntoParams;
@@ -12,6 +14,7 @@ use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::{ObjectBuilder, Schema, SchemaType, Type};
 use utoipa::{PartialSchema, ToSchema};
 
+use crate::app::reads::{Listed, Reads};
 use crate::app::streams::{self, StreamError};
 use crate::domain::input::CourseId;
 use crate::domain::input::UserId;
@@ -146,15 +149,30 @@ impl PartialSchema for SortParam {
 
 impl ToSchema for SortParam {}
 
-/// A page of the users `query` matches (`limit` `None`: all of them, as
-/// the CSV wants) and how many match.
+/// A page of the users `query` matches and how many match, shared for
+/// under a second with identical requests ([`Reads::users`]).
 #[tracing::instrument(skip_all, fields(sort = ?query.sort, limit, offset))]
 pub async fn list(
     pool: &PgPool,
+    reads: &Reads,
     query: &ListQuery,
-    limit: Option<i64>,
+    limit: i64,
     offset: i64,
-) -> Result<(Vec<UserRow>, i64), UsersError> {
+) -> Result<Arc<Listed>, UsersError> {
+    let query = resolved(pool, query).await?;
+    Ok(reads.users(pool, &query, limit, offset).await?)
+}
+
+/// Every user `query` matches, as the CSV wants them (not shared).
+#[tracing::instrument(skip_all, fields(sort = ?query.sort))]
+pub async fn export(pool: &PgPool, query: &ListQuery) -> Result<Vec<UserRow>, UsersError> {
+    let query = resolved(pool, query).await?;
+    people::catch_up(pool).await?;
+    Ok(users::list(pool, &query, None, 0).await?.0)
+}
+
+/// `query` with its stream's course found, when it names a code alone.
+async fn resolved(pool: &PgPool, query: &ListQuery) -> Result<ListQuery, UsersError> {
     let mut query = query.clone();
     if let Some(stream) = query.stream.as_mut()
         && stream.course_id.is_none()
@@ -173,8 +191,7 @@ pub async fn list(
             Err(other) => return Err(UsersError::BadFilter(other.to_string())),
         }
     }
-    people::catch_up(pool).await?;
-    Ok(users::list(pool, &query, limit, offset).await?)
+    Ok(query)
 }
 
 /// The user `id`, if the bot knows them (a row in any of its tables).

@@ -17,7 +17,7 @@ pub use super::lead::Tier;
 
 /// Consecutive school days, both ends included: `from` 00:00 to the end of
 /// `to` in the school's time zone.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct DateRange {
     from: NaiveDate,
     to: NaiveDate,

@@ -4,7 +4,7 @@ use super::booking::BookingStatus;
 
 /// A search as staff type it: a Telegram id (digits only) or text matched as
 /// a case-insensitive substring of the first name, last name or username.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Search {
     Id(i64),
     /// The text without a leading `@`, as typed otherwise.
@@ -59,7 +59,7 @@ impl Search {
 }
 
 /// The list's filter on a user's latest booking.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum StatusFilter {
     /// The latest booking (in the chosen stream, if any) has this status.
     Latest(BookingStatus),
@@ -95,7 +95,7 @@ impl StatusFilter {
 }
 
 /// The list's order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Sort {
     /// Most recently active first, then by id.
     #[default]

@@ -47,7 +47,7 @@ impl UserRow {
 }
 
 /// What to list.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct ListQuery {
     pub search: Option<Search>,
     /// A stream: users with a booking in it (their standing there, their

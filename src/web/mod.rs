@@ -60,6 +60,9 @@ pub struct AppState {
     pub login_gate: Arc<tokio::sync::Semaphore>,
     /// The hot reads, shared by concurrent requests (at most a second old).
     pub reads: Arc<crate::app::reads::Reads>,
+    /// The stream pages' counts and rows, shared the same way.
+    pub stream_pages:
+        Arc<crate::app::fresh::Fresh<pages::stream::ListingKey, pages::stream::Listing>>,
 }
 
 impl AppState {
@@ -75,6 +78,7 @@ impl AppState {
 
     pub fn new(pool: PgPool, config: Config) -> Self {
         let session_key = auth::keys::SessionKey::new(config.session_key.clone());
+        let reads = Arc::new(crate::app::reads::Reads::default());
         Self {
             pool,
             config: Arc::new(config),
@@ -85,7 +89,8 @@ impl AppState {
             session_key: Arc::new(session_key),
             hashing: auth::throttle::HashingSlots::per_core(),
             login_gate: Arc::new(tokio::sync::Semaphore::new(auth::throttle::LOGINS_AT_ONCE)),
-            reads: Arc::default(),
+            stream_pages: Arc::new(reads.another(64)),
+            reads,
         }
     }
 }

@@ -480,7 +480,8 @@ pub async fn app_on_its_own_server(purpose: &str) -> (PathBuf, LocalPg, TestApp)
 }
 
 /// Shared reads for use-case contexts built by hand: the use cases only
-/// tell them about changes.
+/// tell them about changes (never read through these: tests have databases
+/// of their own).
 pub fn reads() -> &'static hsl_dashboard::app::reads::Reads {
     static READS: std::sync::LazyLock<hsl_dashboard::app::reads::Reads> =
         std::sync::LazyLock::new(Default::default);

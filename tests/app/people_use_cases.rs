@@ -54,11 +54,14 @@ async fn users_queries_catch_the_directory_up_themselves() {
         .unwrap();
     assert_eq!((rows.len(), total), (0, 0), "the store does not catch up");
 
-    let (rows, total) = users::list(&pool, &by_name("fresh_one"), Some(10), 0)
+    let reads = hsl_dashboard::app::reads::Reads::default();
+    let listed = users::list(&pool, &reads, &by_name("fresh_one"), 10, 0)
         .await
         .unwrap();
-    assert_eq!(total, 1);
-    assert_eq!(rows[0].user_id, 7001);
+    assert_eq!(listed.1, 1);
+    assert_eq!(listed.0[0].user_id, 7001);
+    let exported = users::export(&pool, &by_name("fresh_one")).await.unwrap();
+    assert_eq!(exported.len(), 1);
 
     new_bot_user(&pool, 7002, "fresh_two").await;
     let user = users::find(&pool, UserId(7002)).await.unwrap();

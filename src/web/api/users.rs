@@ -152,12 +152,13 @@ pub async fn list_users(
     let Query(paging) = paging?;
     let page = paging.page.map_or(1, Bounded::get);
     let limit = paging.limit.map_or(DEFAULT_LIMIT, Bounded::get);
-    let (rows, total) = use_case::list(&state.pool, &list, Some(limit), (page - 1) * limit)
+    let listed = use_case::list(&state.pool, &state.reads, &list, limit, (page - 1) * limit)
         .await
         .map_err(refused)?;
+    let (rows, total) = (&listed.0, listed.1);
     Ok(Json(UserList {
         success: true,
-        users: rows.into_iter().map(UserJson::from).collect(),
+        users: rows.iter().cloned().map(UserJson::from).collect(),
         total,
         page,
         limit,

@@ -10,7 +10,7 @@ mod login;
 mod messages;
 mod registry;
 mod staff;
-mod stream;
+pub(crate) mod stream;
 mod user;
 mod users;
 mod workshops;

@@ -16,7 +16,7 @@ use axum::extract::State;
 use chrono::NaiveDate;
 
 use super::Layout;
-use crate::app::analytics::{self as use_case, LeadPage, Overview, today};
+use crate::app::analytics::{LeadPage, Overview, today};
 use crate::domain::analytics::{DateRange, PRESETS, Tier, average, percent};
 use crate::store::free_lessons::LessonType;
 use crate::store::leads::Lead;
@@ -144,9 +144,13 @@ pub async fn show(
         week,
         board,
         leads,
-    } = use_case::overview(&state.pool, tz, &range, lead_page)
-        .await
-        .map_err(refused)?;
+    } = Overview::clone(
+        &*state
+            .reads
+            .overview(&state.pool, tz, &range, lead_page)
+            .await
+            .map_err(refused)?,
+    );
     let counts = board.counts;
     let total = request.tier.map_or(counts.total(), |tier| counts.get(tier));
 

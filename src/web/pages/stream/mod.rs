@@ -16,7 +16,9 @@ use askama_web::WebTemplate;
 use axum::extract::State;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
+use futures_util::FutureExt;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use sqlx::PgPool;
 
 use super::{Layout, day_start, local_time};
 use crate::domain::booking::BookingStatus;
@@ -62,7 +64,7 @@ pub fn stats_path(stream: &StreamStats) -> String {
 }
 
 /// What the page lists.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum View {
     /// Students whose standing is this status (`None`: all).
     Students(Option<BookingStatus>),
@@ -323,6 +325,82 @@ fn status_count(counts: &Counts, status: BookingStatus) -> i64 {
     }
 }
 
+/// What a stream page lists, shared for under a second by identical
+/// requests (`AppState::stream_pages`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ListingKey {
+    course_id: i32,
+    code: String,
+    view: View,
+    page: i64,
+    viewers_since: Option<DateTime<Utc>>,
+    stale_days: u32,
+}
+
+/// The page's counts and rows.
+#[derive(Debug, Clone)]
+pub struct Listing {
+    counts: Counts,
+    numbers: StreamNumbers,
+    viewers_total: Option<i64>,
+    students: Vec<StudentRow>,
+    viewers: Vec<ViewerRow>,
+    /// Rows matching the view, over all pages.
+    total: i64,
+}
+
+async fn load(pool: PgPool, key: ListingKey) -> sqlx::Result<Listing> {
+    let (course_id, code) = (key.course_id, key.code.as_str());
+    let counts = students::student_counts(&pool, course_id, code).await?;
+    let numbers = streams::stream_numbers(&pool, course_id, code, key.stale_days).await?;
+    let viewer_query = key.viewers_since.map(|since| ViewerQuery {
+        code,
+        course_id,
+        since,
+    });
+    let viewers_total = match viewer_query {
+        Some(query) => Some(students::viewer_count(&pool, query).await?),
+        None => None,
+    };
+    let offset = (key.page - 1) * PAGE_SIZE;
+    let (students, viewers, total) = match key.view {
+        View::Students(status) => {
+            let rows =
+                students::students(&pool, course_id, code, status, Some(PAGE_SIZE), offset).await?;
+            let total = status.map_or(counts.total, |status| status_count(&counts, status));
+            (rows, Vec::new(), total)
+        }
+        View::Stale(days) => {
+            let rows =
+                students::stale_pending(&pool, course_id, code, days, Some(PAGE_SIZE), offset)
+                    .await?;
+            let total = if days == key.stale_days {
+                numbers.stale_pending
+            } else {
+                streams::stream_numbers(&pool, course_id, code, days)
+                    .await?
+                    .stale_pending
+            };
+            (rows, Vec::new(), total)
+        }
+        View::Viewers => match viewer_query {
+            Some(query) => {
+                let rows = students::viewers(&pool, query, Some(PAGE_SIZE), offset).await?;
+                (Vec::new(), rows, viewers_total.unwrap_or_default())
+            }
+            None => (Vec::new(), Vec::new(), 0),
+        },
+    };
+    Ok(Listing {
+        counts,
+        numbers,
+        viewers_total,
+        students,
+        viewers,
+        total,
+    })
+}
+
 /// `GET /workshops/{course_id}/{code}[?status=…][&page=N]`.
 #[tracing::instrument(skip_all)]
 pub async fn show(
@@ -332,62 +410,29 @@ pub async fn show(
     query: QueryResult,
 ) -> Result<StreamPage, AppError> {
     let request = Request::parse(&state, &stream, query).await?;
-    let header = &request.stream;
-    let counts = students::student_counts(&state.pool, header.course_id, &header.code).await?;
     let stale_days = state.config.stale_pending_days;
-    let numbers =
-        streams::stream_numbers(&state.pool, header.course_id, &header.code, stale_days).await?;
-    let viewers_total = match request.viewer_query() {
-        Some(query) => Some(students::viewer_count(&state.pool, query).await?),
-        None => None,
+    let key = ListingKey {
+        course_id: request.stream.course_id,
+        code: request.stream.code.clone(),
+        view: request.view,
+        page: request.page,
+        viewers_since: request.viewers_since,
+        stale_days,
     };
-    let offset = (request.page - 1) * PAGE_SIZE;
-    let (students, viewers, total) = match request.view {
-        View::Students(status) => {
-            let rows = students::students(
-                &state.pool,
-                request.stream.course_id,
-                &request.stream.code,
-                status,
-                Some(PAGE_SIZE),
-                offset,
-            )
-            .await?;
-            let total = status.map_or(counts.total, |status| status_count(&counts, status));
-            (rows, Vec::new(), total)
-        }
-        View::Stale(days) => {
-            let rows = students::stale_pending(
-                &state.pool,
-                request.stream.course_id,
-                &request.stream.code,
-                days,
-                Some(PAGE_SIZE),
-                offset,
-            )
-            .await?;
-            let total = if days == stale_days {
-                numbers.stale_pending
-            } else {
-                streams::stream_numbers(
-                    &state.pool,
-                    request.stream.course_id,
-                    &request.stream.code,
-                    days,
-                )
-                .await?
-                .stale_pending
-            };
-            (rows, Vec::new(), total)
-        }
-        View::Viewers => match request.viewer_query() {
-            Some(query) => {
-                let rows = students::viewers(&state.pool, query, Some(PAGE_SIZE), offset).await?;
-                (Vec::new(), rows, viewers_total.unwrap_or_default())
-            }
-            None => (Vec::new(), Vec::new(), 0),
-        },
-    };
+    let pool = state.pool.clone();
+    let loading = key.clone();
+    let listing = state
+        .stream_pages
+        .get(&key, move || load(pool, loading).boxed())
+        .await?;
+    let Listing {
+        counts,
+        numbers,
+        viewers_total,
+        students,
+        viewers,
+        total,
+    } = Listing::clone(&listing);
     let mut statuses = BookingStatus::FILTERABLE.to_vec();
     if counts.unknown > 0 || request.view == View::Students(Some(BookingStatus::Unknown)) {
         statuses.push(BookingStatus::Unknown);

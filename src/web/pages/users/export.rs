@@ -22,10 +22,9 @@ pub async fn csv(
     page: Result<FormQuery<PageNumber>, AppError>,
 ) -> Result<Csv, AppError> {
     let (list, _) = checked(filters, page)?;
-    let rows = use_case::list(&state.pool, &list, None, 0)
+    let rows = use_case::export(&state.pool, &list)
         .await
-        .map_err(refused)?
-        .0;
+        .map_err(refused)?;
     let tz = state.config.school_timezone;
     let when = |at: Option<&DateTime<Utc>>| at.map(|at| local_time(tz, at)).unwrap_or_default();
     let text = |value: &Option<String>| value.clone().unwrap_or_default();

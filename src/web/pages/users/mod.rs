@@ -180,10 +180,16 @@ pub async fn show(
     page: Result<FormQuery<PageNumber>, AppError>,
 ) -> Result<Response, AppError> {
     let (list, page) = checked(filters, page)?;
-    let (users, total) =
-        use_case::list(&state.pool, &list, Some(PAGE_SIZE), (page - 1) * PAGE_SIZE)
-            .await
-            .map_err(refused)?;
+    let listed = use_case::list(
+        &state.pool,
+        &state.reads,
+        &list,
+        PAGE_SIZE,
+        (page - 1) * PAGE_SIZE,
+    )
+    .await
+    .map_err(refused)?;
+    let (users, total) = (listed.0.clone(), listed.1);
     let courses = streams::courses(&state.pool).await?;
     let streams = streams::stream_choices(&state.pool)
         .await?

@@ -32,7 +32,7 @@ use super::shared::{self, Id, PageQuery, Words};
 use crate::app::broadcasts::{Valid, key_fits};
 use crate::domain::audience::Audience;
 use crate::domain::input::{BroadcastId, Expectation, strict_int};
-use crate::store::{audience, drafts};
+use crate::store::drafts;
 use crate::web::AppState;
 use crate::web::auth::Principal;
 use crate::web::error::AppError;
@@ -121,11 +121,14 @@ async fn render_form(
     let pool = &state.pool;
     // Segment counts read the people directory, which `page.review` has
     // brought up to date.
-    let streams = audience::stream_members(pool).await?;
+    let streams = state.reads.stream_members(pool).await?.to_vec();
     let courses = crate::store::streams::courses(pool).await?;
-    let segments = audience::segment_estimates(pool)
+    let segments = state
+        .reads
+        .segment_estimates(pool)
         .await?
-        .into_iter()
+        .iter()
+        .copied()
         .map(|(segment, estimate)| SegmentChoice {
             segment,
             recipients: estimate.recipients(),
