@@ -374,6 +374,7 @@ async fn bench(
             haproxy,
             dir,
             args,
+            floor,
         })
         .await?;
         passed = ok;

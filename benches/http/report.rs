@@ -11,6 +11,14 @@ fn ratio(m: &Measured, floor: f64) -> Option<f64> {
     (m.route != "/healthz" && floor > 0.0).then(|| wrk.rps / floor)
 }
 
+fn show_ratio(m: &Measured, floor: f64) -> String {
+    match ratio(m, floor) {
+        None => "—".to_owned(),
+        Some(r) if r < 10.0 => format!("{r:.2}×"),
+        Some(r) => format!("{r:.1}×"),
+    }
+}
+
 /// One line per measurement while the bench runs (stderr).
 pub fn progress(name: &str, m: &Measured, floor: f64) -> String {
     match &m.wrk {
@@ -18,7 +26,7 @@ pub fn progress(name: &str, m: &Measured, floor: f64) -> String {
             "[{name}] {:<40} {:>9.1} req/s {:>7} p50 {:>8.2} ms p99 {:>8.2} ms errors {} rss {:.0} MiB",
             m.route,
             w.rps,
-            ratio(m, floor).map_or("—".to_owned(), |r| format!("{r:.1}×")),
+            show_ratio(m, floor),
             w.p50_ms,
             w.p99_ms,
             w.errors(),
@@ -37,7 +45,7 @@ fn cells(m: &Measured, floor: f64) -> String {
         Some(w) => format!(
             "{:>9.1} {:>7} {:>8.2} {:>8.2} {:>7} {:>8.1}",
             w.rps,
-            ratio(m, floor).map_or("—".to_owned(), |r| format!("{r:.1}×")),
+            show_ratio(m, floor),
             w.p50_ms,
             w.p99_ms,
             w.errors(),

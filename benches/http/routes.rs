@@ -4,12 +4,19 @@
 use std::path::Path;
 
 use anyhow::Context;
-use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::Serialize;
 
 use super::Args;
 use super::server::RssSampler;
 use super::tools::{self, WrkResult};
+
+/// What a path segment or query value keeps as it is (RFC 3986 unreserved).
+const ENCODE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -41,10 +48,7 @@ fn route(label: &str, auth: Auth) -> Route {
 /// Every measured route, the order; `stream_page` is the current
 /// intake's page (`/workshops/{course}/{code}`) when there is one.
 pub fn all(stream_page: Option<String>) -> Vec<Route> {
-    let search = format!(
-        "/users?search={}",
-        utf8_percent_encode("анна", NON_ALPHANUMERIC)
-    );
+    let search = format!("/users?search={}", utf8_percent_encode("анна", ENCODE));
     let mut routes = vec![
         route("/api/course-streams", Auth::Token),
         route("/api/bookings?limit=50", Auth::Token),
@@ -96,7 +100,7 @@ pub async fn current_stream_page(
     };
     let course = stream["courseId"].as_i64().context("courseId")?;
     let code = stream["code"].as_str().context("code")?;
-    let code = utf8_percent_encode(code, NON_ALPHANUMERIC);
+    let code = utf8_percent_encode(code, ENCODE);
     Ok(Some(format!("/workshops/{course}/{code}")))
 }
 

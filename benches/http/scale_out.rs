@@ -24,6 +24,8 @@ pub struct Context<'a> {
     pub haproxy: &'a Path,
     pub dir: &'a Path,
     pub args: &'a Args,
+    /// pgbench's tps of the floor, for the ratio.
+    pub floor: f64,
 }
 
 /// A bot token that never reaches Telegram: the API URL is a closed port,
@@ -158,14 +160,14 @@ pub async fn run(cx: &Context<'_>) -> anyhow::Result<(Value, bool)> {
             };
             let m =
                 routes::measure(cx.client, cx.wrk, base, &samplers, &route, &creds, cx.args).await;
-            eprintln!("{}", report::progress("scale-out", &m, 0.0));
+            eprintln!("{}", report::progress("scale-out", &m, cx.floor));
             measured.push(m);
         }
     }
     single_sender(cx, &a, &b, &mut checks).await?;
 
     for m in &measured {
-        println!("{}", report::progress("scale-out", m, 0.0));
+        println!("{}", report::progress("scale-out", m, cx.floor));
     }
     let routes: Vec<Value> = measured
         .iter()
