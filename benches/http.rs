@@ -360,6 +360,20 @@ async fn bench(
         }
     }
 
+    // Errors are worth a look at what the server said (it logs warnings).
+    for (server, results) in servers.iter().zip(&measured) {
+        if results
+            .iter()
+            .any(|m| m.wrk.as_ref().is_some_and(|w| w.errors() > 0))
+        {
+            eprintln!(
+                "[{}] some answers were errors; the server log's last lines ({}):\n{}",
+                server.name,
+                server.log.display(),
+                server::log_tail(&server.log, 12)
+            );
+        }
+    }
     let overall: Vec<f64> = servers.iter().map(|s| s.rss.overall_mib()).collect();
     report::table(floor, &targets, &measured, &overall);
     // The measuring servers stop first: the scale-out pair runs alone.

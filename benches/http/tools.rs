@@ -83,7 +83,7 @@ impl WrkResult {
     }
 }
 
-/// `wrk -t2 -c C -d Ss --latency` against `url` with `headers`.
+/// `wrk -t2 -c C -d Ss --latency --timeout 30s` against `url` with `headers`.
 pub async fn wrk(
     wrk: &Path,
     url: &str,
@@ -95,7 +95,11 @@ pub async fn wrk(
     cmd.arg("-t2")
         .arg(format!("-c{connections}"))
         .arg(format!("-d{seconds}s"))
-        .arg("--latency");
+        .arg("--latency")
+        // wrk's default (2 s) would count a slow answer as a socket error
+        // and leave it out of the latency; the server gives up at 30 s.
+        .arg("--timeout")
+        .arg("30s");
     for header in headers {
         cmd.arg("-H").arg(header);
     }
