@@ -40,22 +40,24 @@ pub fn progress(name: &str, m: &Measured, floor: f64) -> String {
     }
 }
 
-fn cells(m: &Measured, floor: f64) -> String {
+pub fn cells(m: &Measured, floor: f64) -> String {
     match &m.wrk {
-        Some(w) => format!(
-            "{:>9.1} {:>7} {:>8.2} {:>8.2} {:>7} {:>8.1}",
+        Some(w) if w.requests > 0 => format!(
+            "{:>9.1} {:>7} {:>8.2} {:>8.2} {:>7} {:>6} {:>8.1}",
             w.rps,
             show_ratio(m, floor),
             w.p50_ms,
             w.p99_ms,
             w.errors(),
+            w.requests,
             m.peak_rss_mib.unwrap_or(0.0)
         ),
-        None => format!("{:>53}", "not measured"),
+        Some(_) => format!("{:>60}", "no answer within the run"),
+        None => format!("{:>60}", "not measured"),
     }
 }
 
-const HEADER: &str = "    req/s  ×floor  p50 ms   p99 ms  errors  RSS MiB";
+pub const HEADER: &str = "    req/s  ×floor  p50 ms   p99 ms  errors  reqs  RSS MiB";
 
 /// The table: one row per route, one column group per binary.
 pub fn table(floor: f64, targets: &[Target], measured: &[Vec<Measured>], overall_mib: &[f64]) {

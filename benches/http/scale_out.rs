@@ -166,8 +166,15 @@ pub async fn run(cx: &Context<'_>) -> anyhow::Result<(Value, bool)> {
     }
     single_sender(cx, &a, &b, &mut checks).await?;
 
-    for m in &measured {
-        println!("{}", report::progress("scale-out", m, cx.floor));
+    if !measured.is_empty() {
+        println!(
+            "\n{:<40} |    {}",
+            "route (scale-out)",
+            report::HEADER.trim_start()
+        );
+        for m in &measured {
+            println!("{:<40} |    {}", m.route, report::cells(m, cx.floor));
+        }
     }
     let routes: Vec<Value> = measured
         .iter()

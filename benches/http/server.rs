@@ -46,6 +46,7 @@ impl Binary {
         }
         cmd.env("DATABASE_URL", &self.database_url)
             .env("RUST_LOG", "warn")
+            .env("NO_COLOR", "1")
             .current_dir(&self.dir);
         cmd
     }
@@ -93,11 +94,18 @@ pub fn free_port() -> anyhow::Result<u16> {
     Ok(listener.local_addr()?.port())
 }
 
-/// The last lines of a log file, for error messages.
+/// The last lines of a log file, for error messages; slow-statement
+/// warnings (plenty under load) are only counted.
 pub fn log_tail(path: &Path, lines: usize) -> String {
     let text = std::fs::read_to_string(path).unwrap_or_default();
-    let all: Vec<&str> = text.lines().collect();
-    all[all.len().saturating_sub(lines)..].join("\n")
+    let (slow, rest): (Vec<&str>, Vec<&str>) = text
+        .lines()
+        .partition(|line| line.contains("slow statement"));
+    let mut tail = rest[rest.len().saturating_sub(lines)..].join("\n");
+    if !slow.is_empty() {
+        tail.push_str(&format!("\n({} slow-statement warnings)", slow.len()));
+    }
+    tail
 }
 
 /// A running `hsl-dashboard serve`, stopped (SIGTERM, then SIGKILL) on drop.
