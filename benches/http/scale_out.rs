@@ -94,8 +94,8 @@ pub async fn run(cx: &Context<'_>) -> anyhow::Result<(Value, bool)> {
         ("TELEGRAM_API_URL", telegram_api.as_str()),
         ("RUST_LOG", "warn,hsl_dashboard::delivery=info"),
     ];
-    let a = Server::start("a", &cx.target.binary, &env, cx.client).await?;
-    let b = Server::start("b", &cx.target.binary, &env, cx.client).await?;
+    let mut a = Server::start("a", &cx.target.binary, &env, cx.client).await?;
+    let mut b = Server::start("b", &cx.target.binary, &env, cx.client).await?;
     let port = free_port()?;
     let config = cx.dir.join("haproxy.cfg");
     let hostport = |s: &Server| s.base.trim_start_matches("http://").to_owned();
@@ -164,7 +164,7 @@ pub async fn run(cx: &Context<'_>) -> anyhow::Result<(Value, bool)> {
             measured.push(m);
         }
     }
-    single_sender(cx, &a, &b, &mut checks).await?;
+    single_sender(cx, &mut a, &mut b, &mut checks).await?;
 
     if !measured.is_empty() {
         println!(
@@ -394,46 +394,111 @@ fn sender_lock_key() -> anyhow::Result<i64> {
     Ok(telegram.budget_key())
 }
 
-/// Exactly one advisory lock on the sender's key is held (pg_locks), and
-/// exactly one process logged that it took it.
+/// How many advisory locks on the sender's key are held (pg_locks).
+async fn sender_locks(db: &mut PgConnection, key: i64) -> anyhow::Result<i64> {
+    let (high, low) = (i64::from((key >> 32) as u32), i64::from(key as u32));
+    Ok(sqlx::query_scalar(
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted \
+         AND objsubid = 1 AND classid::bigint = $1 AND objid::bigint = $2 \
+         AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+    )
+    .bind(high)
+    .bind(low)
+    .fetch_one(db)
+    .await?)
+}
+
+/// The processes whose log says they took the sender's lock.
+fn leaders<'a>(servers: &[&'a Server]) -> Vec<&'a Server> {
+    servers
+        .iter()
+        .filter(|s| std::fs::read_to_string(&s.log).is_ok_and(|l| l.contains(LEADER_LOG)))
+        .copied()
+        .collect()
+}
+
+/// Whether `/api/test-db` says the process's delivery loop is running.
+async fn engine_ticks(cx: &Context<'_>, server: &Server) -> bool {
+    let Ok(response) = cx
+        .client
+        .get(format!("{}/api/test-db", server.base))
+        .send()
+        .await
+    else {
+        return false;
+    };
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    body["scheduler"]["enabled"] == json!(true) && body["scheduler"]["last_tick_at"].is_string()
+}
+
+/// Both processes run an engine, exactly one advisory lock on the sender's
+/// key is held (pg_locks) and exactly one process logged that it took it;
+/// when that one stops, the other takes over.
 async fn single_sender(
     cx: &Context<'_>,
-    a: &Server,
-    b: &Server,
+    a: &mut Server,
+    b: &mut Server,
     checks: &mut Checks,
 ) -> anyhow::Result<()> {
     let key = sender_lock_key()?;
-    let (high, low) = (i64::from((key >> 32) as u32), i64::from(key as u32));
     let mut db = PgConnection::connect(&cx.target.binary.database_url).await?;
     let deadline = Instant::now() + Duration::from_secs(10);
-    let (held, leaders) = loop {
-        let held: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted \
-             AND objsubid = 1 AND classid::bigint = $1 AND objid::bigint = $2 \
-             AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
-        )
-        .bind(high)
-        .bind(low)
-        .fetch_one(&mut db)
-        .await?;
-        let leaders: Vec<&str> = [a, b]
-            .into_iter()
-            .filter(|s| std::fs::read_to_string(&s.log).is_ok_and(|l| l.contains(LEADER_LOG)))
-            .map(|s| s.name.as_str())
-            .collect();
-        if (held == 1 && leaders.len() == 1) || Instant::now() > deadline {
-            break (held, leaders);
+    let (held, leader_names, ticking) = loop {
+        let held = sender_locks(&mut db, key).await?;
+        let names: Vec<String> = leaders(&[a, b]).iter().map(|s| s.name.clone()).collect();
+        let ticking = engine_ticks(cx, a).await && engine_ticks(cx, b).await;
+        if (held == 1 && names.len() == 1 && ticking) || Instant::now() > deadline {
+            break (held, names, ticking);
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
-    db.close().await.ok();
     checks.check(
         "exactly one delivery engine holds the sender's advisory lock",
-        held == 1 && leaders.len() == 1,
+        held == 1 && leader_names.len() == 1 && ticking,
         format!(
-            "{held} advisory lock(s) on the sender key held (pg_locks); \
-             process(es) that took it: {leaders:?}; both run an engine"
+            "{held} advisory lock(s) on the sender key held (pg_locks); process(es) that \
+             took it: {leader_names:?}; both engines running (/api/test-db): {ticking}"
         ),
+    );
+    if leader_names.len() != 1 {
+        db.close().await.ok();
+        return Ok(());
+    }
+    // The leader stops; the one standing by takes over.
+    let (leader, other) = if leader_names[0] == a.name {
+        (a, b)
+    } else {
+        (b, a)
+    };
+    leader.stop();
+    let stopped = Instant::now();
+    let deadline = stopped + Duration::from_secs(10);
+    let took_over = loop {
+        let held = sender_locks(&mut db, key).await?;
+        if held == 1 && !leaders(&[other]).is_empty() {
+            break Some(stopped.elapsed());
+        }
+        if Instant::now() > deadline {
+            break None;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    db.close().await.ok();
+    checks.check(
+        "when the sender stops, the other engine takes over",
+        took_over.is_some(),
+        match took_over {
+            Some(d) => format!(
+                "{} stopped; {} holds the lock after {:.0} ms",
+                leader.name,
+                other.name,
+                d.as_secs_f64() * 1000.0
+            ),
+            None => format!(
+                "{} stopped; no engine took the lock within 10 s",
+                leader.name
+            ),
+        },
     );
     Ok(())
 }
