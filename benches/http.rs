@@ -15,6 +15,8 @@ mod report;
 mod routes;
 #[path = "http/scale_out.rs"]
 mod scale_out;
+#[path = "http/sender.rs"]
+mod sender;
 #[path = "http/server.rs"]
 mod server;
 #[path = "http/tools.rs"]
