@@ -351,45 +351,56 @@ pub struct Listing {
 
 async fn load(pool: PgPool, key: ListingKey) -> sqlx::Result<Listing> {
     let (course_id, code) = (key.course_id, key.code.as_str());
-    let counts = students::student_counts(&pool, course_id, code).await?;
-    let numbers = streams::stream_numbers(&pool, course_id, code, key.stale_days).await?;
     let viewer_query = key.viewers_since.map(|since| ViewerQuery {
         code,
         course_id,
         since,
     });
-    let viewers_total = match viewer_query {
-        Some(query) => Some(students::viewer_count(&pool, query).await?),
-        None => None,
-    };
     let offset = (key.page - 1) * PAGE_SIZE;
-    let (students, viewers, total) = match key.view {
-        View::Students(status) => {
-            let rows =
-                students::students(&pool, course_id, code, status, Some(PAGE_SIZE), offset).await?;
-            let total = status.map_or(counts.total, |status| status_count(&counts, status));
-            (rows, Vec::new(), total)
+    // The counts and the page's rows are independent: read them at once.
+    let viewers_total = async {
+        match viewer_query {
+            Some(query) => students::viewer_count(&pool, query).await.map(Some),
+            None => Ok(None),
         }
-        View::Stale(days) => {
-            let rows =
-                students::stale_pending(&pool, course_id, code, days, Some(PAGE_SIZE), offset)
-                    .await?;
-            let total = if days == key.stale_days {
-                numbers.stale_pending
-            } else {
-                streams::stream_numbers(&pool, course_id, code, days)
-                    .await?
-                    .stale_pending
-            };
-            (rows, Vec::new(), total)
-        }
-        View::Viewers => match viewer_query {
-            Some(query) => {
-                let rows = students::viewers(&pool, query, Some(PAGE_SIZE), offset).await?;
-                (Vec::new(), rows, viewers_total.unwrap_or_default())
+    };
+    let rows = async {
+        match key.view {
+            View::Students(status) => {
+                students::students(&pool, course_id, code, status, Some(PAGE_SIZE), offset)
+                    .await
+                    .map(|rows| (rows, Vec::new()))
             }
-            None => (Vec::new(), Vec::new(), 0),
-        },
+            View::Stale(days) => {
+                students::stale_pending(&pool, course_id, code, days, Some(PAGE_SIZE), offset)
+                    .await
+                    .map(|rows| (rows, Vec::new()))
+            }
+            View::Viewers => match viewer_query {
+                Some(query) => students::viewers(&pool, query, Some(PAGE_SIZE), offset)
+                    .await
+                    .map(|rows| (Vec::new(), rows)),
+                None => Ok((Vec::new(), Vec::new())),
+            },
+        }
+    };
+    let (counts, numbers, viewers_total, (students, viewers)) = tokio::try_join!(
+        students::student_counts(&pool, course_id, code),
+        streams::stream_numbers(&pool, course_id, code, key.stale_days),
+        viewers_total,
+        rows,
+    )?;
+    let total = match key.view {
+        View::Students(status) => {
+            status.map_or(counts.total, |status| status_count(&counts, status))
+        }
+        View::Stale(days) if days == key.stale_days => numbers.stale_pending,
+        View::Stale(days) => {
+            streams::stream_numbers(&pool, course_id, code, days)
+                .await?
+                .stale_pending
+        }
+        View::Viewers => viewers_total.unwrap_or_default(),
     };
     Ok(Listing {
         counts,
