@@ -33,7 +33,7 @@ use tokio::time::Instant;
 pub const MAX_AGE: Duration = Duration::from_millis(900);
 
 /// A result this old is still served, and a fresh one is loaded meanwhile.
-pub const REFRESH_AFTER: Duration = Duration::from_millis(300);
+pub const REFRESH_AFTER: Duration = Duration::from_millis(150);
 
 /// The writes this process made: results loaded before the latest are not
 /// served.
