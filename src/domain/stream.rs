@@ -85,10 +85,16 @@ impl StreamRef {
 impl fmt::Display for StreamRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.course_id {
-            Some(course_id) => write!(f, "{course_id}:{}", self.code),
+            Some(course_id) => f.write_str(&stream_key(course_id, self.code.as_str())),
             None => self.code.fmt(f),
         }
     }
+}
+
+/// How a stream with its course is written where one value must carry both
+/// (audiences, filter options, audit rows): `course_id:code`.
+pub fn stream_key(course_id: i32, code: &str) -> String {
+    format!("{course_id}:{code}")
 }
 
 /// Splits off the leading run of bytes that are (or are not, per `digits`) ASCII digits.

@@ -9,7 +9,7 @@ use sqlx::{PgConnection, PgExecutor};
 
 use crate::domain::audience::{Audience, Segment};
 use crate::domain::booking::standing_rank_sql;
-use crate::domain::stream::{StreamRef, display_order};
+use crate::domain::stream::{StreamRef, display_order, stream_key};
 
 /// The audience's people, deduplicated, as `SELECT user_id`. Binds: `$1`
 /// kind (`users`, `stream`, or the segment name), `$2` user ids, `$3` stream
@@ -292,7 +292,7 @@ impl StreamMembers {
 
     /// The stream as an audience names it: `course_id:code`.
     pub fn key(&self) -> String {
-        format!("{}:{}", self.course_id, self.code)
+        stream_key(self.course_id, &self.code)
     }
 
     /// Members whose standing has raw status `status`.

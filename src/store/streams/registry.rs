@@ -5,7 +5,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::json;
 use sqlx::{Connection, PgConnection};
 
-use crate::domain::stream::{Settings, display_order};
+use crate::domain::stream::{Settings, display_order, stream_key};
 use crate::store::audit::{self, Actor, Change};
 
 /// A registry entry.
@@ -27,7 +27,7 @@ pub struct RegistryEntry {
 impl RegistryEntry {
     /// The audit log's `entity_id` of the stream: `course_id:code`.
     fn audit_id(&self) -> String {
-        format!("{}:{}", self.course_id, self.code)
+        stream_key(self.course_id, &self.code)
     }
 
     fn audit_view(&self) -> serde_json::Value {

@@ -16,6 +16,7 @@ use super::shared::{self, MAX_PAGE, PageQuery, Words, with_query};
 use crate::app::broadcasts::filters::{StatusFilter, StreamFilter};
 use crate::domain::broadcast::BroadcastStatus;
 use crate::domain::input::Bounded;
+use crate::domain::stream::stream_key;
 use crate::store::broadcast_history;
 use crate::store::broadcasts::{self, Broadcast, Filter};
 use crate::store::streams::StreamChoice;
@@ -205,7 +206,7 @@ fn stream_choices(
     let mut choices: Vec<Choice> = known
         .into_iter()
         .map(|s| {
-            let key = format!("{}:{}", s.course_id, s.code);
+            let key = stream_key(s.course_id, &s.code);
             (s, key)
         })
         .filter(|(s, key)| !s.archived || filter.stream.as_ref() == Some(key))

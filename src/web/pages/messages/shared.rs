@@ -9,6 +9,7 @@ use serde::de::DeserializeOwned;
 use sqlx::PgPool;
 
 use crate::domain::input::BroadcastId;
+use crate::domain::stream::stream_key;
 use crate::store::broadcasts::{self, Broadcast};
 use crate::store::streams::{self, Course, StreamChoice};
 use crate::web::error::AppError;
@@ -91,7 +92,7 @@ pub fn names_of(known: &[StreamChoice], courses: &[Course]) -> HashMap<String, S
     let mut names = HashMap::new();
     for stream in known {
         names.insert(
-            format!("{}:{}", stream.course_id, stream.code),
+            stream_key(stream.course_id, &stream.code),
             stream_label(courses, stream.course_id, stream.name()),
         );
         names

@@ -18,6 +18,7 @@ use super::Layout;
 use super::htmx::{self, Fragment};
 use crate::app::users::{self as use_case, Filters};
 use crate::domain::input::Bounded;
+use crate::domain::stream::stream_key;
 use crate::domain::user::{Search, Sort, StatusFilter};
 use crate::store::streams;
 use crate::store::users::{ListQuery, UserRow};
@@ -195,7 +196,7 @@ pub async fn show(
         .await?
         .into_iter()
         .map(|stream| StreamOption {
-            key: format!("{}:{}", stream.course_id, stream.code),
+            key: stream_key(stream.course_id, &stream.code),
             name: super::stream_label(&courses, stream.course_id, stream.name()),
             archived: stream.archived,
         })
